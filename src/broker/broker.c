@@ -1,0 +1,255 @@
+/* Broker construction, the client-id registry, start/stop and reload. The registry is the only
+ * structure every worker locks, and only on CONNECT and at session end, never per message. */
+#include "broker.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "mem.h"
+#include "retain.h"
+#include "session.h"
+#include "sys.h"
+#include "topic_tree.h"
+#include "worker.h"
+
+
+static uint64_t hash_id(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Index of the slot for id: the one holding it, or the first empty one (cap is a power of 2,
+ * never full). Tombstones are avoided by re-inserting the cluster after a removal. */
+static size_t reg_slot(const struct broker *b, const char *id, size_t len)
+{
+    size_t mask = b->reg_cap - 1;
+    size_t i = (size_t)hash_id(id, len) & mask;
+    while (b->reg[i]) {
+        const char *k = b->reg[i]->client_id;
+        if (strlen(k) == len && memcmp(k, id, len) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static int reg_grow(struct broker *b)
+{
+    size_t ncap = b->reg_cap ? b->reg_cap * 2 : 1024;
+    struct session **old = b->reg;
+    size_t ocap = b->reg_cap;
+    b->reg = mem_calloc(ncap, sizeof *b->reg);
+    if (!b->reg) {
+        b->reg = old;
+        return TERN_ENOMEM;
+    }
+    b->reg_cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i])
+            b->reg[reg_slot(b, old[i]->client_id, strlen(old[i]->client_id))] = old[i];
+    mem_free(old);
+    return 0;
+}
+
+struct session *registry_get(struct broker *b, const char *client_id, size_t len)
+{
+    pthread_mutex_lock(&b->reg_lock);
+    struct session *s = b->reg_cap ? b->reg[reg_slot(b, client_id, len)] : NULL;
+    if (s)
+        session_ref(s);
+    pthread_mutex_unlock(&b->reg_lock);
+    return s;
+}
+
+int registry_put(struct broker *b, struct session *s, struct session **old)
+{
+    int rc = 0;
+    *old = NULL;
+    pthread_mutex_lock(&b->reg_lock);
+    if ((b->reg_len + 1) * 2 > b->reg_cap)
+        rc = reg_grow(b);
+    if (rc == 0) {
+        size_t i = reg_slot(b, s->client_id, strlen(s->client_id));
+        *old = b->reg[i];
+        if (!*old)
+            b->reg_len++;
+        b->reg[i] = s;
+    }
+    pthread_mutex_unlock(&b->reg_lock);
+    return rc;
+}
+
+bool registry_remove(struct broker *b, struct session *s)
+{
+    bool removed = false;
+    pthread_mutex_lock(&b->reg_lock);
+    size_t len = strlen(s->client_id);
+    if (b->reg_cap) {
+        size_t mask = b->reg_cap - 1, i = reg_slot(b, s->client_id, len);
+        if (b->reg[i] == s) {
+            b->reg[i] = NULL;
+            b->reg_len--;
+            removed = true;
+            /* Re-insert the rest of the probe cluster so lookups stay correct. */
+            for (size_t j = (i + 1) & mask; b->reg[j]; j = (j + 1) & mask) {
+                struct session *x = b->reg[j];
+                b->reg[j] = NULL;
+                b->reg[reg_slot(b, x->client_id, strlen(x->client_id))] = x;
+            }
+        }
+    }
+    pthread_mutex_unlock(&b->reg_lock);
+    if (removed)
+        session_unref(s);
+    return removed;
+}
+
+size_t registry_count(struct broker *b)
+{
+    pthread_mutex_lock(&b->reg_lock);
+    size_t n = b->reg_len;
+    pthread_mutex_unlock(&b->reg_lock);
+    return n;
+}
+
+static unsigned worker_count(const struct config *cfg)
+{
+    if (cfg->worker_threads)
+        return cfg->worker_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+struct broker *broker_new(struct config *cfg, struct log *log)
+{
+    struct broker *b = mem_calloc(1, sizeof *b);
+    if (!b) {
+        config_free(cfg);
+        return NULL;
+    }
+    b->cfg = cfg;
+    b->log = log;
+    pthread_mutex_init(&b->reg_lock, NULL);
+    b->start_mono_ms = clock_mono_ms();
+    b->start_wall_s = clock_wall_s();
+    b->n_workers = worker_count(cfg);
+    b->n_listeners = cfg->listener_count;
+    b->listeners = mem_calloc(b->n_listeners ? b->n_listeners : 1, sizeof *b->listeners);
+    b->workers = mem_calloc(b->n_workers, sizeof *b->workers);
+    b->tree = topic_tree_new();
+    b->retain = retain_new(cfg->max_retained_messages, cfg->max_retained_bytes);
+    b->sys = sys_state_new();
+    if (!b->listeners || !b->workers || !b->tree || !b->retain || !b->sys)
+        goto fail;
+    size_t i = 0;
+    for (const struct listener_conf *lc = cfg->listeners; lc; lc = lc->next, i++) {
+        b->listeners[i].conf = lc;
+        b->listeners[i].port = lc->port;
+        if (lc->protocol != LISTENER_MQTT)
+            log_msg(log, TLOG_WARN, "Warning: listener on port %u: websockets are not supported "
+                    "yet, serving plain MQTT", lc->port);
+    }
+    for (unsigned k = 0; k < b->n_workers; k++) {
+        b->workers[k] = worker_new(b, k);
+        if (!b->workers[k])
+            goto fail;
+    }
+    for (unsigned k = 0; k < b->n_workers; k++)
+        if (worker_listen(b->workers[k]) != 0)
+            goto fail;
+    return b;
+fail:
+    log_msg(log, TLOG_ERR, "Error: unable to start the broker.");
+    broker_free(b);
+    return NULL;
+}
+
+int broker_start(struct broker *b)
+{
+    for (unsigned k = 0; k < b->n_workers; k++)
+        if (worker_start(b->workers[k]) != 0)
+            return TERN_ESYS;
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        const struct listener_conf *lc = b->listeners[i].conf;
+        if (lc->unix_path)
+            log_msg(b->log, TLOG_NOTICE, "Opening unix listen socket on %s.", lc->unix_path);
+        else
+            log_msg(b->log, TLOG_NOTICE, "Opening listen socket on %s port %u.",
+                    lc->bind_address ? lc->bind_address : "all addresses", b->listeners[i].port);
+    }
+    return 0;
+}
+
+int broker_write_ready_file(const struct broker *b, const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return TERN_EIO;
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        const struct listener_conf *lc = b->listeners[i].conf;
+        if (lc->unix_path)
+            fprintf(f, "mqtt unix %s\n", lc->unix_path);
+        else
+            fprintf(f, "mqtt %s %u\n", lc->bind_address ? lc->bind_address : "*",
+                    b->listeners[i].port);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return TERN_EIO;
+    return 0;
+}
+
+void broker_stop(struct broker *b)
+{
+    for (unsigned k = 0; k < b->n_workers; k++)
+        if (b->workers[k])
+            worker_request_stop(b->workers[k]);
+    for (unsigned k = 0; k < b->n_workers; k++)
+        if (b->workers[k])
+            worker_join(b->workers[k]);
+}
+
+void broker_reload(struct broker *b, struct config *cfg)
+{
+    struct config **p = mem_realloc(b->old_cfgs, (b->n_old_cfgs + 1) * sizeof *p);
+    if (!p) {
+        config_free(cfg);
+        return;
+    }
+    b->old_cfgs = p;
+    b->old_cfgs[b->n_old_cfgs++] = b->cfg;
+    b->cfg = cfg;
+}
+
+void broker_free(struct broker *b)
+{
+    if (!b)
+        return;
+    for (unsigned k = 0; b->workers && k < b->n_workers; k++)
+        worker_free(b->workers[k]);
+    mem_free(b->workers);
+    topic_tree_free(b->tree);
+    for (size_t i = 0; i < b->reg_cap; i++)
+        session_unref(b->reg[i]);
+    mem_free(b->reg);
+    retain_free(b->retain);
+    mem_free(b->listeners);
+    for (size_t i = 0; i < b->n_old_cfgs; i++)
+        config_free(b->old_cfgs[i]);
+    mem_free(b->old_cfgs);
+    config_free(b->cfg);
+    mem_free(b->sys);
+    pthread_mutex_destroy(&b->reg_lock);
+    mem_free(b);
+}

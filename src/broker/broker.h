@@ -1,0 +1,95 @@
+/* The broker: configuration, the shared routing state (subscription tree, retained store,
+ * session registry), the workers (one thread and event loop per core) and the counters behind
+ * $SYS. broker_* functions other than the counters are called from the main thread only. */
+#ifndef TERN_BROKER_BROKER_H
+#define TERN_BROKER_BROKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "log.h"
+
+struct config;
+struct listener_conf;
+struct session;
+struct worker;
+
+/* A configured listener at run time: its settings and its live connection count. */
+struct listener_rt {
+    const struct listener_conf *conf;
+    _Atomic int connections;
+    uint16_t port;     /* bound port (TCP) */
+    int unix_fd;       /* unix socket listeners: one fd, served by worker 0 */
+};
+
+struct broker_stats {
+    _Atomic uint64_t clients_total;     /* sessions known, online or not */
+    _Atomic uint64_t clients_connected;
+    _Atomic uint64_t clients_maximum;
+    _Atomic uint64_t msgs_received;
+    _Atomic uint64_t msgs_sent;
+    _Atomic uint64_t bytes_received;
+    _Atomic uint64_t bytes_sent;
+    _Atomic uint64_t publish_received;
+    _Atomic uint64_t publish_sent;
+    _Atomic uint64_t publish_dropped;
+    _Atomic uint64_t subscriptions;
+    _Atomic uint64_t connections_refused;
+};
+
+struct sys_state;
+
+struct broker {
+    /* The configuration in force. Reload swaps the pointer; old ones stay alive (listeners
+     * point into them) until broker_free. Readers just dereference it. */
+    struct config *_Atomic cfg;
+    struct config **old_cfgs;
+    size_t n_old_cfgs;
+    struct sys_state *sys;
+    struct log *log;
+    unsigned n_workers;
+    struct worker **workers;
+    struct listener_rt *listeners;
+    size_t n_listeners;
+    struct topic_tree *tree;
+    struct retain *retain;
+    struct broker_stats stats;
+    _Atomic uint64_t next_session_id;
+    _Atomic uint64_t next_auto_id;
+    uint64_t start_mono_ms;
+    int64_t start_wall_s;
+
+    pthread_mutex_t reg_lock; /* guards the registry below */
+    struct session **reg;     /* open-addressing hash by client id */
+    size_t reg_cap, reg_len;
+};
+
+/* Builds a broker for cfg (taken over, also on failure) and binds every listener; logs through
+ * log. Returns NULL and logs why on failure. */
+struct broker *broker_new(struct config *cfg, struct log *log);
+/* Starts the worker threads. */
+TERN_MUST_CHECK int broker_start(struct broker *b);
+/* Writes "mqtt ADDRESS PORT" lines for every bound listener to path, atomically. */
+int broker_write_ready_file(const struct broker *b, const char *path);
+/* Disconnects every client (v5: DISCONNECT 0x8B), stops and joins the workers. */
+void broker_stop(struct broker *b);
+void broker_free(struct broker *b);
+/* Applies the settings of a newly loaded configuration that can change without dropping
+ * clients (limits, logging); listeners stay as they are. Takes ownership of cfg. */
+void broker_reload(struct broker *b, struct config *cfg);
+
+/* Registry: client id -> session. The registry holds one reference per entry. */
+/* Returns the session with a new reference, or NULL. */
+struct session *registry_get(struct broker *b, const char *client_id, size_t len);
+/* Puts s under its client id, replacing (and returning, with the registry's reference) any
+ * previous session; *old gets NULL when there was none. TERN_ENOMEM. */
+TERN_MUST_CHECK int registry_put(struct broker *b, struct session *s, struct session **old);
+/* Removes s if it is still the session registered under its id; drops the registry's reference
+ * and returns true in that case. */
+bool registry_remove(struct broker *b, struct session *s);
+size_t registry_count(struct broker *b);
+
+#endif

@@ -1,0 +1,278 @@
+/* Client connections: read into a buffer, decode whole packets in place, dispatch them, and
+ * collect output in one buffer that the worker flushes once per loop iteration (so a burst of
+ * deliveries costs one write). Closing runs the session-detach rules (will, expiry). */
+#include "conn.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "clock.h"
+#include "codec.h"
+#include "config.h"
+#include "handle.h"
+#include "lifecycle.h"
+#include "loop.h"
+#include "mem.h"
+#include "session.h"
+#include "transport.h"
+#include "worker.h"
+
+#define READ_CHUNK 16384
+
+static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
+
+void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
+{
+    struct conn *c = mem_calloc(1, sizeof *c);
+    struct transport *t = c ? transport_tcp_new(fd) : NULL;
+    if (!t) {
+        mem_free(c);
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->t = t;
+    c->fd = fd;
+    c->lr = lr;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    buf_init(&c->in);
+    buf_init(&c->out);
+    list_init(&c->dirty_node);
+    c->last_rx_ms = loop_now_ms(w->loop);
+    if (loop_add(w->loop, fd, LOOP_READ, on_io, c) != 0) {
+        t->ops->close(t);
+        mem_free(c);
+        return;
+    }
+    list_insert_tail(&w->conns, &c->node);
+    /* Until CONNECT arrives, use the keep-alive timer as a connect timeout. */
+    c->keepalive_s = 10;
+    conn_arm_keepalive(c);
+}
+
+int conn_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->state == CONN_CLOSED)
+        return TERN_ECLOSED;
+    if (buf_append(&c->out, data, len) != 0)
+        return TERN_ENOMEM;
+    if (!c->in_dirty) {
+        c->in_dirty = true;
+        list_insert_tail(&c->w->dirty, &c->dirty_node);
+    }
+    return 0;
+}
+
+int conn_send(struct conn *c, const struct mqtt_packet *p)
+{
+    uint8_t small[256];
+    size_t n = codec_encode(p, c->version, small, sizeof small);
+    if (n == 0)
+        return TERN_EINVAL;
+    if (n <= sizeof small)
+        return conn_write(c, small, n);
+    if (c->state == CONN_CLOSED || buf_reserve(&c->out, n) != 0)
+        return TERN_ENOMEM;
+    codec_encode(p, c->version, c->out.data + c->out.len, n);
+    c->out.len += n;
+    if (!c->in_dirty) {
+        c->in_dirty = true;
+        list_insert_tail(&c->w->dirty, &c->dirty_node);
+    }
+    return 0;
+}
+
+static void set_write_interest(struct conn *c, bool on)
+{
+    if (c->write_armed == on)
+        return;
+    c->write_armed = on;
+    loop_modify(c->w->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
+}
+
+void conn_flush(struct conn *c)
+{
+    if (c->in_dirty) {
+        list_remove(&c->dirty_node);
+        c->in_dirty = false;
+    }
+    if (c->state == CONN_CLOSED || c->out.len == 0)
+        return;
+    struct iovec iov = {c->out.data, c->out.len};
+    long n = c->t->ops->writev(c->t, &iov, 1);
+    if (n == TERN_EAGAIN)
+        n = 0;
+    if (n < 0) {
+        c->out.len = 0;
+        conn_close(c, -1);
+        return;
+    }
+    c->w->stats.bytes_sent += (uint64_t)n;
+    buf_consume(&c->out, (size_t)n);
+    set_write_interest(c, c->out.len > 0);
+}
+
+static void keepalive_fired(struct loop *l, void *ctx)
+{
+    struct conn *c = ctx;
+    c->ka_timer = 0;
+    uint64_t limit = (uint64_t)c->keepalive_s * 1500u; /* 1.5 x Keep Alive [MQTT-3.1.2-24] */
+    uint64_t idle = loop_now_ms(l) - c->last_rx_ms;
+    if (idle >= limit) {
+        log_msg(c->w->b->log, TLOG_NOTICE, "Client %s from %s has exceeded its keep alive",
+                c->s ? c->s->client_id : "<unknown>", c->peer);
+        conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT);
+        return;
+    }
+    c->ka_timer = loop_timer_add(l, limit - idle, keepalive_fired, c);
+}
+
+void conn_arm_keepalive(struct conn *c)
+{
+    loop_timer_cancel(c->w->loop, c->ka_timer);
+    c->ka_timer = 0;
+    if (c->keepalive_s)
+        c->ka_timer = loop_timer_add(c->w->loop, (uint64_t)c->keepalive_s * 1500u,
+                                     keepalive_fired, c);
+}
+
+void conn_protocol_error(struct conn *c, uint8_t reason, const char *why)
+{
+    log_msg(c->w->b->log, TLOG_INFO, "Client %s from %s disconnected: %s (%s)",
+            c->s ? c->s->client_id : "<unknown>", c->peer, why, mqtt_reason_name(reason));
+    conn_close(c, reason);
+}
+
+/* A decode failure: before CONNACK a CONNECT gets a refusing CONNACK; afterwards a v5 client
+ * gets DISCONNECT with the reason [MQTT-4.13.1-1]; a v3 client is just disconnected. */
+static void decode_failed(struct conn *c, const struct mqtt_packet *p, uint8_t reason)
+{
+    if (c->state == CONN_NEW && p->type == MQTT_CONNECT && p->u.connect.version != 0) {
+        handle_connect_refuse(c, p->u.connect.version, reason);
+        return;
+    }
+    conn_protocol_error(c, reason, "malformed packet");
+}
+
+/* Decodes and dispatches every whole packet in the input buffer. */
+static void process_input(struct conn *c)
+{
+    struct broker *b = c->w->b;
+    size_t off = 0;
+    if (c->in_process)
+        return;
+    c->in_process = true;
+    while (c->state == CONN_NEW || c->state == CONN_ACTIVE) {
+        struct mqtt_packet p;
+        uint8_t reason = 0;
+        memset(&p, 0, sizeof p);
+        int n = codec_decode(c->in.data + off, c->in.len - off, c->version ? c->version : MQTT_V311,
+                             b->cfg->max_packet_size, &p, &reason);
+        if (n == TERN_EAGAIN)
+            break;
+        if (n < 0) {
+            decode_failed(c, &p, reason);
+            break;
+        }
+        off += (size_t)n;
+        c->w->stats.msgs_received++;
+        handle_packet(c, &p);
+    }
+    c->in_process = false;
+    buf_consume(&c->in, off);
+}
+
+static void on_readable(struct conn *c)
+{
+    for (int rounds = 0; rounds < 4 && c->state != CONN_CLOSED; rounds++) {
+        if (buf_reserve(&c->in, READ_CHUNK) != 0) {
+            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
+            return;
+        }
+        long n = c->t->ops->read(c->t, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (n == TERN_EAGAIN)
+            return;
+        if (n <= 0) {
+            conn_close(c, -1);
+            return;
+        }
+        c->in.len += (size_t)n;
+        c->w->stats.bytes_received += (uint64_t)n;
+        c->last_rx_ms = loop_now_ms(c->w->loop);
+        if (c->state != CONN_WAIT_SESSION)
+            process_input(c);
+        if ((size_t)n < READ_CHUNK)
+            return;
+    }
+}
+
+static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)l;
+    (void)fd;
+    struct conn *c = ctx;
+    if (events & (LOOP_READ | LOOP_ERROR))
+        on_readable(c);
+    if (c->state != CONN_CLOSED && (events & LOOP_WRITE))
+        conn_flush(c);
+}
+
+/* Resumes decoding of input that arrived while the session was being handed over. */
+void conn_resume_input(struct conn *c)
+{
+    if (c->state == CONN_ACTIVE && c->in.len)
+        process_input(c);
+}
+
+void conn_close(struct conn *c, int reason)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    struct worker *w = c->w;
+    if (c->state == CONN_ACTIVE && c->version == MQTT_V5 && reason >= 0x80) {
+        struct mqtt_packet p;
+        memset(&p, 0, sizeof p);
+        p.type = MQTT_DISCONNECT;
+        p.u.disconnect.reason = (uint8_t)reason;
+        conn_send(c, &p);
+    }
+    /* Best effort: what is already queued (a refusing CONNACK, a DISCONNECT) goes out now. */
+    conn_flush(c);
+    if (c->in_dirty) {
+        list_remove(&c->dirty_node);
+        c->in_dirty = false;
+    }
+    bool was_active = c->state == CONN_ACTIVE;
+    c->state = CONN_CLOSED;
+    loop_timer_cancel(w->loop, c->ka_timer);
+    c->ka_timer = 0;
+    loop_remove(w->loop, c->fd);
+    c->t->ops->close(c->t);
+    c->t = NULL;
+    if (c->s)
+        lifecycle_detach(w, c);
+    if (was_active)
+        atomic_fetch_sub(&w->b->stats.clients_connected, 1);
+    atomic_fetch_sub(&c->lr->connections, 1);
+    /* Freed at the end of this loop iteration, so callers up the stack may still look at it. */
+    list_remove(&c->node);
+    list_insert_tail(&w->graveyard, &c->node);
+}
+
+void conn_destroy(struct conn *c)
+{
+    buf_deinit(&c->in);
+    buf_deinit(&c->out);
+    for (unsigned i = 0; c->alias_in && i <= c->alias_in_max; i++)
+        mem_free(c->alias_in[i]);
+    mem_free(c->alias_in);
+    mem_free(c->alias_in_len);
+    for (unsigned i = 0; i < c->n_alias_out; i++)
+        mem_free(c->alias_out[i].topic);
+    mem_free(c->alias_out);
+    mem_free(c->username);
+    mem_free(c);
+}

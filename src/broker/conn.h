@@ -1,0 +1,98 @@
+/* A client network connection on one worker: read buffer, decoder loop, output buffer flushed
+ * once per loop iteration, keep-alive, and the per-connection v5 state (limits the client
+ * announced, topic aliases in both directions). The session it serves outlives it. */
+#ifndef TERN_BROKER_CONN_H
+#define TERN_BROKER_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "list.h"
+
+struct listener_rt;
+struct msg;
+struct mqtt_packet;
+struct session;
+struct transport;
+struct worker;
+
+enum conn_state {
+    CONN_NEW = 0,       /* waiting for CONNECT */
+    CONN_WAIT_SESSION,  /* CONNECT received; the session is being handed over by its owner */
+    CONN_ACTIVE,        /* CONNACK sent */
+    CONN_CLOSED,        /* closed; kept only until a pending hand-over returns */
+};
+
+struct alias_out {
+    char *topic;
+    uint16_t len;
+};
+
+struct conn {
+    struct worker *w;
+    struct transport *t;
+    int fd;
+    char peer[64];
+    struct listener_rt *lr;
+    struct buf in;
+    struct buf out;
+    uint8_t state;
+    uint8_t version;
+    bool disconnect_normal; /* DISCONNECT without will: the will is not published */
+    bool write_armed;
+    bool in_dirty;
+    bool pending_handoff;
+    bool assigned_id;      /* the client id was assigned: CONNACK carries it */
+    bool server_keepalive; /* keep alive differs from the client's: CONNACK carries it */
+    struct msg *pending_will; /* will of a CONNECT waiting for its session's hand-over */
+    uint32_t pending_will_delay;
+    uint32_t pending_expiry;
+    bool connect_expiry_zero;
+    bool in_process; /* inside process_input: resuming must not recurse */
+    bool taken_over; /* closed because another connection took its session */ /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
+    struct session *s;
+    char *username;
+    uint16_t keepalive_s;
+    uint64_t last_rx_ms;
+    uint64_t ka_timer;
+    /* What the client announced in CONNECT (v5), with the spec's defaults. */
+    uint16_t client_receive_max;
+    uint32_t client_max_packet;
+    uint16_t client_alias_max;
+    bool problem_info;
+    /* Topic aliases the client set (index = alias). */
+    char **alias_in;
+    uint16_t *alias_in_len;
+    uint16_t alias_in_max;
+    /* Topic aliases we set towards the client (index + 1 = alias). */
+    struct alias_out *alias_out;
+    uint16_t n_alias_out;
+    uint16_t in_flight_in; /* inbound QoS 1/2 not yet completed, for Receive Maximum */
+    struct list_node node;
+    struct list_node dirty_node;
+};
+
+/* Takes ownership of fd (an accepted socket) and registers it with w's loop. */
+void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr);
+
+/* Appends bytes to the output buffer and marks the connection for flushing at the end of this
+ * loop iteration. Returns 0 or TERN_ENOMEM. */
+int conn_write(struct conn *c, const void *data, size_t len);
+/* Encodes and queues a packet; 0, or negative when it cannot be encoded or buffered. */
+int conn_send(struct conn *c, const struct mqtt_packet *p);
+/* Writes as much output as the socket takes; arms LOOP_WRITE for the rest. */
+void conn_flush(struct conn *c);
+/* Closes the connection. For v5 after CONNACK, reason >= 0x80 sends DISCONNECT with it first.
+ * reason < 0 closes without a DISCONNECT. Runs will and session-detach logic. */
+void conn_close(struct conn *c, int reason);
+/* Frees a closed connection's memory (after any hand-over completed). */
+void conn_destroy(struct conn *c);
+/* Sends a v5 DISCONNECT (if the protocol allows) or just closes, logging why. */
+void conn_protocol_error(struct conn *c, uint8_t reason, const char *why);
+/* Decodes input that arrived while a session hand-over was pending. */
+void conn_resume_input(struct conn *c);
+/* (Re)arms the keep-alive check. */
+void conn_arm_keepalive(struct conn *c);
+
+#endif

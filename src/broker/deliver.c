@@ -1,0 +1,324 @@
+/* Routing and delivery. A message is matched once against the shared tree; each matching
+ * session gets a delivery, merged across overlapping subscriptions (highest QoS, every
+ * subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]). Sessions owned by another worker get
+ * it through that worker's inbox. The PUBLISH encoder here is written by hand rather than with
+ * codec_encode: it is the hot path, writes straight into the output buffer, and copies the
+ * message's pre-encoded forwarded properties as one block. */
+#include "deliver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "config.h"
+#include "conn.h"
+#include "loop.h"
+#include "mem.h"
+#include "msg.h"
+#include "retain.h"
+#include "session.h"
+#include "topic_tree.h"
+#include "worker.h"
+
+static void collect(void *subscriber, uint8_t options, uint32_t sub_id, bool shared, void *ctx)
+{
+    (void)shared;
+    struct worker *w = ctx;
+    if (w->n_matches == w->cap_matches) {
+        size_t ncap = w->cap_matches ? w->cap_matches * 2 : 64;
+        struct match *m = mem_realloc(w->matches, ncap * sizeof *m);
+        if (!m)
+            return; /* dropped for this subscriber; counted by the caller as not routed */
+        w->matches = m;
+        w->cap_matches = ncap;
+    }
+    struct match *x = &w->matches[w->n_matches++];
+    x->s = session_ref(subscriber);
+    x->options = options;
+    x->sub_id = sub_id;
+}
+
+static int by_session(const void *a, const void *b)
+{
+    const struct match *x = a, *y = b;
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* Merges matches[i..j) (same session) into one delivery. Returns false when none applies. */
+static bool merge(const struct msg *m, const struct match *ms, size_t n, struct delivery *d)
+{
+    memset(d, 0, sizeof *d);
+    uint32_t ids[64];
+    size_t n_ids = 0;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        const struct match *x = &ms[i];
+        /* No Local: not to the connection that published it [MQTT-3.8.3-3]. */
+        if ((x->options & MQTT_SUBOPT_NO_LOCAL) && x->s->id == m->origin_id)
+            continue;
+        uint8_t q = x->options & MQTT_SUBOPT_QOS_MASK;
+        q = q < m->qos ? q : m->qos;
+        if (!any || q > d->qos)
+            d->qos = q;
+        if (x->options & MQTT_SUBOPT_RAP)
+            d->retain = m->retain; /* [MQTT-3.3.1-12], [MQTT-3.3.1-13] */
+        if (x->sub_id && n_ids < sizeof ids / sizeof ids[0])
+            ids[n_ids++] = x->sub_id;
+        any = true;
+    }
+    if (!any)
+        return false;
+    if (n_ids == 1) {
+        d->sub_id = ids[0];
+        d->n_sub_ids = 1;
+    } else if (n_ids > 1) {
+        d->sub_ids = mem_dup(ids, n_ids * sizeof ids[0]);
+        d->n_sub_ids = d->sub_ids ? (uint16_t)n_ids : 0;
+    }
+    return true;
+}
+
+static size_t route(struct worker *w, struct msg *m)
+{
+    w->n_matches = 0;
+    topic_tree_match(w->b->tree, msg_topic(m), collect, w);
+    size_t n = w->n_matches, routed = 0;
+    if (n > 1)
+        qsort(w->matches, n, sizeof w->matches[0], by_session);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && w->matches[j].s == w->matches[i].s)
+            j++;
+        struct session *s = w->matches[i].s;
+        struct delivery d;
+        if (merge(m, &w->matches[i], j - i, &d)) {
+            d.m = msg_ref(m);
+            struct worker *owner = session_owner(s);
+            if (owner == w) {
+                deliver_to_session(w, s, &d);
+            } else {
+                struct work_item it = {.kind = WORK_DELIVER, .s = session_ref(s), .d = d};
+                worker_post(w, owner, &it);
+            }
+            routed++;
+        }
+        i = j;
+    }
+    for (size_t i = 0; i < n; i++)
+        session_unref(w->matches[i].s);
+    w->n_matches = 0;
+    return routed;
+}
+
+size_t deliver_publish(struct worker *w, struct msg *m)
+{
+    struct broker *b = w->b;
+    if (m->retain && b->cfg->retain_available) {
+        /* An empty payload deletes the retained message [MQTT-3.3.1-10]; it is still routed
+         * to current subscribers. */
+        if (retain_set(b->retain, m) == TERN_EFULL)
+            log_msg(b->log, TLOG_WARN, "Retained message on %s dropped: retained store full",
+                    m->topic);
+    }
+    return route(w, m);
+}
+
+/* Outbound window: the client's Receive Maximum (v5) or max_inflight_messages (v3). */
+static size_t window(const struct worker *w, const struct conn *c)
+{
+    size_t cfg = w->b->cfg->max_inflight_messages ? w->b->cfg->max_inflight_messages : 65535;
+    if (c->version == MQTT_V5)
+        return c->client_receive_max < cfg ? c->client_receive_max : cfg;
+    return cfg;
+}
+
+static bool online(const struct session *s)
+{
+    const struct conn *c = s->conn;
+    return c && c->state == CONN_ACTIVE;
+}
+
+/* Sends d with a new packet id into the window. Takes over d. */
+static void send_in_window(struct worker *w, struct session *s, struct delivery *d)
+{
+    uint16_t pid = session_next_packet_id(s);
+    if (deliver_send_publish(s->conn, d, pid, false) != 0) {
+        w->b->stats.publish_dropped++;
+        delivery_clear(d);
+        return;
+    }
+    uint8_t state = d->qos == 1 ? INFLIGHT_WAIT_PUBACK : INFLIGHT_WAIT_PUBREC;
+    if (session_inflight_add(s, pid, state, d) != 0)
+        delivery_clear(d);
+}
+
+void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
+{
+    struct broker *b = w->b;
+    uint64_t now = loop_now_ms(w->loop);
+    if (s->ended || msg_expired(d->m, now)) {
+        delivery_clear(d);
+        return;
+    }
+    if (d->qos == 0) {
+        /* QoS 0 is never queued for an offline client (Mosquitto's queue_qos0_messages
+         * false). */
+        if (!online(s) || deliver_send_publish(s->conn, d, 0, false) != 0)
+            atomic_fetch_add(&b->stats.publish_dropped, 1);
+        delivery_clear(d);
+        return;
+    }
+    if (online(s) && s->q_len == 0 && s->n_inflight < window(w, s->conn)) {
+        send_in_window(w, s, d);
+        return;
+    }
+    if (session_queue_push(s, d, b->cfg->max_queued_messages, b->cfg->max_queued_bytes) != 0) {
+        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        delivery_clear(d);
+        return;
+    }
+    deliver_pump(w, s);
+}
+
+void deliver_pump(struct worker *w, struct session *s)
+{
+    uint64_t now = loop_now_ms(w->loop);
+    while (online(s) && s->n_inflight < window(w, s->conn)) {
+        struct delivery d;
+        if (!session_queue_pop(s, &d))
+            return;
+        if (msg_expired(d.m, now)) {
+            delivery_clear(&d);
+            continue;
+        }
+        send_in_window(w, s, &d);
+    }
+}
+
+void deliver_resend(struct worker *w, struct session *s)
+{
+    (void)w;
+    struct conn *c = s->conn;
+    for (size_t i = 0; i < s->n_inflight; i++) {
+        struct inflight *f = &s->inflight[i];
+        if (f->state == INFLIGHT_WAIT_PUBCOMP) {
+            struct mqtt_packet p;
+            memset(&p, 0, sizeof p);
+            p.type = MQTT_PUBREL;
+            p.flags = 0x2;
+            p.u.ack.packet_id = f->packet_id;
+            conn_send(c, &p);
+        } else {
+            deliver_send_publish(c, &f->d, f->packet_id, true);
+        }
+    }
+}
+
+/* The alias to use for topic towards c, assigning a new one while there is room.
+ * Sets *known when the client already has it (the topic can then be left out). */
+static uint16_t alias_for(struct conn *c, const struct msg *m, bool *known)
+{
+    *known = false;
+    uint16_t cap = c->client_alias_max < 32 ? c->client_alias_max : 32;
+    if (c->version != MQTT_V5 || cap == 0)
+        return 0;
+    for (uint16_t i = 0; i < c->n_alias_out; i++) {
+        struct alias_out *a = &c->alias_out[i];
+        if (a->len == m->topic_len && memcmp(a->topic, m->topic, a->len) == 0) {
+            *known = true;
+            return (uint16_t)(i + 1);
+        }
+    }
+    if (c->n_alias_out >= cap)
+        return 0;
+    if (!c->alias_out) {
+        c->alias_out = mem_calloc(cap, sizeof *c->alias_out);
+        if (!c->alias_out)
+            return 0;
+    }
+    char *t = mem_strndup(m->topic, m->topic_len);
+    if (!t)
+        return 0;
+    c->alias_out[c->n_alias_out].topic = t;
+    c->alias_out[c->n_alias_out].len = m->topic_len;
+    return ++c->n_alias_out;
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+    return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+    return p + 4;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint32_t v)
+{
+    return p + codec_varint_encode(v, p);
+}
+
+int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t packet_id, bool dup)
+{
+    const struct msg *m = d->m;
+    bool v5 = c->version == MQTT_V5;
+    bool has_exp = false, known = false;
+    uint32_t exp = msg_expiry_remaining_s(m, loop_now_ms(c->w->loop), &has_exp);
+    uint16_t alias = alias_for(c, m, &known);
+    const uint32_t *ids = d->n_sub_ids > 1 ? d->sub_ids : &d->sub_id;
+    size_t props = 0;
+    if (v5) {
+        props = (has_exp ? 5u : 0u) + (alias ? 3u : 0u) + m->fwd_props_len;
+        for (size_t i = 0; i < d->n_sub_ids; i++)
+            props += 1 + codec_varint_size(ids[i]);
+    }
+    size_t topic_len = known ? 0 : m->topic_len;
+    size_t var = 2 + topic_len + (d->qos ? 2u : 0u) + (v5 ? codec_varint_size((uint32_t)props) + props : 0);
+    size_t remaining = var + m->payload_len;
+    size_t total = 1 + codec_varint_size((uint32_t)remaining) + remaining;
+    if (remaining > MQTT_MAX_REMAINING_LENGTH || (v5 && total > c->client_max_packet))
+        return TERN_ETOOBIG; /* [MQTT-3.1.2-24] */
+    if (c->state == CONN_CLOSED || buf_reserve(&c->out, total) != 0)
+        return TERN_ENOMEM;
+    uint8_t *p = c->out.data + c->out.len;
+    *p++ = (uint8_t)(0x30 | (dup ? 0x08 : 0) | (d->qos << 1) | (d->retain ? 1 : 0));
+    p = put_varint(p, (uint32_t)remaining);
+    p = put16(p, (uint16_t)topic_len);
+    memcpy(p, m->topic, topic_len);
+    p += topic_len;
+    if (d->qos)
+        p = put16(p, packet_id);
+    if (v5) {
+        p = put_varint(p, (uint32_t)props);
+        if (has_exp) {
+            *p++ = MQTT_PROP_MESSAGE_EXPIRY_INTERVAL;
+            p = put32(p, exp); /* the remaining lifetime [MQTT-3.3.2-6] */
+        }
+        if (alias) {
+            *p++ = MQTT_PROP_TOPIC_ALIAS;
+            p = put16(p, alias);
+        }
+        for (size_t i = 0; i < d->n_sub_ids; i++) {
+            *p++ = MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
+            p = put_varint(p, ids[i]);
+        }
+        memcpy(p, m->fwd_props, m->fwd_props_len);
+        p += m->fwd_props_len;
+    }
+    memcpy(p, m->payload, m->payload_len);
+    c->out.len += total;
+    if (!c->in_dirty) {
+        c->in_dirty = true;
+        list_insert_tail(&c->w->dirty, &c->dirty_node);
+    }
+    c->w->stats.msgs_sent++;
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* Message flow out of the broker: publish (retain + route), delivery to a session on its owner
+ * worker (window, queue, drop), and the hand-written per-subscriber PUBLISH encoder. */
+#ifndef TERN_BROKER_DELIVER_H
+#define TERN_BROKER_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct delivery;
+struct msg;
+struct session;
+struct worker;
+
+/* Stores m as retained when it carries the RETAIN flag, then routes it. Returns the number of
+ * sessions it was routed to. The caller keeps its reference. */
+size_t deliver_publish(struct worker *w, struct msg *m);
+/* Delivers d (references taken over) to s; w must own s. */
+void deliver_to_session(struct worker *w, struct session *s, struct delivery *d);
+/* Moves queued deliveries into the in-flight window while it has room. */
+void deliver_pump(struct worker *w, struct session *s);
+/* After a reconnect: resends every in-flight message with DUP set, and PUBRELs
+ * [MQTT-4.4.0-1]. */
+void deliver_resend(struct worker *w, struct session *s);
+/* Encodes d as a PUBLISH for c into its output. Returns 0, or a negative code when the packet
+ * exceeds the client's Maximum Packet Size (it is then not sent [MQTT-3.1.2-24]) or on OOM. */
+int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t packet_id, bool dup);
+
+#endif

@@ -1,0 +1,26 @@
+/* Packet handlers: one per packet family, called by conn.c with a decoded packet whose slices
+ * point into the connection's input buffer (copy what must outlive the call). */
+#ifndef TERN_BROKER_HANDLE_H
+#define TERN_BROKER_HANDLE_H
+
+#include <stdint.h>
+
+struct conn;
+struct mqtt_packet;
+
+/* Dispatches any packet by type and connection state. */
+void handle_packet(struct conn *c, struct mqtt_packet *p);
+
+void handle_connect(struct conn *c, struct mqtt_packet *p);
+/* Refuses a connection attempt with a CONNACK in the client's version, then closes. */
+void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason);
+void handle_publish(struct conn *c, struct mqtt_packet *p);
+void handle_puback(struct conn *c, struct mqtt_packet *p);
+void handle_pubrec(struct conn *c, struct mqtt_packet *p);
+void handle_pubrel(struct conn *c, struct mqtt_packet *p);
+void handle_pubcomp(struct conn *c, struct mqtt_packet *p);
+void handle_subscribe(struct conn *c, struct mqtt_packet *p);
+void handle_unsubscribe(struct conn *c, struct mqtt_packet *p);
+void handle_disconnect(struct conn *c, struct mqtt_packet *p);
+
+#endif

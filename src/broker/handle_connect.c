@@ -1,0 +1,189 @@
+/* CONNECT: protocol version, client identifier rules, keep alive, v5 limits, the will, and the
+ * session: new, resumed on this worker, or taken over from the worker that owns it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "config.h"
+#include "conn.h"
+#include "handle.h"
+#include "lifecycle.h"
+#include "loop.h"
+#include "mem.h"
+#include "msg.h"
+#include "session.h"
+#include "worker.h"
+
+void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
+{
+    struct mqtt_packet p;
+    memset(&p, 0, sizeof p);
+    p.type = MQTT_CONNACK;
+    c->version = version;
+    if (version == MQTT_V5) {
+        p.u.connack.reason = reason;
+    } else {
+        p.u.connack.reason = mqtt_reason_to_v3_connack(reason);
+        /* A v3 decode failure other than the version gets no CONNACK: just close
+         * [MQTT-3.1.4-1]; an unsupported level gets return code 1 [MQTT-3.1.2-2]. */
+        if (reason == MQTT_RC_MALFORMED_PACKET || reason == MQTT_RC_PROTOCOL_ERROR) {
+            conn_protocol_error(c, reason, "malformed CONNECT");
+            return;
+        }
+    }
+    atomic_fetch_add(&c->w->b->stats.connections_refused, 1);
+    conn_send(c, &p);
+    log_msg(c->w->b->log, TLOG_NOTICE, "Connection from %s refused: %s", c->peer,
+            mqtt_reason_name(reason));
+    conn_close(c, -1);
+}
+
+static bool anonymous_allowed(const struct broker *b, const struct listener_rt *lr)
+{
+    const struct config *cfg = b->cfg;
+    int v = cfg->per_listener_settings ? lr->conf->allow_anonymous : cfg->allow_anonymous;
+    if (v < 0)
+        v = lr->conf->allow_anonymous;
+    return v == 1;
+}
+
+/* Checks the client id, assigning one when it is empty and that is allowed. On success sets
+ * *id (NUL-terminated, heap) and returns 0; otherwise returns the reason code to refuse with. */
+static uint8_t client_id_check(struct conn *c, const struct mqtt_connect *ct, char **id,
+                               bool *assigned)
+{
+    struct broker *b = c->w->b;
+    *assigned = false;
+    if (ct->client_id.len > 0) {
+        *id = mem_strndup((const char *)ct->client_id.ptr, ct->client_id.len);
+        return *id ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
+    }
+    /* MQTT 3.1 requires 1-23 characters; 3.1.1 allows empty only with clean session
+     * [MQTT-3.1.3-7], [MQTT-3.1.3-8]. */
+    if (ct->version == MQTT_V31 || (ct->version == MQTT_V311 && !ct->clean_start) ||
+        !b->cfg->allow_zero_length_clientid)
+        return MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID;
+    char tmp[128];
+    uint64_t n = atomic_fetch_add(&b->next_auto_id, 1) + 1;
+    snprintf(tmp, sizeof tmp, "%s%llx-%u", b->cfg->auto_id_prefix ? b->cfg->auto_id_prefix : "",
+             (unsigned long long)n, (unsigned)(b->start_mono_ms & 0xffff));
+    *id = mem_strdup(tmp);
+    *assigned = true;
+    return *id ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
+}
+
+/* v5 limits the client announces, with the spec's defaults when absent. */
+static void read_client_limits(struct conn *c, const struct mqtt_props *pr)
+{
+    c->client_receive_max = 65535;
+    c->client_max_packet = MQTT_MAX_PACKET_SIZE;
+    c->client_alias_max = 0;
+    c->problem_info = true;
+    if (c->version != MQTT_V5)
+        return;
+    if (pr->present & MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM))
+        c->client_receive_max = pr->receive_maximum;
+    if (pr->present & MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE))
+        c->client_max_packet = pr->maximum_packet_size;
+    if (pr->present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM))
+        c->client_alias_max = pr->topic_alias_maximum;
+    if (pr->present & MQTT_PROP_BIT(MQTT_PROP_REQUEST_PROBLEM_INFORMATION))
+        c->problem_info = pr->request_problem_info != 0;
+}
+
+/* Session Expiry Interval from CONNECT: v5 property (absent = 0), v3 clean session. */
+static uint32_t session_expiry(const struct broker *b, const struct mqtt_connect *ct)
+{
+    if (ct->version == MQTT_V5) {
+        if (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL))
+            return ct->props.session_expiry;
+        return 0;
+    }
+    if (ct->clean_start)
+        return 0;
+    int64_t e = b->cfg->persistent_client_expiration_s;
+    return e < 0 || e >= UINT32_MAX ? UINT32_MAX : (uint32_t)e;
+}
+
+/* Builds the will message; returns the reason to refuse with, or 0. */
+static uint8_t make_will(struct conn *c, const struct mqtt_connect *ct, struct msg **will)
+{
+    const struct config *cfg = c->w->b->cfg;
+    *will = NULL;
+    if (!ct->has_will)
+        return 0;
+    if (ct->will_qos > cfg->max_qos)
+        return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-12] */
+    if (ct->will_retain && !cfg->retain_available)
+        return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-13] */
+    if (!codec_topic_name_valid(ct->will_topic))
+        return MQTT_RC_TOPIC_NAME_INVALID;
+    struct msg_init in = {
+        .topic = ct->will_topic,
+        .payload = ct->will_payload,
+        .props = ct->version == MQTT_V5 ? &ct->will_props : NULL,
+        .qos = ct->will_qos,
+        .retain = ct->will_retain,
+        .origin_id = 0,
+        .now_ms = loop_now_ms(c->w->loop),
+    };
+    *will = msg_new(&in);
+    return *will ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
+}
+
+static uint8_t keepalive_check(struct conn *c, const struct mqtt_connect *ct)
+{
+    uint16_t max = c->w->b->cfg->max_keepalive;
+    c->keepalive_s = ct->keep_alive;
+    if (max == 0 || max == 65535 || (ct->keep_alive != 0 && ct->keep_alive <= max))
+        return 0;
+    if (ct->version == MQTT_V5) {
+        c->keepalive_s = max; /* announced as Server Keep Alive [MQTT-3.2.2-21] */
+        return 0;
+    }
+    /* v3 has no way to tell the client: refuse as Mosquitto does. */
+    return ct->keep_alive == 0 ? 0 : MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID;
+}
+
+void handle_connect(struct conn *c, struct mqtt_packet *p)
+{
+    struct mqtt_connect *ct = &p->u.connect;
+    struct broker *b = c->w->b;
+    c->version = ct->version;
+    read_client_limits(c, &ct->props);
+    char *id = NULL;
+    bool assigned = false;
+    uint8_t rc = client_id_check(c, ct, &id, &assigned);
+    if (!rc && ct->version == MQTT_V5 &&
+        (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD)))
+        rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced auth methods yet */
+    if (!rc && !ct->has_username && !anonymous_allowed(b, c->lr))
+        rc = MQTT_RC_NOT_AUTHORIZED;
+    if (!rc)
+        rc = keepalive_check(c, ct);
+    struct msg *will = NULL;
+    if (!rc)
+        rc = make_will(c, ct, &will);
+    if (rc) {
+        mem_free(id);
+        handle_connect_refuse(c, ct->version, rc);
+        return;
+    }
+    if (ct->has_username)
+        c->username = mem_strndup((const char *)ct->username.ptr, ct->username.len);
+    c->assigned_id = assigned;
+    c->server_keepalive = c->keepalive_s != ct->keep_alive;
+    uint32_t expiry = session_expiry(b, ct);
+    c->connect_expiry_zero = expiry == 0;
+    uint32_t will_delay = 0;
+    if (ct->has_will && ct->version == MQTT_V5 &&
+        (ct->will_props.present & MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY_INTERVAL)))
+        will_delay = ct->will_props.will_delay;
+    conn_arm_keepalive(c);
+    log_msg(b->log, TLOG_NOTICE, "New client connected from %s as %s (p%u, c%d, k%u%s%.*s).",
+            c->peer, id, ct->version, ct->clean_start ? 1 : 0, ct->keep_alive,
+            ct->has_username ? ", u'" : "", ct->has_username ? (int)ct->username.len : 0,
+            ct->has_username ? (const char *)ct->username.ptr : "");
+    lifecycle_open(c, id, ct->clean_start, expiry, will, will_delay);
+}

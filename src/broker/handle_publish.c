@@ -1,0 +1,176 @@
+/* Inbound PUBLISH (topic aliases, limits, QoS 1/2 acknowledgement with QoS 2 de-duplication by
+ * packet id until PUBREL) and the acknowledgements of outbound messages. */
+#include <string.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "config.h"
+#include "conn.h"
+#include "deliver.h"
+#include "handle.h"
+#include "loop.h"
+#include "mem.h"
+#include "msg.h"
+#include "session.h"
+#include "worker.h"
+
+static void send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+{
+    struct mqtt_packet p;
+    memset(&p, 0, sizeof p);
+    p.type = type;
+    p.flags = type == MQTT_PUBREL ? 0x2 : 0;
+    p.u.ack.packet_id = packet_id;
+    p.u.ack.reason = c->version == MQTT_V5 ? reason : 0;
+    conn_send(c, &p);
+}
+
+/* Resolves a v5 Topic Alias [MQTT-3.3.2-7..12]. Returns 0 and sets *topic, or a reason code. */
+static uint8_t resolve_alias(struct conn *c, struct mqtt_publish *pub)
+{
+    if (!(pub->props.present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS)))
+        return 0;
+    uint16_t a = pub->props.topic_alias;
+    uint16_t max = c->w->b->cfg->max_topic_alias;
+    if (a == 0 || a > max)
+        return MQTT_RC_TOPIC_ALIAS_INVALID; /* [MQTT-3.3.2-9], [MQTT-3.3.2-10] */
+    if (!c->alias_in) {
+        c->alias_in = mem_calloc((size_t)max + 1, sizeof *c->alias_in);
+        c->alias_in_len = mem_calloc((size_t)max + 1, sizeof *c->alias_in_len);
+        c->alias_in_max = max;
+        if (!c->alias_in || !c->alias_in_len)
+            return MQTT_RC_UNSPECIFIED_ERROR;
+    }
+    if (pub->topic.len > 0) {
+        char *t = mem_strndup((const char *)pub->topic.ptr, pub->topic.len);
+        if (!t)
+            return MQTT_RC_UNSPECIFIED_ERROR;
+        mem_free(c->alias_in[a]);
+        c->alias_in[a] = t;
+        c->alias_in_len[a] = (uint16_t)pub->topic.len;
+        return 0;
+    }
+    if (!c->alias_in[a])
+        return MQTT_RC_PROTOCOL_ERROR; /* alias never set on this connection */
+    pub->topic = bytes_of(c->alias_in[a], c->alias_in_len[a]);
+    return 0;
+}
+
+/* Checks a PUBLISH against this server's limits; 0 or the reason to disconnect with. */
+static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
+{
+    const struct config *cfg = c->w->b->cfg;
+    if (pub->props.present & MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_IDENTIFIER))
+        return MQTT_RC_PROTOCOL_ERROR; /* client to server [MQTT-3.3.4-6] */
+    if (pub->qos > cfg->max_qos)
+        return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-11] */
+    if (pub->retain && !cfg->retain_available)
+        return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-14] */
+    if (pub->qos == 2 && !session_qos2_has(c->s, pub->packet_id)) {
+        uint16_t rm = cfg->max_inflight_messages ? cfg->max_inflight_messages : 65535;
+        if (c->s->n_qos2_in >= rm)
+            return MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED; /* [MQTT-3.3.4-7] */
+    }
+    return 0;
+}
+
+void handle_publish(struct conn *c, struct mqtt_packet *p)
+{
+    struct mqtt_publish *pub = &p->u.publish;
+    struct worker *w = c->w;
+    struct broker *b = w->b;
+    uint8_t rc = c->version == MQTT_V5 ? resolve_alias(c, pub) : 0;
+    if (!rc)
+        rc = publish_check(c, pub);
+    if (rc) {
+        conn_protocol_error(c, rc, "invalid PUBLISH");
+        return;
+    }
+    atomic_fetch_add_explicit(&b->stats.publish_received, 1, memory_order_relaxed);
+    if (pub->qos == 2 && session_qos2_has(c->s, pub->packet_id)) {
+        /* Re-sent before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10]. */
+        send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
+        return;
+    }
+    uint32_t limit = b->cfg->message_size_limit;
+    size_t routed = 0;
+    if (limit && pub->payload.len > limit) {
+        log_msg(b->log, TLOG_NOTICE, "Message from %s on %.*s dropped: payload over %u bytes",
+                c->s->client_id, (int)pub->topic.len, (const char *)pub->topic.ptr, limit);
+        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        rc = MQTT_RC_PACKET_TOO_LARGE;
+    } else {
+        struct msg_init in = {
+            .topic = pub->topic,
+            .payload = pub->payload,
+            .props = c->version == MQTT_V5 ? &pub->props : NULL,
+            .qos = pub->qos,
+            .retain = pub->retain,
+            .origin_id = c->s->id,
+            .now_ms = loop_now_ms(w->loop),
+        };
+        struct msg *m = msg_new(&in);
+        if (!m) {
+            conn_protocol_error(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
+            return;
+        }
+        routed = deliver_publish(w, m);
+        msg_unref(m);
+    }
+    if (!rc && routed == 0)
+        rc = MQTT_RC_NO_MATCHING_SUBSCRIBERS;
+    if (pub->qos == 1) {
+        send_ack(c, MQTT_PUBACK, pub->packet_id, rc);
+    } else if (pub->qos == 2) {
+        if (rc < 0x80 && session_qos2_add(c->s, pub->packet_id) != 0)
+            rc = MQTT_RC_UNSPECIFIED_ERROR;
+        send_ack(c, MQTT_PUBREC, pub->packet_id, rc);
+    }
+}
+
+void handle_puback(struct conn *c, struct mqtt_packet *p)
+{
+    struct session *s = c->s;
+    struct inflight *f = session_inflight_find(s, p->u.ack.packet_id);
+    if (f && f->state == INFLIGHT_WAIT_PUBACK) {
+        session_inflight_remove(s, f);
+        deliver_pump(c->w, s);
+    }
+}
+
+void handle_pubrec(struct conn *c, struct mqtt_packet *p)
+{
+    struct session *s = c->s;
+    uint16_t id = p->u.ack.packet_id;
+    struct inflight *f = session_inflight_find(s, id);
+    if (!f || f->state == INFLIGHT_WAIT_PUBACK) {
+        send_ack(c, MQTT_PUBREL, id, MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+        return;
+    }
+    if (p->u.ack.reason >= 0x80) {
+        /* The receiver refused it: the flow ends here [MQTT-4.3.3-4]. */
+        session_inflight_remove(s, f);
+        deliver_pump(c->w, s);
+        return;
+    }
+    f->state = INFLIGHT_WAIT_PUBCOMP;
+    /* The message itself is no longer needed: only the packet id is [MQTT-4.3.3-4]. */
+    send_ack(c, MQTT_PUBREL, id, 0);
+}
+
+void handle_pubrel(struct conn *c, struct mqtt_packet *p)
+{
+    uint16_t id = p->u.ack.packet_id;
+    bool had = session_qos2_remove(c->s, id);
+    send_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+}
+
+void handle_pubcomp(struct conn *c, struct mqtt_packet *p)
+{
+    struct session *s = c->s;
+    struct inflight *f = session_inflight_find(s, p->u.ack.packet_id);
+    if (f && f->state == INFLIGHT_WAIT_PUBCOMP) {
+        session_inflight_remove(s, f);
+        deliver_pump(c->w, s);
+    }
+}

@@ -1,0 +1,165 @@
+/* SUBSCRIBE and UNSUBSCRIBE: per-filter validation and reason codes, the subscription tree and
+ * the session's own list, and retained messages sent after the SUBACK per Retain Handling. */
+#include <string.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "config.h"
+#include "conn.h"
+#include "deliver.h"
+#include "handle.h"
+#include "loop.h"
+#include "mem.h"
+#include "msg.h"
+#include "retain.h"
+#include "session.h"
+#include "topic_tree.h"
+#include "worker.h"
+
+#define MAX_FILTERS 256
+
+struct retained_batch {
+    struct msg **msgs;
+    size_t n, cap;
+};
+
+static void collect_retained(struct msg *m, void *ctx)
+{
+    struct retained_batch *rb = ctx;
+    if (rb->n == rb->cap) {
+        size_t ncap = rb->cap ? rb->cap * 2 : 16;
+        struct msg **p = mem_realloc(rb->msgs, ncap * sizeof *p);
+        if (!p)
+            return;
+        rb->msgs = p;
+        rb->cap = ncap;
+    }
+    rb->msgs[rb->n++] = msg_ref(m);
+}
+
+/* Sends the retained messages matching filter to this session [MQTT-3.3.1-9]. */
+static void send_retained(struct conn *c, struct tern_bytes filter, uint8_t granted,
+                          uint32_t sub_id)
+{
+    struct worker *w = c->w;
+    struct retained_batch rb = {0};
+    retain_match(w->b->retain, filter, loop_now_ms(w->loop), collect_retained, &rb);
+    for (size_t i = 0; i < rb.n; i++) {
+        struct delivery d;
+        memset(&d, 0, sizeof d);
+        d.m = rb.msgs[i];
+        d.qos = d.m->qos < granted ? d.m->qos : granted;
+        d.retain = true; /* sent because of a new subscription [MQTT-3.3.1-8] */
+        if (sub_id) {
+            d.sub_id = sub_id;
+            d.n_sub_ids = 1;
+        }
+        deliver_to_session(w, c->s, &d);
+    }
+    mem_free(rb.msgs);
+}
+
+/* Subscribes to one filter; returns the reason code (granted QoS or failure) and sets
+ * *send_ret when retained messages should follow. */
+static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t options,
+                             uint32_t sub_id, bool *send_ret, bool *fatal)
+{
+    struct broker *b = c->w->b;
+    bool v5 = c->version == MQTT_V5;
+    uint8_t fail = v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V3_SUBACK_FAILURE;
+    *send_ret = false;
+    if (!codec_topic_filter_valid(filter))
+        return fail; /* [MQTT-4.7.3-?]: answered per filter rather than by disconnecting */
+    struct tern_bytes group, rest;
+    bool shared = codec_topic_shared_split(filter, &group, &rest);
+    if (shared && (options & MQTT_SUBOPT_NO_LOCAL)) {
+        *fatal = true; /* [MQTT-3.8.3-4] */
+        return MQTT_RC_PROTOCOL_ERROR;
+    }
+    uint8_t qos = options & MQTT_SUBOPT_QOS_MASK;
+    if (qos > b->cfg->max_qos)
+        qos = b->cfg->max_qos;
+    options = (uint8_t)((options & ~MQTT_SUBOPT_QOS_MASK) | qos);
+    int added = session_sub_set(c->s, (const char *)filter.ptr, filter.len, options, sub_id);
+    if (added < 0)
+        return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V3_SUBACK_FAILURE;
+    int r = topic_tree_add(b->tree, filter, c->s, options, sub_id);
+    if (r < 0) {
+        session_sub_remove(c->s, (const char *)filter.ptr, filter.len);
+        return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V3_SUBACK_FAILURE;
+    }
+    if (r == 1)
+        atomic_fetch_add(&b->stats.subscriptions, 1);
+    /* Retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]; Retain Handling
+     * 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. */
+    uint8_t rh = (options & MQTT_SUBOPT_RH_MASK) >> MQTT_SUBOPT_RH_SHIFT;
+    *send_ret = !shared && (rh == 0 || (rh == 1 && r == 1));
+    log_msg(b->log, TLOG_SUBSCRIBE, "%s %u %.*s", c->s->client_id, qos, (int)filter.len,
+            (const char *)filter.ptr);
+    return qos;
+}
+
+void handle_subscribe(struct conn *c, struct mqtt_packet *p)
+{
+    struct mqtt_subscribe *sub = &p->u.subscribe;
+    uint8_t codes[MAX_FILTERS];
+    struct mqtt_sub_entry todo[MAX_FILTERS];
+    bool want[MAX_FILTERS];
+    if (sub->count > MAX_FILTERS) {
+        conn_protocol_error(c, MQTT_RC_IMPLEMENTATION_SPECIFIC_ERROR, "too many filters");
+        return;
+    }
+    uint32_t sub_id = 0;
+    if (sub->props.present & MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_IDENTIFIER))
+        sub_id = sub->props.sub_id;
+    size_t pos = 0, n = 0;
+    struct mqtt_sub_entry e;
+    bool fatal = false;
+    while (n < sub->count && codec_subscribe_next(sub, &pos, &e)) {
+        codes[n] = subscribe_one(c, e.filter, e.options, sub_id, &want[n], &fatal);
+        if (fatal) {
+            conn_protocol_error(c, codes[n], "invalid subscription options");
+            return;
+        }
+        todo[n++] = e;
+    }
+    struct mqtt_packet ack;
+    memset(&ack, 0, sizeof ack);
+    ack.type = MQTT_SUBACK;
+    ack.u.suback.packet_id = sub->packet_id;
+    ack.u.suback.reasons = bytes_of(codes, n); /* one per filter, in order [MQTT-3.8.4-6] */
+    conn_send(c, &ack);
+    for (size_t i = 0; i < n; i++)
+        if (want[i])
+            send_retained(c, todo[i].filter, codes[i], sub_id);
+}
+
+void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
+{
+    struct mqtt_unsubscribe *u = &p->u.unsubscribe;
+    struct broker *b = c->w->b;
+    uint8_t codes[MAX_FILTERS];
+    if (u->count > MAX_FILTERS) {
+        conn_protocol_error(c, MQTT_RC_IMPLEMENTATION_SPECIFIC_ERROR, "too many filters");
+        return;
+    }
+    size_t pos = 0, n = 0;
+    struct tern_bytes f;
+    while (n < u->count && codec_unsubscribe_next(u, &pos, &f)) {
+        uint8_t rc = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
+        if (session_sub_remove(c->s, (const char *)f.ptr, f.len) == 0) {
+            if (topic_tree_remove(b->tree, f, c->s) == 0)
+                atomic_fetch_sub(&b->stats.subscriptions, 1);
+            rc = MQTT_RC_SUCCESS;
+        }
+        log_msg(b->log, TLOG_UNSUBSCRIBE, "%s %.*s", c->s->client_id, (int)f.len,
+                (const char *)f.ptr);
+        codes[n++] = rc;
+    }
+    struct mqtt_packet ack;
+    memset(&ack, 0, sizeof ack);
+    ack.type = MQTT_UNSUBACK;
+    ack.u.unsuback.packet_id = u->packet_id;
+    ack.u.unsuback.reasons = bytes_of(codes, c->version == MQTT_V5 ? n : 0);
+    conn_send(c, &ack);
+}

@@ -1,0 +1,308 @@
+/* Worker threads. Each runs its own event loop over the connections it accepted. Work for
+ * sessions owned by another worker is batched per destination during an iteration and handed
+ * over at its end: one lock and one eventfd write per destination per iteration. */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "config.h"
+#include "conn.h"
+#include "deliver.h"
+#include "lifecycle.h"
+#include "listener.h"
+#include "loop.h"
+#include "mem.h"
+#include "mqtt.h"
+#include "sys.h"
+
+static void vec_clear(struct work_vec *v)
+{
+    for (size_t i = 0; i < v->len; i++) {
+        session_unref(v->items[i].s);
+        delivery_clear(&v->items[i].d);
+    }
+    v->len = 0;
+}
+
+static int vec_push(struct work_vec *v, const struct work_item *it)
+{
+    if (v->len == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 64;
+        struct work_item *p = mem_realloc(v->items, ncap * sizeof *p);
+        if (!p)
+            return TERN_ENOMEM;
+        v->items = p;
+        v->cap = ncap;
+    }
+    v->items[v->len++] = *it;
+    return 0;
+}
+
+void worker_handle_item(struct worker *w, struct work_item *it)
+{
+    struct session *s = it->s;
+    switch (it->kind) {
+    case WORK_DELIVER:
+        if (session_owner(s) != w && !s->ended) {
+            /* The session moved on since this was sent: follow it. */
+            worker_post(w, session_owner(s), it);
+            return;
+        }
+        deliver_to_session(w, s, &it->d);
+        session_unref(s);
+        break;
+    case WORK_TAKEOVER:
+        if (session_owner(s) != w) {
+            worker_post(w, session_owner(s), it);
+            return;
+        }
+        lifecycle_takeover(w, s, it->conn); /* passes the reference on */
+        break;
+    case WORK_HANDOFF:
+        lifecycle_handoff(w, s, it->conn);
+        break;
+    case WORK_KICK:
+        if (session_owner(s) != w) {
+            worker_post(w, session_owner(s), it);
+            return;
+        }
+        lifecycle_kick(w, s);
+        break;
+    default:
+        break;
+    }
+}
+
+void worker_post(struct worker *w, struct worker *to, struct work_item *it)
+{
+    if (to == w) {
+        worker_handle_item(w, it);
+        return;
+    }
+    if (vec_push(&w->outbox[to->index], it) != 0) {
+        /* Out of memory: the delivery is lost, like any message dropped under pressure. */
+        session_unref(it->s);
+        delivery_clear(&it->d);
+        return;
+    }
+    w->outbox_pending = true;
+}
+
+static void on_wake(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct worker *w = ctx;
+    struct work_vec batch;
+    pthread_mutex_lock(&w->inbox_lock);
+    batch = w->inbox;
+    memset(&w->inbox, 0, sizeof w->inbox);
+    bool stop = w->stopping;
+    pthread_mutex_unlock(&w->inbox_lock);
+    for (size_t i = 0; i < batch.len; i++)
+        worker_handle_item(w, &batch.items[i]);
+    mem_free(batch.items);
+    if (stop) {
+        w->shutting_down = true;
+        struct list_node *it, *tmp;
+        LIST_FOREACH(it, tmp, &w->conns)
+        {
+            conn_close(LIST_ENTRY(it, struct conn, node), MQTT_RC_SERVER_SHUTTING_DOWN);
+        }
+        loop_stop(w->loop);
+    }
+}
+
+static void flush_outboxes(struct worker *w)
+{
+    if (!w->outbox_pending)
+        return;
+    w->outbox_pending = false;
+    for (unsigned i = 0; i < w->b->n_workers; i++) {
+        struct work_vec *v = &w->outbox[i];
+        if (!v->len)
+            continue;
+        struct worker *to = w->b->workers[i];
+        pthread_mutex_lock(&to->inbox_lock);
+        int rc = 0;
+        if (to->inbox.len == 0) {
+            /* Swap whole vectors: the common case costs no copy. */
+            struct work_vec tmp = to->inbox;
+            to->inbox = *v;
+            *v = tmp;
+        } else {
+            for (size_t k = 0; k < v->len && rc == 0; k++)
+                rc = vec_push(&to->inbox, &v->items[k]);
+            if (rc == 0)
+                v->len = 0;
+        }
+        pthread_mutex_unlock(&to->inbox_lock);
+        if (rc != 0)
+            vec_clear(v);
+        loop_wake(to->loop);
+    }
+}
+
+/* End of every loop iteration: write what connections produced, send batches to other
+ * workers, free connections closed during the iteration. */
+static void after_iteration(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct worker *w = ctx;
+    while (!list_empty(&w->dirty))
+        conn_flush(LIST_ENTRY(w->dirty.next, struct conn, dirty_node));
+    flush_outboxes(w);
+    struct list_node *it, *tmp;
+    LIST_FOREACH(it, tmp, &w->graveyard)
+    {
+        struct conn *c = LIST_ENTRY(it, struct conn, node);
+        if (!c->pending_handoff) {
+            list_remove(it);
+            conn_destroy(c);
+        }
+    }
+}
+
+static void on_accept(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct listen_fd *lf = ctx;
+    struct worker *w = lf->w;
+    for (int n = 0; n < 64; n++) {
+        char peer[64];
+        int cfd = listener_accept(fd, peer, sizeof peer);
+        if (cfd < 0)
+            return;
+        int max = lf->lr->conf->max_connections;
+        if (max >= 0 && atomic_load(&lf->lr->connections) >= max) {
+            log_msg(w->b->log, TLOG_NOTICE, "Connection from %s refused: max_connections", peer);
+            atomic_fetch_add(&w->b->stats.connections_refused, 1);
+            close(cfd);
+            continue;
+        }
+        atomic_fetch_add(&lf->lr->connections, 1);
+        log_msg(w->b->log, TLOG_DEBUG, "New connection from %s.", peer);
+        conn_accept(w, cfd, peer, lf->lr);
+    }
+}
+
+struct worker *worker_new(struct broker *b, unsigned index)
+{
+    struct worker *w = mem_calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->b = b;
+    w->index = index;
+    list_init(&w->conns);
+    list_init(&w->dirty);
+    list_init(&w->graveyard);
+    pthread_mutex_init(&w->inbox_lock, NULL);
+    w->loop = loop_new();
+    w->outbox = mem_calloc(b->n_workers, sizeof *w->outbox);
+    w->lfds = mem_calloc(b->n_listeners, sizeof *w->lfds);
+    if (!w->loop || !w->outbox || !w->lfds) {
+        worker_free(w);
+        return NULL;
+    }
+    loop_set_wake(w->loop, on_wake, w);
+    loop_set_after(w->loop, after_iteration, w);
+    return w;
+}
+
+int worker_listen(struct worker *w)
+{
+    struct broker *b = w->b;
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        int fd;
+        char err[256];
+        if (lr->conf->unix_path) {
+            if (w->index != 0)
+                continue;
+            fd = listener_open_unix(lr->conf->unix_path, err, sizeof err);
+        } else {
+            uint16_t port = 0;
+            fd = listener_open_tcp(lr->conf->bind_address, lr->port, lr->conf->socket_domain,
+                                   b->n_workers > 1, &port, err, sizeof err);
+            if (fd >= 0)
+                lr->port = port; /* later workers bind the same (possibly ephemeral) port */
+        }
+        if (fd < 0) {
+            log_msg(b->log, TLOG_ERR, "Error: unable to open listener: %s", err);
+            return TERN_EIO;
+        }
+        struct listen_fd *lf = &w->lfds[w->n_lfds++];
+        lf->fd = fd;
+        lf->lr = lr;
+        lf->w = w;
+        if (loop_add(w->loop, fd, LOOP_READ, on_accept, lf) != 0)
+            return TERN_EIO;
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    if (w->index == 0)
+        sys_start(w);
+    loop_run(w->loop);
+    return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+    return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : TERN_ESYS;
+}
+
+void worker_request_stop(struct worker *w)
+{
+    pthread_mutex_lock(&w->inbox_lock);
+    w->stopping = true;
+    pthread_mutex_unlock(&w->inbox_lock);
+    loop_wake(w->loop);
+}
+
+void worker_join(struct worker *w)
+{
+    pthread_join(w->thread, NULL);
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    struct list_node *it, *tmp;
+    LIST_FOREACH(it, tmp, &w->graveyard)
+    {
+        list_remove(it);
+        conn_destroy(LIST_ENTRY(it, struct conn, node));
+    }
+    for (size_t i = 0; i < w->n_lfds; i++) {
+        if (w->loop)
+            loop_remove(w->loop, w->lfds[i].fd);
+        close(w->lfds[i].fd);
+    }
+    if (w->outbox) {
+        for (unsigned i = 0; i < w->b->n_workers; i++) {
+            vec_clear(&w->outbox[i]);
+            mem_free(w->outbox[i].items);
+        }
+    }
+    vec_clear(&w->inbox);
+    mem_free(w->inbox.items);
+    mem_free(w->outbox);
+    mem_free(w->lfds);
+    mem_free(w->matches);
+    loop_free(w->loop);
+    pthread_mutex_destroy(&w->inbox_lock);
+    mem_free(w);
+}

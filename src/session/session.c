@@ -1,0 +1,237 @@
+/* Session bookkeeping: growable arrays for subscriptions, the in-flight window and inbound
+ * QoS 2 ids, and a ring buffer for the queue. Windows are small (Receive Maximum, default 20),
+ * so lookups are linear scans over contiguous memory. */
+#include "session.h"
+
+#include <string.h>
+
+#include "mem.h"
+#include "msg.h"
+
+struct session *session_new(const char *client_id, size_t len, uint64_t id)
+{
+    struct session *s = mem_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->client_id = mem_strndup(client_id, len);
+    if (!s->client_id) {
+        mem_free(s);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->owner, NULL);
+    s->id = id;
+    s->next_packet_id = 1;
+    return s;
+}
+
+struct session *session_ref(struct session *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void session_unref(struct session *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    session_subs_clear(s);
+    mem_free(s->subs);
+    while (s->n_inflight)
+        session_inflight_remove(s, &s->inflight[s->n_inflight - 1]);
+    mem_free(s->inflight);
+    session_queue_clear(s);
+    mem_free(s->queue);
+    mem_free(s->qos2_in);
+    msg_unref(s->will);
+    mem_free(s->client_id);
+    mem_free(s);
+}
+
+void delivery_clear(struct delivery *d)
+{
+    msg_unref(d->m);
+    if (d->n_sub_ids > 1)
+        mem_free(d->sub_ids);
+    memset(d, 0, sizeof *d);
+}
+
+/* Grows an array of elem-sized items so that one more fits. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void *p = mem_realloc(*arr, ncap * elem);
+    if (!p)
+        return TERN_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static struct subscription *sub_find(struct session *s, const char *filter, size_t len)
+{
+    for (size_t i = 0; i < s->n_subs; i++) {
+        struct subscription *x = &s->subs[i];
+        if (x->filter_len == len && memcmp(x->filter, filter, len) == 0)
+            return x;
+    }
+    return NULL;
+}
+
+int session_sub_set(struct session *s, const char *filter, size_t len, uint8_t options,
+                    uint32_t sub_id)
+{
+    struct subscription *x = sub_find(s, filter, len);
+    if (x) {
+        x->options = options;
+        x->sub_id = sub_id;
+        return 0;
+    }
+    if (len > UINT16_MAX || grow((void **)&s->subs, &s->cap_subs, s->n_subs, sizeof *x))
+        return TERN_ENOMEM;
+    char *copy = mem_strndup(filter, len);
+    if (!copy)
+        return TERN_ENOMEM;
+    x = &s->subs[s->n_subs++];
+    x->filter = copy;
+    x->filter_len = (uint16_t)len;
+    x->options = options;
+    x->sub_id = sub_id;
+    return 1;
+}
+
+int session_sub_remove(struct session *s, const char *filter, size_t len)
+{
+    struct subscription *x = sub_find(s, filter, len);
+    if (!x)
+        return TERN_ENOTFOUND;
+    mem_free(x->filter);
+    *x = s->subs[--s->n_subs];
+    return 0;
+}
+
+void session_subs_clear(struct session *s)
+{
+    for (size_t i = 0; i < s->n_subs; i++)
+        mem_free(s->subs[i].filter);
+    s->n_subs = 0;
+}
+
+uint16_t session_next_packet_id(struct session *s)
+{
+    for (;;) {
+        uint16_t id = s->next_packet_id++;
+        if (s->next_packet_id == 0)
+            s->next_packet_id = 1;
+        if (id != 0 && !session_inflight_find(s, id))
+            return id;
+    }
+}
+
+int session_inflight_add(struct session *s, uint16_t packet_id, uint8_t state, struct delivery *d)
+{
+    if (grow((void **)&s->inflight, &s->cap_inflight, s->n_inflight, sizeof(struct inflight)))
+        return TERN_ENOMEM;
+    struct inflight *f = &s->inflight[s->n_inflight++];
+    f->packet_id = packet_id;
+    f->state = state;
+    f->d = *d;
+    memset(d, 0, sizeof *d);
+    return 0;
+}
+
+struct inflight *session_inflight_find(struct session *s, uint16_t packet_id)
+{
+    for (size_t i = 0; i < s->n_inflight; i++)
+        if (s->inflight[i].packet_id == packet_id)
+            return &s->inflight[i];
+    return NULL;
+}
+
+void session_inflight_remove(struct session *s, struct inflight *f)
+{
+    size_t i = (size_t)(f - s->inflight);
+    delivery_clear(&f->d);
+    /* Keep send order: retransmission after reconnect must follow it [MQTT-4.6.0-1]. */
+    memmove(&s->inflight[i], &s->inflight[i + 1], (s->n_inflight - i - 1) * sizeof *f);
+    s->n_inflight--;
+}
+
+int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs,
+                       uint64_t max_bytes)
+{
+    uint64_t cost = msg_cost(d->m);
+    if ((max_msgs && s->q_len >= max_msgs) || (max_bytes && s->q_bytes + cost > max_bytes))
+        return TERN_EFULL;
+    if (s->q_len == s->q_cap) {
+        size_t ncap = s->q_cap ? s->q_cap * 2 : 8;
+        struct delivery *q = mem_alloc(ncap * sizeof *q);
+        if (!q)
+            return TERN_ENOMEM;
+        for (size_t i = 0; i < s->q_len; i++)
+            q[i] = s->queue[(s->q_head + i) % s->q_cap];
+        mem_free(s->queue);
+        s->queue = q;
+        s->q_cap = ncap;
+        s->q_head = 0;
+    }
+    s->queue[(s->q_head + s->q_len) % s->q_cap] = *d;
+    s->q_len++;
+    s->q_bytes += cost;
+    memset(d, 0, sizeof *d);
+    return 0;
+}
+
+bool session_queue_pop(struct session *s, struct delivery *d)
+{
+    if (!s->q_len)
+        return false;
+    *d = s->queue[s->q_head];
+    s->q_head = (s->q_head + 1) % s->q_cap;
+    s->q_len--;
+    s->q_bytes -= msg_cost(d->m);
+    return true;
+}
+
+void session_queue_clear(struct session *s)
+{
+    struct delivery d;
+    while (session_queue_pop(s, &d))
+        delivery_clear(&d);
+}
+
+bool session_qos2_has(const struct session *s, uint16_t packet_id)
+{
+    for (size_t i = 0; i < s->n_qos2_in; i++)
+        if (s->qos2_in[i] == packet_id)
+            return true;
+    return false;
+}
+
+int session_qos2_add(struct session *s, uint16_t packet_id)
+{
+    if (grow((void **)&s->qos2_in, &s->cap_qos2_in, s->n_qos2_in, sizeof(uint16_t)))
+        return TERN_ENOMEM;
+    s->qos2_in[s->n_qos2_in++] = packet_id;
+    return 0;
+}
+
+bool session_qos2_remove(struct session *s, uint16_t packet_id)
+{
+    for (size_t i = 0; i < s->n_qos2_in; i++) {
+        if (s->qos2_in[i] == packet_id) {
+            s->qos2_in[i] = s->qos2_in[--s->n_qos2_in];
+            return true;
+        }
+    }
+    return false;
+}
+
+void session_set_will(struct session *s, struct msg *will, uint32_t delay_s)
+{
+    msg_unref(s->will);
+    s->will = will;
+    s->will_delay_s = delay_s;
+}

@@ -1,0 +1,119 @@
+/* A client session: what outlives a network connection (subscriptions, the outbound in-flight
+ * window, queued messages, inbound QoS 2 packet ids, the will, expiry). Pure state, no I/O: the
+ * broker decides when to send; this module keeps the books. Not thread-safe: only the worker
+ * that owns the session (session->owner) touches its mutable state; the reference count and
+ * the owner pointer are atomic so other workers can hand work to it. */
+#ifndef TERN_SESSION_SESSION_H
+#define TERN_SESSION_SESSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct msg;
+
+/* One delivery: a message with the QoS and flags it goes out with to this session. */
+struct delivery {
+    struct msg *m;       /* holds a reference */
+    uint8_t qos;
+    bool retain;         /* the RETAIN flag this subscriber sees */
+    uint16_t n_sub_ids;
+    uint32_t sub_id;     /* when n_sub_ids == 1 */
+    uint32_t *sub_ids;   /* heap array when n_sub_ids > 1 */
+};
+
+enum inflight_state {
+    INFLIGHT_WAIT_PUBACK = 1,
+    INFLIGHT_WAIT_PUBREC = 2,
+    INFLIGHT_WAIT_PUBCOMP = 3,
+};
+
+struct inflight {
+    uint16_t packet_id;
+    uint8_t state; /* enum inflight_state */
+    struct delivery d;
+};
+
+struct subscription {
+    char *filter; /* as subscribed, including any "$share/g/" prefix */
+    uint16_t filter_len;
+    uint8_t options;
+    uint32_t sub_id;
+};
+
+struct session {
+    _Atomic uint32_t refs;
+    uint64_t id; /* unique for the broker's life; used for No Local */
+    char *client_id;
+    void *_Atomic owner; /* struct worker * that may touch the state below */
+    void *conn;          /* the attached struct conn *, NULL when offline */
+    bool ended;          /* removed from the registry; deliveries are dropped */
+    uint8_t version;     /* protocol version of the last connection */
+    uint32_t expiry_s;   /* Session Expiry Interval; UINT32_MAX = never */
+    uint64_t expiry_timer;
+
+    struct subscription *subs;
+    size_t n_subs, cap_subs;
+
+    struct inflight *inflight; /* in send order */
+    size_t n_inflight, cap_inflight;
+    uint16_t next_packet_id;
+
+    struct delivery *queue; /* ring buffer of deliveries waiting for a window slot */
+    size_t q_head, q_len, q_cap;
+    uint64_t q_bytes;
+
+    uint16_t *qos2_in; /* inbound QoS 2 packet ids received, PUBREL not yet seen */
+    size_t n_qos2_in, cap_qos2_in;
+
+    struct msg *will;        /* will message, or NULL */
+    uint32_t will_delay_s;
+    uint64_t will_timer;
+};
+
+/* A new session with one reference. NULL on OOM. */
+struct session *session_new(const char *client_id, size_t len, uint64_t id);
+struct session *session_ref(struct session *s);
+/* Drops a reference; frees the session and everything it holds on the last. Accepts NULL. */
+void session_unref(struct session *s);
+
+/* Frees a delivery's references (message and sub id array). */
+void delivery_clear(struct delivery *d);
+
+/* Subscriptions. session_sub_set returns 1 when new, 0 when replaced, TERN_ENOMEM. */
+TERN_MUST_CHECK int session_sub_set(struct session *s, const char *filter, size_t len,
+                                    uint8_t options, uint32_t sub_id);
+/* 0 when removed, TERN_ENOTFOUND. */
+int session_sub_remove(struct session *s, const char *filter, size_t len);
+void session_subs_clear(struct session *s);
+
+/* Outbound window. session_next_packet_id picks an id not in flight (never 0). */
+uint16_t session_next_packet_id(struct session *s);
+/* Adds d (taking over its references) with state; TERN_ENOMEM. */
+TERN_MUST_CHECK int session_inflight_add(struct session *s, uint16_t packet_id, uint8_t state,
+                                         struct delivery *d);
+struct inflight *session_inflight_find(struct session *s, uint16_t packet_id);
+/* Removes and clears the entry. */
+void session_inflight_remove(struct session *s, struct inflight *f);
+
+/* Queue of deliveries waiting for the window or for the client to come back. Takes over d's
+ * references on success. TERN_EFULL when max_msgs (0 = none) or max_bytes (0 = none) would be
+ * exceeded, TERN_ENOMEM. */
+TERN_MUST_CHECK int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs,
+                                       uint64_t max_bytes);
+/* Pops the oldest into *d (caller owns its references); false when empty. */
+bool session_queue_pop(struct session *s, struct delivery *d);
+void session_queue_clear(struct session *s);
+
+/* Inbound QoS 2: has / add / remove a packet id awaiting PUBREL. */
+bool session_qos2_has(const struct session *s, uint16_t packet_id);
+TERN_MUST_CHECK int session_qos2_add(struct session *s, uint16_t packet_id);
+bool session_qos2_remove(struct session *s, uint16_t packet_id);
+
+/* Replaces the will (takes over the reference; NULL clears). */
+void session_set_will(struct session *s, struct msg *will, uint32_t delay_s);
+
+#endif
