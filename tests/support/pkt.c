@@ -205,3 +205,128 @@ void pkt_disconnect(struct pkt *p, int version, uint8_t reason)
     }
     pkt_end(p);
 }
+
+/* ---- Additions for the integration tests. ---- */
+
+static void props_block(struct pkt *p, const struct pkt *props)
+{
+    pkt_varint(p, props ? (uint32_t)props->len : 0);
+    if (props)
+        pkt_raw(p, props->data, props->len);
+}
+
+void pkt_connect_full(struct pkt *p, const struct pkt_connect_opts *o)
+{
+    uint8_t flags = o->clean ? 0x02 : 0x00;
+    if (o->will)
+        flags |= (uint8_t)(0x04 | (o->will->qos << 3) | (o->will->retain ? 0x20 : 0));
+    if (o->password)
+        flags |= 0x40;
+    if (o->username)
+        flags |= 0x80;
+    flags |= o->flags_or;
+    pkt_begin(p, 0x10);
+    pkt_str(p, o->protocol_name ? o->protocol_name : (o->version == 3 ? "MQIsdp" : "MQTT"));
+    pkt_u8(p, (uint8_t)o->version);
+    pkt_u8(p, flags);
+    pkt_u16(p, o->keep_alive);
+    if (o->version == 5)
+        props_block(p, o->props);
+    pkt_str(p, o->client_id ? o->client_id : "");
+    if (o->will) {
+        if (o->version == 5)
+            props_block(p, o->will->props);
+        pkt_str(p, o->will->topic);
+        pkt_bin(p, o->will->payload, o->will->payload_len);
+    }
+    if (o->username)
+        pkt_str(p, o->username);
+    if (o->password)
+        pkt_str(p, o->password);
+    pkt_end(p);
+}
+
+void pkt_publish_full(struct pkt *p, const struct pkt_publish_opts *o)
+{
+    pkt_begin(p, (uint8_t)(0x30 | (o->dup ? 0x08 : 0) | (o->qos << 1) | (o->retain ? 1 : 0)));
+    pkt_str(p, o->topic);
+    if (o->qos > 0)
+        pkt_u16(p, o->packet_id);
+    if (o->version == 5)
+        props_block(p, o->props);
+    pkt_raw(p, o->payload, o->payload_len);
+    pkt_end(p);
+}
+
+void pkt_subscribe_many(struct pkt *p, int version, uint16_t packet_id, const struct pkt *props,
+                        const char *const *filters, const uint8_t *options, size_t n)
+{
+    pkt_begin(p, 0x82);
+    pkt_u16(p, packet_id);
+    if (version == 5)
+        props_block(p, props);
+    for (size_t i = 0; i < n; i++) {
+        pkt_str(p, filters[i]);
+        pkt_u8(p, options[i]);
+    }
+    pkt_end(p);
+}
+
+void pkt_unsubscribe(struct pkt *p, int version, uint16_t packet_id, const char *filter)
+{
+    pkt_begin(p, 0xA2);
+    pkt_u16(p, packet_id);
+    empty_props(p, version);
+    pkt_str(p, filter);
+    pkt_end(p);
+}
+
+void pkt_prop_u8(struct pkt *p, uint8_t id, uint8_t v)
+{
+    pkt_u8(p, id);
+    pkt_u8(p, v);
+}
+
+void pkt_prop_u16(struct pkt *p, uint8_t id, uint16_t v)
+{
+    pkt_u8(p, id);
+    pkt_u16(p, v);
+}
+
+void pkt_prop_u32(struct pkt *p, uint8_t id, uint32_t v)
+{
+    pkt_u8(p, id);
+    pkt_u32(p, v);
+}
+
+void pkt_prop_varint(struct pkt *p, uint8_t id, uint32_t v)
+{
+    pkt_u8(p, id);
+    pkt_varint(p, v);
+}
+
+void pkt_prop_str(struct pkt *p, uint8_t id, const char *s)
+{
+    pkt_u8(p, id);
+    pkt_str(p, s);
+}
+
+void pkt_prop_pair(struct pkt *p, uint8_t id, const char *k, const char *v)
+{
+    pkt_u8(p, id);
+    pkt_str(p, k);
+    pkt_str(p, v);
+}
+
+/* ---- Additions for the codec conformance tests (tests/unit/codec). ---- */
+
+void pkt_prop_bin(struct pkt *p, uint8_t id, const void *data, size_t len)
+{
+    pkt_u8(p, id);
+    pkt_bin(p, data, len);
+}
+
+void pkt_append(struct pkt *p, const struct pkt *src)
+{
+    pkt_raw(p, src->data, src->len);
+}

@@ -70,4 +70,70 @@ void pkt_pingreq(struct pkt *p);
 /* DISCONNECT; v5 with a reason code byte when version == 5 (and an empty property block). */
 void pkt_disconnect(struct pkt *p, int version, uint8_t reason);
 
+/* ---- Additions for the integration tests (tests/integration). ---- */
+
+/* A will message for pkt_connect_full. v5 will properties come from `props` (content of the
+ * property block without its length; NULL = empty block). */
+struct pkt_will {
+    const char *topic;
+    const void *payload;
+    size_t payload_len;
+    int qos;
+    int retain;
+    const struct pkt *props;
+};
+
+/* Every CONNECT field. `props` is the v5 CONNECT property block content without its length
+ * (NULL = empty); `will`, `username`, `password` are optional (NULL = absent). `protocol_name`
+ * NULL picks "MQIsdp" for version 3 and "MQTT" otherwise; `flags_or` is OR-ed into the connect
+ * flags byte (to set the reserved bit on purpose). */
+struct pkt_connect_opts {
+    int version;
+    const char *protocol_name;
+    const char *client_id;
+    uint16_t keep_alive;
+    int clean;
+    uint8_t flags_or;
+    const struct pkt *props;
+    const struct pkt_will *will;
+    const char *username;
+    const char *password;
+};
+void pkt_connect_full(struct pkt *p, const struct pkt_connect_opts *o);
+
+/* v5 PUBLISH with the given property block content (NULL = empty), explicit payload bytes and
+ * DUP flag. With version != 5 no property block is written. */
+struct pkt_publish_opts {
+    int version;
+    const char *topic;
+    const void *payload;
+    size_t payload_len;
+    int qos;
+    int retain;
+    int dup;
+    uint16_t packet_id;
+    const struct pkt *props;
+};
+void pkt_publish_full(struct pkt *p, const struct pkt_publish_opts *o);
+
+/* SUBSCRIBE to n filters, each with its options byte; v5 writes `props` (NULL = empty). */
+void pkt_subscribe_many(struct pkt *p, int version, uint16_t packet_id, const struct pkt *props,
+                        const char *const *filters, const uint8_t *options, size_t n);
+/* UNSUBSCRIBE from one filter; v5 gets an empty property block. */
+void pkt_unsubscribe(struct pkt *p, int version, uint16_t packet_id, const char *filter);
+/* v5 property helpers: identifier byte then the value in the property's encoding. */
+void pkt_prop_u8(struct pkt *p, uint8_t id, uint8_t v);
+void pkt_prop_u16(struct pkt *p, uint8_t id, uint16_t v);
+void pkt_prop_u32(struct pkt *p, uint8_t id, uint32_t v);
+void pkt_prop_varint(struct pkt *p, uint8_t id, uint32_t v);
+void pkt_prop_str(struct pkt *p, uint8_t id, const char *s);
+void pkt_prop_pair(struct pkt *p, uint8_t id, const char *k, const char *v);
+
+/* ---- Additions for the codec conformance tests (tests/unit/codec). ---- */
+
+/* v5 property holding Binary Data: identifier byte, 2-byte length, the bytes. */
+void pkt_prop_bin(struct pkt *p, uint8_t id, const void *data, size_t len);
+/* Appends everything in `src` (e.g. a property block built in a separate struct pkt). */
+void pkt_append(struct pkt *p, const struct pkt *src);
+
 #endif
