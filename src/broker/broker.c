@@ -156,8 +156,8 @@ struct broker *broker_new(struct config *cfg, struct log *log)
         b->listeners[i].conf = lc;
         b->listeners[i].port = lc->port;
         if (lc->protocol != LISTENER_MQTT)
-            log_msg(log, TLOG_WARN, "Warning: listener on port %u: websockets are not supported "
-                    "yet, serving plain MQTT", lc->port);
+            log_msg(log, TLOG_WARN, "Warning: listener on port %u not started: websockets are "
+                    "not supported yet", lc->port);
     }
     for (unsigned k = 0; k < b->n_workers; k++) {
         b->workers[k] = worker_new(b, k);
@@ -181,6 +181,8 @@ int broker_start(struct broker *b)
             return TERN_ESYS;
     for (size_t i = 0; i < b->n_listeners; i++) {
         const struct listener_conf *lc = b->listeners[i].conf;
+        if (lc->protocol != LISTENER_MQTT)
+            continue;
         if (lc->unix_path)
             log_msg(b->log, TLOG_NOTICE, "Opening unix listen socket on %s.", lc->unix_path);
         else
@@ -199,6 +201,8 @@ int broker_write_ready_file(const struct broker *b, const char *path)
         return TERN_EIO;
     for (size_t i = 0; i < b->n_listeners; i++) {
         const struct listener_conf *lc = b->listeners[i].conf;
+        if (lc->protocol != LISTENER_MQTT)
+            continue;
         if (lc->unix_path)
             fprintf(f, "mqtt unix %s\n", lc->unix_path);
         else

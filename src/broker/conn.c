@@ -27,10 +27,13 @@ static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
 {
     struct conn *c = mem_calloc(1, sizeof *c);
-    struct transport *t = c ? transport_tcp_new(fd) : NULL;
+    if (!c) {
+        close(fd);
+        return;
+    }
+    struct transport *t = transport_tcp_new(fd); /* closes fd itself on failure */
     if (!t) {
         mem_free(c);
-        close(fd);
         return;
     }
     c->w = w;

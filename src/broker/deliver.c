@@ -23,7 +23,6 @@
 
 static void collect(void *subscriber, uint8_t options, uint32_t sub_id, bool shared, void *ctx)
 {
-    (void)shared;
     struct worker *w = ctx;
     if (w->n_matches == w->cap_matches) {
         size_t ncap = w->cap_matches ? w->cap_matches * 2 : 64;
@@ -36,6 +35,7 @@ static void collect(void *subscriber, uint8_t options, uint32_t sub_id, bool sha
     struct match *x = &w->matches[w->n_matches++];
     x->s = session_ref(subscriber);
     x->options = options;
+    x->shared = shared;
     x->sub_id = sub_id;
 }
 
@@ -51,7 +51,7 @@ static bool merge(const struct msg *m, const struct match *ms, size_t n, struct 
     memset(d, 0, sizeof *d);
     uint32_t ids[64];
     size_t n_ids = 0;
-    bool any = false;
+    bool any = false, only_shared = true;
     for (size_t i = 0; i < n; i++) {
         const struct match *x = &ms[i];
         /* No Local: not to the connection that published it [MQTT-3.8.3-3]. */
@@ -65,10 +65,12 @@ static bool merge(const struct msg *m, const struct match *ms, size_t n, struct 
             d->retain = m->retain; /* [MQTT-3.3.1-12], [MQTT-3.3.1-13] */
         if (x->sub_id && n_ids < sizeof ids / sizeof ids[0])
             ids[n_ids++] = x->sub_id;
+        only_shared = only_shared && x->shared;
         any = true;
     }
     if (!any)
         return false;
+    d->shared = only_shared;
     if (n_ids == 1) {
         d->sub_id = ids[0];
         d->n_sub_ids = 1;
@@ -133,6 +135,10 @@ static size_t window(const struct worker *w, const struct conn *c)
     return cfg;
 }
 
+/* Output a connection may hold before QoS 0 messages to it are dropped (QoS 1/2 are bounded by
+ * the in-flight window and the session queue instead). */
+#define OUT_LIMIT (16u * 1024u * 1024u)
+
 static bool online(const struct session *s)
 {
     const struct conn *c = s->conn;
@@ -163,8 +169,9 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
     }
     if (d->qos == 0) {
         /* QoS 0 is never queued for an offline client (Mosquitto's queue_qos0_messages
-         * false). */
-        if (!online(s) || deliver_send_publish(s->conn, d, 0, false) != 0)
+         * false), nor piled up without bound for a client that does not read. */
+        if (!online(s) || ((struct conn *)s->conn)->out.len > OUT_LIMIT ||
+            deliver_send_publish(s->conn, d, 0, false) != 0)
             atomic_fetch_add(&b->stats.publish_dropped, 1);
         delivery_clear(d);
         return;
@@ -215,34 +222,43 @@ void deliver_resend(struct worker *w, struct session *s)
     }
 }
 
-/* The alias to use for topic towards c, assigning a new one while there is room.
- * Sets *known when the client already has it (the topic can then be left out). */
-static uint16_t alias_for(struct conn *c, const struct msg *m, bool *known)
+/* Outbound topic aliases: the first (up to 32) distinct topics sent to a client that allows
+ * aliases get one each; later messages on them leave the topic out [MQTT-3.3.2-12]. */
+#define MAX_ALIASES_OUT 32
+
+/* The alias for m's topic towards c: an existing one (*known set: the topic can be left out),
+ * a free one to assign with alias_commit() once the packet is sure to go, or 0. */
+static uint16_t alias_for(const struct conn *c, const struct msg *m, bool *known)
 {
     *known = false;
-    uint16_t cap = c->client_alias_max < 32 ? c->client_alias_max : 32;
+    uint16_t cap = c->client_alias_max < MAX_ALIASES_OUT ? c->client_alias_max : MAX_ALIASES_OUT;
     if (c->version != MQTT_V5 || cap == 0)
         return 0;
     for (uint16_t i = 0; i < c->n_alias_out; i++) {
-        struct alias_out *a = &c->alias_out[i];
+        const struct alias_out *a = &c->alias_out[i];
         if (a->len == m->topic_len && memcmp(a->topic, m->topic, a->len) == 0) {
             *known = true;
             return (uint16_t)(i + 1);
         }
     }
-    if (c->n_alias_out >= cap)
-        return 0;
+    return c->n_alias_out < cap ? (uint16_t)(c->n_alias_out + 1) : 0;
+}
+
+/* Records a newly assigned alias; false (and no alias may be sent) on OOM. */
+static bool alias_commit(struct conn *c, const struct msg *m)
+{
     if (!c->alias_out) {
-        c->alias_out = mem_calloc(cap, sizeof *c->alias_out);
+        c->alias_out = mem_calloc(MAX_ALIASES_OUT, sizeof *c->alias_out);
         if (!c->alias_out)
-            return 0;
+            return false;
     }
     char *t = mem_strndup(m->topic, m->topic_len);
     if (!t)
-        return 0;
+        return false;
     c->alias_out[c->n_alias_out].topic = t;
     c->alias_out[c->n_alias_out].len = m->topic_len;
-    return ++c->n_alias_out;
+    c->n_alias_out++;
+    return true;
 }
 
 static uint8_t *put16(uint8_t *p, uint16_t v)
@@ -266,6 +282,29 @@ static uint8_t *put_varint(uint8_t *p, uint32_t v)
     return p + codec_varint_encode(v, p);
 }
 
+/* Sizes of one subscriber's PUBLISH. */
+struct publish_layout {
+    size_t props, topic_len, remaining, total;
+};
+
+static void layout(const struct conn *c, const struct delivery *d, const uint32_t *ids,
+                   bool has_exp, uint16_t alias, bool known, struct publish_layout *lo)
+{
+    const struct msg *m = d->m;
+    bool v5 = c->version == MQTT_V5;
+    lo->props = 0;
+    if (v5) {
+        lo->props = (has_exp ? 5u : 0u) + (alias ? 3u : 0u) + m->fwd_props_len;
+        for (size_t i = 0; i < d->n_sub_ids; i++)
+            lo->props += 1 + codec_varint_size(ids[i]);
+    }
+    lo->topic_len = known ? 0 : m->topic_len;
+    size_t var = 2 + lo->topic_len + (d->qos ? 2u : 0u) +
+                 (v5 ? codec_varint_size((uint32_t)lo->props) + lo->props : 0);
+    lo->remaining = var + m->payload_len;
+    lo->total = 1 + codec_varint_size((uint32_t)lo->remaining) + lo->remaining;
+}
+
 int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t packet_id, bool dup)
 {
     const struct msg *m = d->m;
@@ -274,18 +313,15 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     uint32_t exp = msg_expiry_remaining_s(m, loop_now_ms(c->w->loop), &has_exp);
     uint16_t alias = alias_for(c, m, &known);
     const uint32_t *ids = d->n_sub_ids > 1 ? d->sub_ids : &d->sub_id;
-    size_t props = 0;
-    if (v5) {
-        props = (has_exp ? 5u : 0u) + (alias ? 3u : 0u) + m->fwd_props_len;
-        for (size_t i = 0; i < d->n_sub_ids; i++)
-            props += 1 + codec_varint_size(ids[i]);
-    }
-    size_t topic_len = known ? 0 : m->topic_len;
-    size_t var = 2 + topic_len + (d->qos ? 2u : 0u) + (v5 ? codec_varint_size((uint32_t)props) + props : 0);
-    size_t remaining = var + m->payload_len;
-    size_t total = 1 + codec_varint_size((uint32_t)remaining) + remaining;
-    if (remaining > MQTT_MAX_REMAINING_LENGTH || (v5 && total > c->client_max_packet))
+    struct publish_layout lo;
+    layout(c, d, ids, has_exp, alias, known, &lo);
+    if (lo.remaining > MQTT_MAX_REMAINING_LENGTH || (v5 && lo.total > c->client_max_packet))
         return TERN_ETOOBIG; /* [MQTT-3.1.2-24] */
+    if (alias && !known && !alias_commit(c, m)) {
+        alias = 0;
+        layout(c, d, ids, has_exp, alias, known, &lo);
+    }
+    size_t topic_len = lo.topic_len, props = lo.props, remaining = lo.remaining, total = lo.total;
     if (c->state == CONN_CLOSED || buf_reserve(&c->out, total) != 0)
         return TERN_ENOMEM;
     uint8_t *p = c->out.data + c->out.len;
@@ -321,4 +357,58 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     }
     c->w->stats.msgs_sent++;
     return 0;
+}
+
+/* TEMPORARY until topic_tree offers a pick that references under its read side. */
+static struct session *topic_tree_shared_pick_ref(struct topic_tree *t, struct tern_bytes group,
+                                                  struct tern_bytes filter, struct session *except)
+{
+    struct session *s = topic_tree_shared_pick(t, group, filter, except);
+    return s ? session_ref(s) : NULL;
+}
+
+/* Hands d to another member of a shared subscription of s that it came through. */
+static void redeliver_one(struct worker *w, struct session *s, struct delivery *d)
+{
+    struct tern_bytes topic = msg_topic(d->m);
+    for (size_t i = 0; i < s->n_subs; i++) {
+        struct tern_bytes f = bytes_of(s->subs[i].filter, s->subs[i].filter_len), group, rest;
+        if (!codec_topic_shared_split(f, &group, &rest) || !codec_topic_matches(rest, topic))
+            continue;
+        struct session *to = topic_tree_shared_pick_ref(w->b->tree, group, rest, s);
+        if (!to)
+            continue;
+        d->shared = true;
+        struct worker *owner = session_owner(to);
+        if (owner == w) {
+            deliver_to_session(w, to, d);
+            session_unref(to);
+        } else {
+            struct work_item it = {.kind = WORK_DELIVER, .s = to, .d = *d};
+            memset(d, 0, sizeof *d);
+            worker_post(w, owner, &it);
+        }
+        return;
+    }
+    delivery_clear(d);
+}
+
+void deliver_redistribute(struct worker *w, struct session *s)
+{
+    for (size_t i = 0; i < s->n_inflight; i++) {
+        struct inflight *f = &s->inflight[i];
+        if (f->d.shared && f->state != INFLIGHT_WAIT_PUBCOMP) {
+            struct delivery d = f->d;
+            memset(&f->d, 0, sizeof f->d);
+            redeliver_one(w, s, &d);
+        }
+    }
+    struct delivery d;
+    size_t n = s->q_len;
+    for (size_t i = 0; i < n && session_queue_pop(s, &d); i++) {
+        if (d.shared)
+            redeliver_one(w, s, &d);
+        else
+            delivery_clear(&d);
+    }
 }

@@ -23,6 +23,10 @@ void deliver_pump(struct worker *w, struct session *s);
 /* After a reconnect: resends every in-flight message with DUP set, and PUBRELs
  * [MQTT-4.4.0-1]. */
 void deliver_resend(struct worker *w, struct session *s);
+/* When s ends: QoS 1/2 messages it got through a shared subscription and had not completed go
+ * to another member of that group [MQTT-4.8.2-?] (v5 4.8.2: "SHOULD send ... to another
+ * Client"). Call after s's subscriptions left the tree and before its queue is dropped. */
+void deliver_redistribute(struct worker *w, struct session *s);
 /* Encodes d as a PUBLISH for c into its output. Returns 0, or a negative code when the packet
  * exceeds the client's Maximum Packet Size (it is then not sent [MQTT-3.1.2-24]) or on OOM. */
 int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t packet_id, bool dup);

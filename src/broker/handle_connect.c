@@ -39,13 +39,10 @@ void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
     conn_close(c, -1);
 }
 
-static bool anonymous_allowed(const struct broker *b, const struct listener_rt *lr)
+/* The listener's effective allow_anonymous (config resolves per_listener_settings). */
+static bool anonymous_allowed(const struct listener_rt *lr)
 {
-    const struct config *cfg = b->cfg;
-    int v = cfg->per_listener_settings ? lr->conf->allow_anonymous : cfg->allow_anonymous;
-    if (v < 0)
-        v = lr->conf->allow_anonymous;
-    return v == 1;
+    return lr->conf->allow_anonymous == 1;
 }
 
 /* Checks the client id, assigning one when it is empty and that is allowed. On success sets
@@ -62,7 +59,7 @@ static uint8_t client_id_check(struct conn *c, const struct mqtt_connect *ct, ch
     /* MQTT 3.1 requires 1-23 characters; 3.1.1 allows empty only with clean session
      * [MQTT-3.1.3-7], [MQTT-3.1.3-8]. */
     if (ct->version == MQTT_V31 || (ct->version == MQTT_V311 && !ct->clean_start) ||
-        !b->cfg->allow_zero_length_clientid)
+        !c->lr->conf->allow_zero_length_clientid)
         return MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID;
     char tmp[128];
     uint64_t n = atomic_fetch_add(&b->next_auto_id, 1) + 1;
@@ -113,7 +110,7 @@ static uint8_t make_will(struct conn *c, const struct mqtt_connect *ct, struct m
     *will = NULL;
     if (!ct->has_will)
         return 0;
-    if (ct->will_qos > cfg->max_qos)
+    if (ct->will_qos > c->lr->conf->max_qos)
         return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-12] */
     if (ct->will_retain && !cfg->retain_available)
         return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-13] */
@@ -158,7 +155,7 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
     if (!rc && ct->version == MQTT_V5 &&
         (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD)))
         rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced auth methods yet */
-    if (!rc && !ct->has_username && !anonymous_allowed(b, c->lr))
+    if (!rc && !ct->has_username && !anonymous_allowed(c->lr))
         rc = MQTT_RC_NOT_AUTHORIZED;
     if (!rc)
         rc = keepalive_check(c, ct);

@@ -31,7 +31,7 @@ static uint8_t resolve_alias(struct conn *c, struct mqtt_publish *pub)
     if (!(pub->props.present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS)))
         return 0;
     uint16_t a = pub->props.topic_alias;
-    uint16_t max = c->w->b->cfg->max_topic_alias;
+    uint16_t max = (uint16_t)c->lr->conf->max_topic_alias;
     if (a == 0 || a > max)
         return MQTT_RC_TOPIC_ALIAS_INVALID; /* [MQTT-3.3.2-9], [MQTT-3.3.2-10] */
     if (!c->alias_in) {
@@ -62,7 +62,7 @@ static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
     const struct config *cfg = c->w->b->cfg;
     if (pub->props.present & MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_IDENTIFIER))
         return MQTT_RC_PROTOCOL_ERROR; /* client to server [MQTT-3.3.4-6] */
-    if (pub->qos > cfg->max_qos)
+    if (pub->qos > c->lr->conf->max_qos)
         return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-11] */
     if (pub->retain && !cfg->retain_available)
         return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-14] */
@@ -94,7 +94,11 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
     }
     uint32_t limit = b->cfg->message_size_limit;
     size_t routed = 0;
-    if (limit && pub->payload.len > limit) {
+    if (bytes_has_prefix(pub->topic, "$SYS")) {
+        /* $SYS belongs to the broker: clients' messages there are acknowledged and dropped,
+         * as Mosquitto does. */
+        atomic_fetch_add(&b->stats.publish_dropped, 1);
+    } else if (limit && pub->payload.len > limit) {
         log_msg(b->log, TLOG_NOTICE, "Message from %s on %.*s dropped: payload over %u bytes",
                 c->s->client_id, (int)pub->topic.len, (const char *)pub->topic.ptr, limit);
         atomic_fetch_add(&b->stats.publish_dropped, 1);

@@ -77,8 +77,8 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
         return MQTT_RC_PROTOCOL_ERROR;
     }
     uint8_t qos = options & MQTT_SUBOPT_QOS_MASK;
-    if (qos > b->cfg->max_qos)
-        qos = b->cfg->max_qos;
+    if (qos > c->lr->conf->max_qos)
+        qos = (uint8_t)c->lr->conf->max_qos;
     options = (uint8_t)((options & ~MQTT_SUBOPT_QOS_MASK) | qos);
     int added = session_sub_set(c->s, (const char *)filter.ptr, filter.len, options, sub_id);
     if (added < 0)

@@ -33,17 +33,17 @@ static void send_connack(struct conn *c, bool present)
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM);
             pr->receive_maximum = rm;
         }
-        if (cfg->max_topic_alias) {
+        if (c->lr->conf->max_topic_alias > 0) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM);
-            pr->topic_alias_maximum = cfg->max_topic_alias;
+            pr->topic_alias_maximum = (uint16_t)c->lr->conf->max_topic_alias;
         }
         if (cfg->max_packet_size) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE);
             pr->maximum_packet_size = cfg->max_packet_size;
         }
-        if (cfg->max_qos < 2) {
+        if (c->lr->conf->max_qos < 2) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_QOS);
-            pr->maximum_qos = cfg->max_qos;
+            pr->maximum_qos = (uint8_t)c->lr->conf->max_qos;
         }
         if (!cfg->retain_available) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE);
@@ -158,6 +158,7 @@ void lifecycle_end(struct worker *w, struct session *s)
         if (topic_tree_remove(b->tree, bytes_of(x->filter, x->filter_len), s) == 0)
             atomic_fetch_sub(&b->stats.subscriptions, 1);
     }
+    deliver_redistribute(w, s);
     session_subs_clear(s);
     session_queue_clear(s);
     while (s->n_inflight)

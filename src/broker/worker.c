@@ -221,6 +221,8 @@ int worker_listen(struct worker *w)
         struct listener_rt *lr = &b->listeners[i];
         int fd;
         char err[256];
+        if (lr->conf->protocol != LISTENER_MQTT)
+            continue; /* websockets: not served yet (config warned) */
         if (lr->conf->unix_path) {
             if (w->index != 0)
                 continue;

@@ -40,6 +40,7 @@ struct work_vec {
 struct match {
     struct session *s;
     uint8_t options;
+    bool shared;
     uint32_t sub_id;
 };
 

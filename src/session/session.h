@@ -20,6 +20,8 @@ struct delivery {
     struct msg *m;       /* holds a reference */
     uint8_t qos;
     bool retain;         /* the RETAIN flag this subscriber sees */
+    bool shared;         /* came only through shared subscriptions: redelivered elsewhere if
+                            this session ends before it is acknowledged */
     uint16_t n_sub_ids;
     uint32_t sub_id;     /* when n_sub_ids == 1 */
     uint32_t *sub_ids;   /* heap array when n_sub_ids > 1 */
