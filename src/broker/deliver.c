@@ -359,12 +359,9 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     return 0;
 }
 
-/* TEMPORARY until topic_tree offers a pick that references under its read side. */
-static struct session *topic_tree_shared_pick_ref(struct topic_tree *t, struct tern_bytes group,
-                                                  struct tern_bytes filter, struct session *except)
+static void *take_ref(void *subscriber)
 {
-    struct session *s = topic_tree_shared_pick(t, group, filter, except);
-    return s ? session_ref(s) : NULL;
+    return session_ref(subscriber);
 }
 
 /* Hands d to another member of a shared subscription of s that it came through. */
@@ -375,7 +372,7 @@ static void redeliver_one(struct worker *w, struct session *s, struct delivery *
         struct tern_bytes f = bytes_of(s->subs[i].filter, s->subs[i].filter_len), group, rest;
         if (!codec_topic_shared_split(f, &group, &rest) || !codec_topic_matches(rest, topic))
             continue;
-        struct session *to = topic_tree_shared_pick_ref(w->b->tree, group, rest, s);
+        struct session *to = topic_tree_shared_take(w->b->tree, group, rest, s, take_ref);
         if (!to)
             continue;
         d->shared = true;

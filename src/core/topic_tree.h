@@ -1,0 +1,71 @@
+/* The subscription tree shared by every worker: topic filter -> subscribers, matched against
+ * each published topic name. Readers (topic_tree_match) never lock: the tree is read under
+ * userspace RCU (liburcu-bp) and writers, serialised by one mutex, publish new nodes and
+ * retire removed ones after a grace period. It does not know sessions, QoS delivery or retained
+ * messages; a subscriber is an opaque pointer compared by address. */
+#ifndef TERN_CORE_TOPIC_TREE_H
+#define TERN_CORE_TOPIC_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bytes.h"
+
+struct topic_tree;
+
+/* A new, empty tree. NULL on OOM. */
+struct topic_tree *topic_tree_new(void);
+
+/* Frees the tree and everything in it. No other thread may use t any more. Accepts NULL. */
+void topic_tree_free(struct topic_tree *t);
+
+/* Adds, or replaces the options/sub_id of, the subscription of `subscriber` (compared by
+ * address, never dereferenced) to `filter`. filter must be valid (codec_topic_filter_valid) and
+ * may be "$share/{group}/{filter}": the subscriber then joins that group on that filter.
+ * options: MQTT_SUBOPT_* byte. sub_id: v5 Subscription Identifier, 0 = none.
+ * Returns 1 when new, 0 when it replaced an existing subscription, TERN_ENOMEM (the tree is then
+ * unchanged). Thread-safe. */
+int topic_tree_add(struct topic_tree *t, struct tern_bytes filter, void *subscriber,
+                   uint8_t options, uint32_t sub_id);
+
+/* Removes the subscription of `subscriber` to `filter` (same filter form as add) and prunes the
+ * nodes it leaves empty (freed after readers are done with them). Returns 0 when removed,
+ * TERN_ENOTFOUND when that subscriber had no such subscription, TERN_ENOMEM only when leaving a
+ * shared group of more than one member could not copy the member array (nothing changed).
+ * Thread-safe. */
+int topic_tree_remove(struct topic_tree *t, struct tern_bytes filter, void *subscriber);
+
+/* Called by topic_tree_match: see there. */
+typedef void (*topic_match_fn)(void *subscriber, uint8_t options, uint32_t sub_id, bool shared,
+                               void *ctx);
+
+/* Calls fn once per matching non-shared subscription, and once per matching shared group with
+ * ONE member chosen round robin among that group's members for that filter (shared = true).
+ * topic must be a valid topic name. A filter starting with a wildcard does not match a topic
+ * starting with '$' [MQTT-4.7.2-1]. fn runs inside an RCU read-side section: it must not call
+ * back into the tree and must be quick. The same subscriber may be reported several times
+ * (overlapping filters); the caller merges. Thread-safe, lock-free against add/remove. The
+ * recursion depth is at most the number of levels of topic. */
+void topic_tree_match(struct topic_tree *t, struct tern_bytes topic, topic_match_fn fn, void *ctx);
+
+/* For shared-subscription redelivery: picks a member of group `group` on (non-shared) `filter`
+ * other than `except` (round robin); NULL if there is none. Thread-safe. */
+void *topic_tree_shared_pick(struct topic_tree *t, struct tern_bytes group,
+                             struct tern_bytes filter, const void *except);
+/* Like topic_tree_shared_pick, but calls take(subscriber) on the chosen member while the tree
+ * still guarantees it is subscribed (the caller's subscribers must stay alive while they are in
+ * the tree), and returns what take returns: lets the caller take a reference safely. */
+void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
+                             struct tern_bytes filter, const void *except,
+                             void *(*take)(void *subscriber));
+
+/* Subscriptions in the tree (each shared group member counts one). Thread-safe. */
+size_t topic_tree_count(struct topic_tree *t);
+
+/* Waits until no reader can still see removed nodes and frees them now (otherwise they are
+ * freed in batches). For tests and memory accounting; must not be called from inside fn.
+ * Thread-safe. */
+void topic_tree_reclaim(struct topic_tree *t);
+
+#endif
