@@ -279,3 +279,33 @@ void conn_destroy(struct conn *c)
     mem_free(c->username);
     mem_free(c);
 }
+
+struct tern_bytes conn_mount(const struct conn *c, struct tern_bytes t, char **owned)
+{
+    const char *mp = c->lr->conf->mount_point;
+    *owned = NULL;
+    if (!mp || !*mp)
+        return t;
+    size_t mlen = strlen(mp), skip = 0;
+    struct tern_bytes group, rest;
+    if (codec_topic_shared_split(t, &group, &rest))
+        skip = (size_t)(rest.ptr - t.ptr);
+    char *s = mem_alloc(t.len + mlen + 1);
+    if (!s)
+        return bytes_of(NULL, 0);
+    memcpy(s, t.ptr, skip);
+    memcpy(s + skip, mp, mlen);
+    memcpy(s + skip + mlen, t.ptr + skip, t.len - skip);
+    s[t.len + mlen] = '\0';
+    *owned = s;
+    return bytes_of(s, t.len + mlen);
+}
+
+size_t conn_unmount_len(const struct conn *c, const char *topic, size_t len)
+{
+    const char *mp = c->lr->conf->mount_point;
+    if (!mp || !*mp)
+        return 0;
+    size_t mlen = strlen(mp);
+    return mlen < len && memcmp(topic, mp, mlen) == 0 ? mlen : 0;
+}

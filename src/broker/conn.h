@@ -10,6 +10,8 @@
 #include "buf.h"
 #include "list.h"
 
+#include "bytes.h"
+
 struct listener_rt;
 struct msg;
 struct mqtt_packet;
@@ -90,6 +92,12 @@ void conn_close(struct conn *c, int reason);
 void conn_destroy(struct conn *c);
 /* Sends a v5 DISCONNECT (if the protocol allows) or just closes, logging why. */
 void conn_protocol_error(struct conn *c, uint8_t reason, const char *why);
+/* The topic or filter as the broker sees it: with the listener's mount_point in front (after
+ * "$share/group/" for a shared filter). Returns t itself when there is no mount point;
+ * otherwise a new string in *owned (free with mem_free), or a NULL slice on OOM. */
+struct tern_bytes conn_mount(const struct conn *c, struct tern_bytes t, char **owned);
+/* Bytes of mount point to strip from topics sent to c (0 when none or not a prefix). */
+size_t conn_unmount_len(const struct conn *c, const char *topic, size_t len);
 /* Decodes input that arrived while a session hand-over was pending. */
 void conn_resume_input(struct conn *c);
 /* (Re)arms the keep-alive check. */

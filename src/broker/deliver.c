@@ -298,7 +298,7 @@ static void layout(const struct conn *c, const struct delivery *d, const uint32_
         for (size_t i = 0; i < d->n_sub_ids; i++)
             lo->props += 1 + codec_varint_size(ids[i]);
     }
-    lo->topic_len = known ? 0 : m->topic_len;
+    lo->topic_len = known ? 0 : m->topic_len - conn_unmount_len(c, m->topic, m->topic_len);
     size_t var = 2 + lo->topic_len + (d->qos ? 2u : 0u) +
                  (v5 ? codec_varint_size((uint32_t)lo->props) + lo->props : 0);
     lo->remaining = var + m->payload_len;
@@ -328,7 +328,7 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     *p++ = (uint8_t)(0x30 | (dup ? 0x08 : 0) | (d->qos << 1) | (d->retain ? 1 : 0));
     p = put_varint(p, (uint32_t)remaining);
     p = put16(p, (uint16_t)topic_len);
-    memcpy(p, m->topic, topic_len);
+    memcpy(p, m->topic + (m->topic_len - topic_len), topic_len); /* mount point stripped */
     p += topic_len;
     if (d->qos)
         p = put16(p, packet_id);

@@ -3,7 +3,24 @@
 #ifndef TERN_BROKER_HANDLE_H
 #define TERN_BROKER_HANDLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "bytes.h"
+
+/* Topics and filters deeper than this are refused, as in Mosquitto: the subscription tree and
+ * the retained store walk one level per frame, so depth must stay bounded. */
+#define TOPIC_MAX_LEVELS 200
+
+static inline bool handle_topic_depth_ok(struct tern_bytes t)
+{
+    size_t levels = 1;
+    for (size_t i = 0; i < t.len; i++)
+        if (t.ptr[i] == '/' && ++levels > TOPIC_MAX_LEVELS)
+            return false;
+    return true;
+}
 
 struct conn;
 struct mqtt_packet;

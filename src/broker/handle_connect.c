@@ -114,10 +114,11 @@ static uint8_t make_will(struct conn *c, const struct mqtt_connect *ct, struct m
         return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-12] */
     if (ct->will_retain && !cfg->retain_available)
         return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-13] */
-    if (!codec_topic_name_valid(ct->will_topic))
+    if (!codec_topic_name_valid(ct->will_topic) || !handle_topic_depth_ok(ct->will_topic))
         return MQTT_RC_TOPIC_NAME_INVALID;
+    char *mounted = NULL;
     struct msg_init in = {
-        .topic = ct->will_topic,
+        .topic = conn_mount(c, ct->will_topic, &mounted),
         .payload = ct->will_payload,
         .props = ct->version == MQTT_V5 ? &ct->will_props : NULL,
         .qos = ct->will_qos,
@@ -125,7 +126,8 @@ static uint8_t make_will(struct conn *c, const struct mqtt_connect *ct, struct m
         .origin_id = 0,
         .now_ms = loop_now_ms(c->w->loop),
     };
-    *will = msg_new(&in);
+    *will = in.topic.ptr ? msg_new(&in) : NULL;
+    mem_free(mounted);
     return *will ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
 }
 

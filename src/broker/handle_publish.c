@@ -87,6 +87,14 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         return;
     }
     atomic_fetch_add_explicit(&b->stats.publish_received, 1, memory_order_relaxed);
+    if (!handle_topic_depth_ok(pub->topic)) {
+        /* Refused like Mosquitto; v5 tells the publisher why. */
+        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        if (pub->qos)
+            send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pub->packet_id,
+                     MQTT_RC_TOPIC_NAME_INVALID);
+        return;
+    }
     if (pub->qos == 2 && session_qos2_has(c->s, pub->packet_id)) {
         /* Re-sent before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10]. */
         send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
@@ -94,6 +102,7 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
     }
     uint32_t limit = b->cfg->message_size_limit;
     size_t routed = 0;
+    char *mounted = NULL;
     if (bytes_has_prefix(pub->topic, "$SYS")) {
         /* $SYS belongs to the broker: clients' messages there are acknowledged and dropped,
          * as Mosquitto does. */
@@ -105,7 +114,7 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         rc = MQTT_RC_PACKET_TOO_LARGE;
     } else {
         struct msg_init in = {
-            .topic = pub->topic,
+            .topic = conn_mount(c, pub->topic, &mounted),
             .payload = pub->payload,
             .props = c->version == MQTT_V5 ? &pub->props : NULL,
             .qos = pub->qos,
@@ -113,7 +122,8 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
             .origin_id = c->s->id,
             .now_ms = loop_now_ms(w->loop),
         };
-        struct msg *m = msg_new(&in);
+        struct msg *m = in.topic.ptr ? msg_new(&in) : NULL;
+        mem_free(mounted);
         if (!m) {
             conn_protocol_error(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
             return;

@@ -62,14 +62,15 @@ static void send_retained(struct conn *c, struct tern_bytes filter, uint8_t gran
 /* Subscribes to one filter; returns the reason code (granted QoS or failure) and sets
  * *send_ret when retained messages should follow. */
 static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t options,
-                             uint32_t sub_id, bool *send_ret, bool *fatal)
+                             uint32_t sub_id, bool *send_ret, bool *fatal,
+                             struct tern_bytes *send_ret_filter, char **send_ret_owned)
 {
     struct broker *b = c->w->b;
     bool v5 = c->version == MQTT_V5;
     uint8_t fail = v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V3_SUBACK_FAILURE;
     *send_ret = false;
-    if (!codec_topic_filter_valid(filter))
-        return fail; /* [MQTT-4.7.3-?]: answered per filter rather than by disconnecting */
+    if (!codec_topic_filter_valid(filter) || !handle_topic_depth_ok(filter))
+        return fail; /* answered per filter rather than by disconnecting */
     struct tern_bytes group, rest;
     bool shared = codec_topic_shared_split(filter, &group, &rest);
     if (shared && (options & MQTT_SUBOPT_NO_LOCAL)) {
@@ -80,14 +81,21 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     if (qos > c->lr->conf->max_qos)
         qos = (uint8_t)c->lr->conf->max_qos;
     options = (uint8_t)((options & ~MQTT_SUBOPT_QOS_MASK) | qos);
-    int added = session_sub_set(c->s, (const char *)filter.ptr, filter.len, options, sub_id);
-    if (added < 0)
-        return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V3_SUBACK_FAILURE;
-    int r = topic_tree_add(b->tree, filter, c->s, options, sub_id);
+    uint8_t err = v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V3_SUBACK_FAILURE;
+    char *owned = NULL;
+    struct tern_bytes mounted = conn_mount(c, filter, &owned);
+    if (!mounted.ptr)
+        return err;
+    int added = session_sub_set(c->s, (const char *)mounted.ptr, mounted.len, options, sub_id);
+    int r = added < 0 ? added : topic_tree_add(b->tree, mounted, c->s, options, sub_id);
     if (r < 0) {
-        session_sub_remove(c->s, (const char *)filter.ptr, filter.len);
-        return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V3_SUBACK_FAILURE;
+        if (added == 1)
+            session_sub_remove(c->s, (const char *)mounted.ptr, mounted.len);
+        mem_free(owned);
+        return err;
     }
+    *send_ret_filter = owned ? mounted : filter;
+    *send_ret_owned = owned;
     if (r == 1)
         atomic_fetch_add(&b->stats.subscriptions, 1);
     /* Retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]; Retain Handling
@@ -103,7 +111,8 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
 {
     struct mqtt_subscribe *sub = &p->u.subscribe;
     uint8_t codes[MAX_FILTERS];
-    struct mqtt_sub_entry todo[MAX_FILTERS];
+    struct tern_bytes ret_filter[MAX_FILTERS];
+    char *ret_owned[MAX_FILTERS];
     bool want[MAX_FILTERS];
     if (sub->count > MAX_FILTERS) {
         conn_protocol_error(c, MQTT_RC_IMPLEMENTATION_SPECIFIC_ERROR, "too many filters");
@@ -116,12 +125,16 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
     struct mqtt_sub_entry e;
     bool fatal = false;
     while (n < sub->count && codec_subscribe_next(sub, &pos, &e)) {
-        codes[n] = subscribe_one(c, e.filter, e.options, sub_id, &want[n], &fatal);
+        ret_owned[n] = NULL;
+        codes[n] = subscribe_one(c, e.filter, e.options, sub_id, &want[n], &fatal, &ret_filter[n],
+                                 &ret_owned[n]);
         if (fatal) {
+            for (size_t i = 0; i < n; i++)
+                mem_free(ret_owned[i]);
             conn_protocol_error(c, codes[n], "invalid subscription options");
             return;
         }
-        todo[n++] = e;
+        n++;
     }
     struct mqtt_packet ack;
     memset(&ack, 0, sizeof ack);
@@ -129,9 +142,11 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
     ack.u.suback.packet_id = sub->packet_id;
     ack.u.suback.reasons = bytes_of(codes, n); /* one per filter, in order [MQTT-3.8.4-6] */
     conn_send(c, &ack);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (want[i])
-            send_retained(c, todo[i].filter, codes[i], sub_id);
+            send_retained(c, ret_filter[i], codes[i], sub_id);
+        mem_free(ret_owned[i]);
+    }
 }
 
 void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
@@ -147,11 +162,14 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
     struct tern_bytes f;
     while (n < u->count && codec_unsubscribe_next(u, &pos, &f)) {
         uint8_t rc = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
-        if (session_sub_remove(c->s, (const char *)f.ptr, f.len) == 0) {
-            if (topic_tree_remove(b->tree, f, c->s) == 0)
+        char *owned = NULL;
+        struct tern_bytes mf = conn_mount(c, f, &owned);
+        if (mf.ptr && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {
+            if (topic_tree_remove(b->tree, mf, c->s) == 0)
                 atomic_fetch_sub(&b->stats.subscriptions, 1);
             rc = MQTT_RC_SUCCESS;
         }
+        mem_free(owned);
         log_msg(b->log, TLOG_UNSUBSCRIBE, "%s %.*s", c->s->client_id, (int)f.len,
                 (const char *)f.ptr);
         codes[n++] = rc;
