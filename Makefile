@@ -4,7 +4,7 @@ BUILD := build
 ASAN := build/asan
 CMAKE_FLAGS ?=
 
-.PHONY: all run test deps test-deps format format-check tidy fuzz clean
+.PHONY: all run test test-tsan deps test-deps format format-check tidy fuzz clean
 
 all:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
@@ -23,6 +23,16 @@ test: test-deps
 	cmake --preset asan $(CMAKE_FLAGS)
 	cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# ThreadSanitizer over the tests that run threads: the loop's cross-thread wake, the RCU tree,
+# and the real broker with several workers (integration and stress tests).
+TSAN_TESTS ?= unit_net|unit_core|integ_
+
+test-tsan: test-deps
+	cmake --preset tsan $(CMAKE_FLAGS)
+	cmake --build build/tsan -j $(JOBS)
+	cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		ctest --output-on-failure -j $(JOBS) --timeout 600 -R '$(TSAN_TESTS)'
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

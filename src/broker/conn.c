@@ -154,7 +154,12 @@ void conn_protocol_error(struct conn *c, uint8_t reason, const char *why)
 static void decode_failed(struct conn *c, const struct mqtt_packet *p, uint8_t reason)
 {
     if (c->state == CONN_NEW && p->type == MQTT_CONNECT && p->u.connect.version != 0) {
-        handle_connect_refuse(c, p->u.connect.version, reason);
+        uint8_t v = p->u.connect.version;
+        /* A level we do not speak is answered in 3.1.1's format: return code 1
+         * [MQTT-3.1.2-2]; v5 clients understand it (3.1.2.2). */
+        if (v != MQTT_V31 && v != MQTT_V311 && v != MQTT_V5)
+            v = MQTT_V311;
+        handle_connect_refuse(c, v, reason);
         return;
     }
     conn_protocol_error(c, reason, "malformed packet");

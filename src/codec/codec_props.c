@@ -180,8 +180,11 @@ static int decode_one(struct rd *r, uint8_t ctx, struct mqtt_props *p, uint8_t *
                       (id == MQTT_PROP_SUBSCRIPTION_IDENTIFIER && ctx == MQTT_PUBLISH);
     if ((p->present & bit) && !repeatable)
         return codec_fail(reason, MQTT_RC_PROTOCOL_ERROR);
-    if (!value_ok(id, v.num))
-        return codec_fail(reason, MQTT_RC_PROTOCOL_ERROR);
+    if (!value_ok(id, v.num)) {
+        /* A Topic Alias of 0 has its own reason code, Topic Alias invalid (3.3.2.3.4). */
+        return codec_fail(reason, id == MQTT_PROP_TOPIC_ALIAS ? MQTT_RC_TOPIC_ALIAS_INVALID
+                                                              : MQTT_RC_PROTOCOL_ERROR);
+    }
     /* The Response Topic is a topic name: no wildcards [MQTT-3.3.2-14], 3.1.3.2.5. */
     if (id == MQTT_PROP_RESPONSE_TOPIC && !codec_topic_name_valid(v.a))
         return codec_fail(reason, MQTT_RC_PROTOCOL_ERROR);
