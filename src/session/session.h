@@ -52,7 +52,8 @@ struct session {
     char *client_id;
     void *_Atomic owner; /* struct worker * that may touch the state below */
     void *conn;          /* the attached struct conn *, NULL when offline */
-    bool ended;          /* removed from the registry; deliveries are dropped */
+    _Atomic bool ended;  /* removed from the registry; deliveries are dropped. Other workers
+                            read it only as a hint: the owner re-checks. */
     uint8_t version;     /* protocol version of the last connection */
     uint32_t expiry_s;   /* Session Expiry Interval; UINT32_MAX = never */
     uint64_t expiry_timer;

@@ -147,8 +147,7 @@ static void empty_props(struct pkt *p, int version)
         pkt_u8(p, 0);
 }
 
-void pkt_connect(struct pkt *p, int version, const char *client_id, uint16_t keep_alive,
-                 int clean)
+void pkt_connect(struct pkt *p, int version, const char *client_id, uint16_t keep_alive, int clean)
 {
     pkt_begin(p, 0x10);
     pkt_str(p, version == 3 ? "MQIsdp" : "MQTT");

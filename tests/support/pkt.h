@@ -55,8 +55,7 @@ void pkt_props_end(struct pkt *p);
 /* Convenience builders for common well-formed packets (version 3, 4 or 5). */
 /* CONNECT with clean start, optional client id (NULL = ""), keep alive, no will, no auth;
  * v5 gets an empty property block. */
-void pkt_connect(struct pkt *p, int version, const char *client_id, uint16_t keep_alive,
-                 int clean);
+void pkt_connect(struct pkt *p, int version, const char *client_id, uint16_t keep_alive, int clean);
 /* PUBLISH of payload string with topic, QoS, retain; packet id used when qos > 0;
  * v5 gets an empty property block. */
 void pkt_publish(struct pkt *p, int version, const char *topic, const char *payload, int qos,

@@ -1,0 +1,330 @@
+/* Integration: CONNECT / CONNACK (MQTT 3.1.1 section 3.1-3.2, MQTT 5.0 section 3.1-3.2) against
+ * the real broker: protocol versions on one listener, refused versions and names, client
+ * identifier rules, takeover, second CONNECT, first packet not CONNECT, keep alive and
+ * max_keepalive. Will messages are in 06_will, malformed CONNECTs in 10_malformed. */
+#include "integ.h"
+
+/* 3.1 (MQIsdp/3), 3.1.1 (MQTT/4) and 5.0 (MQTT/5) are all accepted on the same listener. */
+static void test_versions_one_listener(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    static const uint8_t ok_v3[] = {0x20, 0x02, 0x00, 0x00};
+    const int versions[] = {3, 4, 5};
+    for (int i = 0; i < 3; i++) {
+        struct tclient c;
+        struct tclient_pkt r;
+        REQUIRE(tclient_open(&c, spawner_port(b), versions[i]) == 0);
+        char id[16];
+        snprintf(id, sizeof id, "ver%d", versions[i]);
+        struct pkt_connect_opts o = {.version = versions[i], .client_id = id, .clean = 1};
+        REQUIRE(integ_send_connect(&c, &o) == 0);
+        REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+        if (versions[i] < 5) {
+            CHECK_MEM(r.raw, r.raw_len, ok_v3, sizeof ok_v3);
+        } else {
+            /* v5 CONNACK: flags, reason code 0x00 Success, then a property block. */
+            CHECK(r.raw_len >= 5);
+            CHECK_EQ_INT(r.raw[2], 0);
+            CHECK_EQ_INT(r.reason, 0x00);
+        }
+        tclient_pkt_free(&r);
+        CHECK(tclient_ping(&c) == 0);
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* An unsupported protocol level gets CONNACK 0x01 (3.1.1 form) [MQTT-3.1.2-2] or 0x84 in the v5
+ * form [MQTT-3.1.2-2 (v5)], then the connection is closed. */
+static void test_bad_protocol_level(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    const int levels[] = {2, 6, 7};
+    for (int i = 0; i < 3; i++) {
+        struct tclient c;
+        struct tclient_pkt r;
+        REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+        struct pkt_connect_opts o = {
+            .version = levels[i], .protocol_name = "MQTT", .client_id = "lvl", .clean = 1};
+        REQUIRE(integ_send_connect(&c, &o) == 0);
+        /* Compare raw bytes: the answer may be in either version's CONNACK layout. */
+        c.version = 0;
+        if (tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0) {
+            fprintf(stderr, "  no CONNACK for protocol level %d\n", levels[i]);
+            CHECK(0);
+            tclient_close(&c);
+            continue;
+        }
+        static const uint8_t rc1[] = {0x20, 0x02, 0x00, 0x01};
+        static const uint8_t rc84[] = {0x20, 0x03, 0x00, 0x84, 0x00};
+        int is_rc1 = r.raw_len == 4 && memcmp(r.raw, rc1, 4) == 0;
+        int is_rc84 = r.raw_len >= 5 && memcmp(r.raw + 2, rc84 + 2, 2) == 0;
+        if (!is_rc1 && !is_rc84)
+            tclient_pkt_dump("bad level answer", &r);
+        CHECK(is_rc1 || is_rc84);
+        tclient_pkt_free(&r);
+        CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A wrong protocol name: the server closes the connection, optionally after CONNACK 0x84
+ * [MQTT-3.1.2-1]. Nothing else may come back. */
+static void test_bad_protocol_name(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    const int versions[] = {4, 5};
+    for (int i = 0; i < 2; i++) {
+        struct tclient c;
+        struct tclient_pkt r;
+        REQUIRE(tclient_open(&c, spawner_port(b), versions[i]) == 0);
+        struct pkt_connect_opts o = {
+            .version = versions[i], .protocol_name = "MQTX", .client_id = "nm", .clean = 1};
+        REQUIRE(integ_send_connect(&c, &o) == 0);
+        int rc = tclient_recv(&c, &r, TCLIENT_TIMEOUT_MS);
+        if (rc == 0) {
+            CHECK_EQ_INT(r.type, CT_CONNACK);
+            CHECK(r.reason == 0x84 || r.reason == 0x01);
+            tclient_pkt_free(&r);
+            CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+        } else {
+            CHECK_EQ_INT(rc, TCLIENT_CLOSED);
+        }
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* v5: zero-length client id with clean start is assigned an id, returned as Assigned Client
+ * Identifier [MQTT-3.1.3-6] [MQTT-3.2.2-16]; two such clients get different ids. */
+static void test_zero_length_id_v5(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c[2];
+    char ids[2][128];
+    size_t lens[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        struct tclient_pkt r;
+        REQUIRE(tclient_open(&c[i], spawner_port(b), 5) == 0);
+        struct pkt_connect_opts o = {.version = 5, .client_id = "", .clean = 1};
+        REQUIRE(integ_send_connect(&c[i], &o) == 0);
+        REQUIRE(tclient_expect(&c[i], &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.reason, 0x00);
+        const struct tclient_prop *id = tclient_prop_find(&r, 0x12, 0);
+        CHECK(id && id->len > 0 && id->len < sizeof ids[i]);
+        if (id && id->len < sizeof ids[i]) {
+            memcpy(ids[i], id->data, id->len);
+            lens[i] = id->len;
+        }
+        tclient_pkt_free(&r);
+    }
+    CHECK(lens[0] > 0 && lens[1] > 0);
+    CHECK(lens[0] != lens[1] || memcmp(ids[0], ids[1], lens[0]) != 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK(tclient_ping(&c[i]) == 0);
+        tclient_close(&c[i]);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* 3.1.1: zero-length id with clean session 1 is accepted [MQTT-3.1.3-6]; with clean session 0 it
+ * gets CONNACK rc 0x02 and the connection is closed [MQTT-3.1.3-8]. */
+static void test_zero_length_id_v311(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "", 60, 1, NULL) == 0);
+    CHECK(tclient_ping(&c) == 0);
+    tclient_close(&c);
+
+    REQUIRE(tclient_open(&c, spawner_port(b), 4) == 0);
+    struct pkt_connect_opts o = {.version = 4, .client_id = "", .clean = 0};
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    static const uint8_t rc2[] = {0x20, 0x02, 0x00, 0x02};
+    CHECK_MEM(r.raw, r.raw_len, rc2, sizeof rc2);
+    tclient_pkt_free(&r);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* allow_zero_length_clientid false: refused with 0x02 (3.1.1) and 0x85 (v5). */
+static void test_zero_length_id_disallowed(void)
+{
+    struct spawner *b = spawner_start("allow_zero_length_clientid false");
+    REQUIRE(b);
+    const int versions[] = {4, 5};
+    const uint8_t codes[] = {0x02, 0x85};
+    for (int i = 0; i < 2; i++) {
+        struct tclient c;
+        struct tclient_pkt r;
+        REQUIRE(tclient_open(&c, spawner_port(b), versions[i]) == 0);
+        struct pkt_connect_opts o = {.version = versions[i], .client_id = "", .clean = 1};
+        REQUIRE(integ_send_connect(&c, &o) == 0);
+        REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.reason, codes[i]);
+        CHECK_EQ_INT(r.session_present, 0);
+        tclient_pkt_free(&r);
+        CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A second connection with the same client id takes over: the old v5 connection gets
+ * DISCONNECT 0x8E Session taken over and is closed [MQTT-3.1.4-3]; an old 3.1.1 one is closed. */
+static void test_takeover(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    const int versions[] = {5, 4};
+    for (int i = 0; i < 2; i++) {
+        struct tclient old, young;
+        REQUIRE(tclient_start(&old, spawner_port(b), versions[i], "same-id", 60, 1, NULL) == 0);
+        REQUIRE(tclient_start(&young, spawner_port(b), versions[i], "same-id", 60, 1, NULL) == 0);
+        CHECK(tclient_expect_disconnect(&old, 0x8E, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK(tclient_ping(&young) == 0);
+        tclient_close(&old);
+        tclient_close(&young);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A second CONNECT on a connection is a protocol error [MQTT-3.1.0-2]: v5 gets DISCONNECT 0x82,
+ * 3.1.1 is closed. */
+static void test_second_connect(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    const int versions[] = {4, 5};
+    for (int i = 0; i < 2; i++) {
+        struct tclient c;
+        REQUIRE(tclient_start(&c, spawner_port(b), versions[i], "twice", 60, 1, NULL) == 0);
+        struct pkt_connect_opts o = {.version = versions[i], .client_id = "twice", .clean = 1};
+        REQUIRE(integ_send_connect(&c, &o) == 0);
+        CHECK(tclient_expect_disconnect(&c, 0x82, TCLIENT_TIMEOUT_MS) == 0);
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* The first packet must be CONNECT [MQTT-3.1.0-1]: PINGREQ or PUBLISH first closes, with no
+ * PINGRESP. */
+static void test_first_packet_not_connect(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    struct pkt p;
+    pkt_init(&p);
+    REQUIRE(tclient_open(&c, spawner_port(b), 4) == 0);
+    pkt_pingreq(&p);
+    REQUIRE(tclient_send(&c, &p) == 0);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+
+    REQUIRE(tclient_open(&c, spawner_port(b), 4) == 0);
+    pkt_publish(&p, 4, "a/b", "x", 0, 0, 0);
+    REQUIRE(tclient_send(&c, &p) == 0);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+    pkt_free(&p);
+
+    /* The broker still serves well-behaved clients. */
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "after", 60, 1, NULL) == 0);
+    CHECK(tclient_ping(&c) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* Keep alive 1 s and a silent client: closed after 1.5 x keep alive [MQTT-3.1.2-24], so between
+ * 1 s and 2.6 s after the CONNECT. A v5 client may get DISCONNECT 0x8D first. */
+static void test_keepalive_enforced(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c[2];
+    long long start = integ_now_ms();
+    REQUIRE(tclient_start(&c[0], spawner_port(b), 4, "ka4", 1, 1, NULL) == 0);
+    REQUIRE(tclient_start(&c[1], spawner_port(b), 5, "ka5", 1, 1, NULL) == 0);
+    for (int i = 0; i < 2; i++) {
+        struct tclient_pkt r;
+        int rc = tclient_recv(&c[i], &r, 4000);
+        if (rc == 0 && c[i].version == 5) {
+            CHECK_EQ_INT(r.type, CT_DISCONNECT);
+            CHECK_EQ_INT(r.reason, 0x8D);
+            tclient_pkt_free(&r);
+            rc = tclient_expect_closed(&c[i], TCLIENT_TIMEOUT_MS) == 0 ? TCLIENT_CLOSED : -9;
+        } else if (rc == 0) {
+            tclient_pkt_dump("keepalive: unexpected", &r);
+            tclient_pkt_free(&r);
+        }
+        long long elapsed = integ_now_ms() - start;
+        CHECK_EQ_INT(rc, TCLIENT_CLOSED);
+        CHECK(elapsed >= 1000);
+        CHECK(elapsed <= 2600);
+        tclient_close(&c[i]);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* With keep alive 1 s, PINGREQs every 0.5 s keep the connection open well past 1.5 s. */
+static void test_keepalive_kept(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "kakept", 1, 1, NULL) == 0);
+    for (int i = 0; i < 5; i++) {
+        /* Waiting is the point here: the broker must not close an active client. */
+        CHECK(tclient_expect_silence(&c, 500) == 0);
+        CHECK(tclient_ping(&c) == 0);
+    }
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* max_keepalive 10: a v5 client asking for 60 s gets Server Keep Alive 10 [MQTT-3.2.2-21]. */
+static void test_max_keepalive(void)
+{
+    struct spawner *b = spawner_start("max_keepalive 10");
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+    struct pkt_connect_opts o = {.version = 5, .client_id = "maxka", .keep_alive = 60, .clean = 1};
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.reason, 0);
+    const struct tclient_prop *ka = tclient_prop_find(&r, 0x13, 0);
+    CHECK(ka != NULL);
+    CHECK_EQ_INT(ka ? ka->num : 0, 10);
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+
+    /* Within the maximum, no Server Keep Alive needs to be sent, and if sent it is unchanged. */
+    REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+    o.keep_alive = 5;
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    ka = tclient_prop_find(&r, 0x13, 0);
+    CHECK(ka == NULL || ka->num == 5);
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_versions_one_listener), UNIT_TEST(test_bad_protocol_level),
+          UNIT_TEST(test_bad_protocol_name), UNIT_TEST(test_zero_length_id_v5),
+          UNIT_TEST(test_zero_length_id_v311), UNIT_TEST(test_zero_length_id_disallowed),
+          UNIT_TEST(test_takeover), UNIT_TEST(test_second_connect),
+          UNIT_TEST(test_first_packet_not_connect), UNIT_TEST(test_keepalive_enforced),
+          UNIT_TEST(test_keepalive_kept), UNIT_TEST(test_max_keepalive))

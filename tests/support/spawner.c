@@ -1,0 +1,345 @@
+/* The broker spawner for the integration tests: temp dir with config, ready file and the broker's
+ * output; posix_spawn; bounded, event-based waits (inotify on the temp dir plus a pidfd on the
+ * child); SIGTERM stop with the exit status checked. It knows nothing of MQTT. */
+#include "spawner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MOSQUITTO_PATH "/usr/sbin/mosquitto"
+
+extern char **environ;
+
+struct spawner {
+    pid_t pid;
+    int pidfd;
+    int port;
+    int log_dumped;
+    char dir[256];
+};
+
+/* The broker of the running test, so one left behind by an early return is still stopped. */
+static struct spawner *current;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int spawner_is_mosquitto(void)
+{
+    const char *v = getenv("TERN_TEST_BROKER");
+    return v && strcmp(v, "mosquitto") == 0;
+}
+
+static const char *ternd_path(const char *compiled)
+{
+    const char *p = getenv("TERND");
+    return p && *p ? p : compiled;
+}
+
+static void path_in(const struct spawner *b, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", b->dir, name);
+}
+
+static void dump_log(struct spawner *b)
+{
+    if (b->log_dumped)
+        return;
+    b->log_dumped = 1;
+    char path[300];
+    path_in(b, "broker.log", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char buf[4096];
+    size_t n, total = 0;
+    fprintf(stderr, "---- broker output (%s) ----\n", path);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && total < 65536) {
+        fwrite(buf, 1, n, stderr);
+        total += n;
+    }
+    fprintf(stderr, "---- end of broker output ----\n");
+    fclose(f);
+}
+
+static void remove_dir(const struct spawner *b)
+{
+    DIR *d = opendir(b->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[600];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", b->dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(b->dir);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int write_config(const struct spawner *b, const char *extra, int mosquitto)
+{
+    char path[300];
+    path_in(b, "broker.conf", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    if (mosquitto)
+        fprintf(f, "log_dest stderr\nlistener %d 127.0.0.1\n", b->port);
+    else
+        fprintf(f, "listener 0 127.0.0.1\n");
+    fprintf(f, "allow_anonymous true\n");
+    /* Mosquitto has one thread and no worker_threads option: leave that line out for it. */
+    const char *line = extra ? extra : "";
+    while (*line) {
+        size_t n = strcspn(line, "\n");
+        if (!mosquitto || strncmp(line, "worker_threads", 14) != 0)
+            fprintf(f, "%.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int spawn(struct spawner *b, const char *ternd, int mosquitto)
+{
+    char conf[300], ready[300], log[300];
+    path_in(b, "broker.conf", conf, sizeof conf);
+    path_in(b, "ready", ready, sizeof ready);
+    path_in(b, "broker.log", log, sizeof log);
+    const char *exe = mosquitto ? MOSQUITTO_PATH : ternd_path(ternd);
+    if (!exe) {
+        fprintf(stderr, "broker: no ternd: set TERND or build with TERND_PATH\n");
+        return -1;
+    }
+    char *argv_t[] = {(char *)exe, "-c", conf, "--ready-file", ready, NULL};
+    char *argv_m[] = {(char *)exe, "-c", conf, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    int rc = posix_spawn(&b->pid, exe, &fa, NULL, mosquitto ? argv_m : argv_t, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "broker: spawn %s: %s\n", exe, strerror(rc));
+        return -1;
+    }
+    b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0);
+    if (b->pidfd < 0) {
+        perror("broker: pidfd_open");
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse the ready file: the first `mqtt <address> <port>` line gives the port. 1 = ready,
+ * 0 = not there yet, -1 = malformed. */
+static int read_ready(struct spawner *b)
+{
+    char path[300], addr[128];
+    path_in(b, "ready", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int port = 0;
+    int n = fscanf(f, "mqtt %127s %d", addr, &port);
+    fclose(f);
+    if (n != 2 || port <= 0 || port > 65535) {
+        fprintf(stderr, "broker: malformed ready file %s\n", path);
+        return -1;
+    }
+    b->port = port;
+    return 1;
+}
+
+static int exited(const struct spawner *b, int timeout_ms)
+{
+    struct pollfd p = {.fd = b->pidfd, .events = POLLIN};
+    return poll(&p, 1, timeout_ms) > 0;
+}
+
+/* ternd: wait for the ready file via inotify on the directory (the file appears by rename). */
+static int wait_ready_file(struct spawner *b)
+{
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (in < 0 || inotify_add_watch(in, b->dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        perror("broker: inotify");
+        if (in >= 0)
+            close(in);
+        return -1;
+    }
+    long long deadline = now_ms() + SPAWNER_WAIT_MS;
+    int rc;
+    while ((rc = read_ready(b)) == 0) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            fprintf(stderr, "broker: no ready file within %d ms\n", SPAWNER_WAIT_MS);
+            rc = -1;
+            break;
+        }
+        struct pollfd p[2] = {{.fd = in, .events = POLLIN}, {.fd = b->pidfd, .events = POLLIN}};
+        if (poll(p, 2, (int)left) > 0 && (p[1].revents & POLLIN) && read_ready(b) == 0) {
+            fprintf(stderr, "broker: exited before it was ready\n");
+            rc = -1;
+            break;
+        }
+        char ev[4096];
+        while (read(in, ev, sizeof ev) > 0)
+            ;
+    }
+    close(in);
+    return rc == 1 ? 0 : -1;
+}
+
+static int try_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Mosquitto: no ready file; retry a TCP connect, waiting on the child's pidfd in between (so an
+ * early exit ends the wait at once). */
+static int wait_port(struct spawner *b)
+{
+    long long deadline = now_ms() + SPAWNER_WAIT_MS;
+    while (!try_connect(b->port)) {
+        if (now_ms() >= deadline) {
+            fprintf(stderr, "broker: port %d not accepting within %d ms\n", b->port,
+                    SPAWNER_WAIT_MS);
+            return -1;
+        }
+        if (exited(b, 20)) {
+            fprintf(stderr, "broker: exited before it was ready\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void stop_current(void)
+{
+    if (current && spawner_stop(current) != 0)
+        fprintf(stderr, "broker: the broker left running at exit did not stop cleanly\n");
+}
+
+struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
+{
+    static int at_exit_set;
+    if (!at_exit_set && atexit(stop_current) == 0)
+        at_exit_set = 1;
+    if (current) {
+        fprintf(stderr, "broker: stopping the broker left by the previous test\n");
+        spawner_stop(current);
+    }
+    int mosquitto = spawner_is_mosquitto();
+    struct spawner *b = calloc(1, sizeof *b);
+    if (!b)
+        abort();
+    b->pid = -1;
+    b->pidfd = -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->dir, sizeof b->dir, "%s/tern-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(b->dir)) {
+        perror("broker: mkdtemp");
+        free(b);
+        return NULL;
+    }
+    current = b;
+    if (mosquitto && (b->port = free_port()) < 0)
+        goto fail;
+    if (write_config(b, extra_conf, mosquitto) != 0 || spawn(b, ternd, mosquitto) != 0)
+        goto fail;
+    if ((mosquitto ? wait_port(b) : wait_ready_file(b)) != 0)
+        goto fail;
+    return b;
+fail:
+    fprintf(stderr, "broker: start failed (config: %s)\n", extra_conf ? extra_conf : "");
+    dump_log(b);
+    spawner_stop(b);
+    return NULL;
+}
+
+int spawner_port(const struct spawner *b)
+{
+    return b->port;
+}
+
+int spawner_stop(struct spawner *b)
+{
+    if (!b)
+        return 0;
+    int rc = 0;
+    if (b->pid > 0) {
+        int status = 0;
+        kill(b->pid, SIGTERM);
+        if (b->pidfd >= 0 && !exited(b, SPAWNER_WAIT_MS)) {
+            fprintf(stderr, "broker: no exit within %d ms of SIGTERM: SIGKILL\n", SPAWNER_WAIT_MS);
+            kill(b->pid, SIGKILL);
+            rc = -1;
+        }
+        while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "broker: killed by signal %d\n", WTERMSIG(status));
+            else
+                fprintf(stderr, "broker: exit status %d\n", WEXITSTATUS(status));
+            rc = -1;
+        }
+    }
+    if (rc != 0)
+        dump_log(b);
+    if (b->pidfd >= 0)
+        close(b->pidfd);
+    remove_dir(b);
+    if (current == b)
+        current = NULL;
+    free(b);
+    return rc;
+}

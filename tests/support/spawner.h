@@ -1,0 +1,47 @@
+/* The integration-test broker spawner. It starts the real `ternd` (env TERND, else the path
+ * compiled in as TERND_PATH) with a temporary config listening on an ephemeral 127.0.0.1 port and
+ * waits, bounded, for its ready file; with env TERN_TEST_BROKER=mosquitto it starts
+ * /usr/sbin/mosquitto on a free port instead, to validate the tests against a reference broker.
+ * It does not speak MQTT (see tclient.h). One broker per test; not thread-safe. */
+#ifndef TERN_TESTS_SPAWNER_H
+#define TERN_TESTS_SPAWNER_H
+
+#include <stddef.h>
+
+struct spawner;
+
+/* Overall bound of the start and stop waits, in milliseconds. */
+#define SPAWNER_WAIT_MS 10000
+
+/* Start a broker whose config is `listener 0 127.0.0.1` (or the free port for Mosquitto),
+ * `allow_anonymous true` and then `extra_conf` (mosquitto.conf lines, may be NULL; for Mosquitto
+ * `worker_threads` lines are left out, as it has no such option). The ternd
+ * binary is env TERND if set, else `ternd_path` (may be NULL). Returns the running broker, or
+ * NULL after printing why (with the broker's output) on failure or timeout. A broker still
+ * running from an earlier test that returned early is stopped first. */
+struct spawner *spawner_start_path(const char *ternd_path, const char *extra_conf);
+
+/* spawner_start_path with the path the test binary was compiled with (-DTERND_PATH=...). */
+static inline struct spawner *spawner_start(const char *extra_conf)
+{
+#ifdef TERND_PATH
+    return spawner_start_path(TERND_PATH, extra_conf);
+#else
+    return spawner_start_path(NULL, extra_conf);
+#endif
+}
+
+/* The TCP port the broker listens on. */
+int spawner_port(const struct spawner *b);
+
+/* Stop with SIGTERM, wait (bounded) for the exit, remove the temporary directory and free b.
+ * Returns 0 when the broker exited with status 0; -1 otherwise (non-zero status, signal, or no
+ * exit in time: then SIGKILL), after printing the status and the broker's stderr. An ASan or
+ * UBSan report makes ternd's status non-zero, so it fails the calling test. NULL is a no-op
+ * returning 0. */
+int spawner_stop(struct spawner *b);
+
+/* Whether the tests run against Mosquitto (TERN_TEST_BROKER=mosquitto). */
+int spawner_is_mosquitto(void);
+
+#endif
