@@ -1,0 +1,30 @@
+/* The connection part shared by `tern pub`, `tern sub` and `tern rr`: creating the client,
+ * connecting with the blocking API, mosquitto-style error messages and exit codes, and the
+ * -d debug lines. */
+#ifndef TERN_CMD_CLI_CONN_H
+#define TERN_CMD_CLI_CONN_H
+
+#include "cli_opts.h"
+#include "tern.h"
+
+/* mosquitto's exit status for -W timeouts (MOSQ_ERR_TIMEOUT). */
+#define CLI_EXIT_TIMEOUT 27
+
+/* Creates the client and connects. On success sets *out and returns 0; otherwise prints the
+ * error like mosquitto's clients (unless --quiet) and returns the exit status. */
+int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud,
+                  struct tern_client **out);
+
+/* Prints "Error: <message>" for a libtern error unless quiet; returns exit status 1. */
+int cli_conn_error(const struct cli_cfg *cfg, int err);
+
+/* Sends DISCONNECT (with -D disconnect properties) and waits for the close. */
+void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c);
+
+/* Prints "Connection error: ..." for a refused CONNACK like mosquitto's clients. */
+void cli_print_connack_error(FILE *err, int version, uint8_t reason);
+
+/* -d: prints "Client <id> <what>" on stdout. */
+void cli_debug(const struct cli_cfg *cfg, const char *what);
+
+#endif

@@ -1,0 +1,194 @@
+/* libtern client: an MQTT 3.1 / 3.1.1 / 5.0 client with an event-loop-agnostic core.
+ * The core never blocks and starts no threads: the application reports socket readiness and
+ * the time, and the client calls back. A small blocking API on poll() sits on top.
+ * Thread-safety: one struct tern_client must be used by one thread at a time (no internal
+ * locking); distinct clients are independent. Callbacks run inside the call that caused them
+ * and may call any function of the same client except tern_client_free(). */
+#ifndef TERN_PUBLIC_CLIENT_H
+#define TERN_PUBLIC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "message.h"
+
+struct tern_client;
+
+/* Protocol versions (the CONNECT protocol level). */
+enum tern_version {
+    TERN_MQTT_V31 = 3,
+    TERN_MQTT_V311 = 4,
+    TERN_MQTT_V5 = 5,
+};
+
+/* Retain handling subscription option (v5). */
+enum tern_retain_handling {
+    TERN_RH_SEND = 0,        /* send retained messages at subscribe */
+    TERN_RH_SEND_IF_NEW = 1, /* only if the subscription is new */
+    TERN_RH_DONT_SEND = 2,
+};
+
+struct tern_will {
+    const char *topic;
+    struct tern_str payload;
+    uint8_t qos;
+    bool retain;
+    const struct tern_props *props; /* v5 will properties, or NULL */
+};
+
+struct tern_tls_options {
+    const char *ca_file;   /* PEM bundle of trusted CAs, or NULL */
+    const char *ca_path;   /* hashed CA directory, or NULL */
+    const char *cert_file; /* client certificate (PEM), or NULL */
+    const char *key_file;  /* its private key (PEM), or NULL */
+    const char *version;   /* minimum "tlsv1.2" or "tlsv1.3"; NULL = tlsv1.2 */
+    bool insecure;         /* skip the host name check (the chain is still verified) */
+};
+
+/* Everything tern_client_connect() needs. Strings are copied; the struct and what it points to
+ * may be freed once the call returns. */
+struct tern_connect_options {
+    const char *host; /* NULL = "localhost" */
+    uint16_t port;    /* 0 = 1883, or 8883 with TLS */
+    const char *bind_address;
+    uint8_t version;       /* enum tern_version; 0 = TERN_MQTT_V311 */
+    const char *client_id; /* NULL or "" = let the server choose (needs clean start) */
+    bool clean_start;
+    uint16_t keep_alive_s;     /* 0 = no keep alive */
+    uint32_t session_expiry_s; /* v5; added to the CONNECT properties when non-zero */
+    const struct tern_will *will;
+    const char *username;
+    const struct tern_str *password;    /* binary; NULL = none */
+    const struct tern_props *props;     /* v5 CONNECT properties, or NULL */
+    uint16_t max_inflight;              /* our own QoS 1/2 window; 0 = 20 */
+    bool auto_topic_alias;              /* v5: use outbound topic aliases when the server allows */
+    const struct tern_tls_options *tls; /* NULL = plain TCP */
+};
+
+struct tern_sub {
+    const char *filter;
+    uint8_t qos;
+    bool no_local;            /* v5 */
+    bool retain_as_published; /* v5 */
+    uint8_t retain_handling;  /* v5, enum tern_retain_handling */
+};
+
+/* Callbacks; any may be NULL. `props` is NULL for MQTT 3.x. Pointers are valid only during the
+ * call. */
+struct tern_callbacks {
+    /* CONNACK received. reason is the v5 reason code or the v3 return code as on the wire; on a
+     * non-zero reason the connection is then closed (on_disconnect follows). */
+    void (*on_connack)(struct tern_client *c, void *ud, bool session_present, uint8_t reason,
+                       const struct tern_props *props);
+    /* A PUBLISH arrived. Acknowledgement (PUBACK / PUBREC) is sent after the callback returns. */
+    void (*on_message)(struct tern_client *c, void *ud, const struct tern_message *msg);
+    /* Our publish completed: QoS 0 written to the output buffer, QoS 1 PUBACK, QoS 2 PUBCOMP
+     * (or a PUBREC with an error reason). */
+    void (*on_publish)(struct tern_client *c, void *ud, uint16_t packet_id, uint8_t reason,
+                       const struct tern_props *props);
+    /* SUBACK / UNSUBACK with one reason code per filter (UNSUBACK v3: count 0). */
+    void (*on_suback)(struct tern_client *c, void *ud, uint16_t packet_id, const uint8_t *reasons,
+                      size_t count, const struct tern_props *props);
+    void (*on_unsuback)(struct tern_client *c, void *ud, uint16_t packet_id, const uint8_t *reasons,
+                        size_t count, const struct tern_props *props);
+    /* The connection closed. err is 0 after our own tern_client_disconnect(), otherwise the
+     * negative TERN_ERROR_* cause; reason is the server's v5 DISCONNECT reason (0 if none). */
+    void (*on_disconnect)(struct tern_client *c, void *ud, int err, uint8_t reason,
+                          const struct tern_props *props);
+};
+
+/* A new, unconnected client. cb is copied. NULL on out of memory. Free with tern_client_free. */
+struct tern_client *tern_client_new(const struct tern_callbacks *cb, void *userdata);
+/* Closes the socket without DISCONNECT and frees everything. Accepts NULL. */
+void tern_client_free(struct tern_client *c);
+
+/* Opens the TCP (and TLS) connection without blocking, except for the host name lookup, and
+ * queues CONNECT. Messages still unacknowledged from an earlier connection are resent with DUP
+ * after CONNACK. 0, TERN_ERROR_INVAL (bad options), TERN_ERROR_NOTFOUND (host), TERN_ERROR_IO,
+ * TERN_ERROR_TLS, TERN_ERROR_NOMEM. */
+int tern_client_connect(struct tern_client *c, const struct tern_connect_options *opt,
+                        uint64_t now_ms);
+/* Reconnects with the options of the last tern_client_connect (closing any current socket). */
+int tern_client_reconnect(struct tern_client *c, uint64_t now_ms);
+/* Like tern_client_connect but without a socket: the application moves the bytes itself with
+ * tern_client_feed() and tern_client_output()/tern_client_output_done() (tests, WebSocket). */
+int tern_client_start(struct tern_client *c, const struct tern_connect_options *opt,
+                      uint64_t now_ms);
+
+/* Sends DISCONNECT (v5 with reason and props) and closes once the output is written. */
+int tern_client_disconnect(struct tern_client *c, uint8_t reason, const struct tern_props *props);
+
+/* Publishes. topic must be a valid topic name (or empty with a topic alias in props, v5).
+ * payload and props are copied. *packet_id (may be NULL) receives the id for QoS > 0, 0 for
+ * QoS 0. The message is queued when the inflight window is full or not yet connected.
+ * 0, TERN_ERROR_INVAL, TERN_ERROR_TOOBIG (over the server's maximum packet size),
+ * TERN_ERROR_FULL (65535 messages outstanding), TERN_ERROR_NOMEM. */
+int tern_client_publish(struct tern_client *c, const char *topic, struct tern_str payload,
+                        uint8_t qos, bool retain, const struct tern_props *props,
+                        uint16_t *packet_id);
+/* Subscribes to subs[0..count). Needs a started connection. 0 or TERN_ERROR_*. */
+int tern_client_subscribe(struct tern_client *c, const struct tern_sub *subs, size_t count,
+                          const struct tern_props *props, uint16_t *packet_id);
+int tern_client_unsubscribe(struct tern_client *c, const char *const *filters, size_t count,
+                            const struct tern_props *props, uint16_t *packet_id);
+
+/* ---- Event loop integration ---- */
+
+/* The socket to watch, or -1. Always watch it for reading; for writing when wants_write. */
+int tern_client_fd(const struct tern_client *c);
+bool tern_client_wants_write(const struct tern_client *c);
+/* Call when the socket is readable / writable. Return 0, or the error that closed the
+ * connection (on_disconnect has then been called). */
+int tern_client_on_readable(struct tern_client *c);
+int tern_client_on_writable(struct tern_client *c);
+/* Advances time: keep alive (PINGREQ, timeout). Call at least by next_timeout_ms. */
+int tern_client_tick(struct tern_client *c, uint64_t now_ms);
+/* Milliseconds from the last known time until tick() has work, or -1 for none. */
+int64_t tern_client_next_timeout_ms(const struct tern_client *c);
+
+/* ---- Custom transport (see tern_client_start) ---- */
+
+/* Bytes received from the peer. 0 or the error that closed the connection. */
+int tern_client_feed(struct tern_client *c, const void *data, size_t len);
+/* Bytes waiting to be sent: returns the count and sets *data (valid until the next call). */
+size_t tern_client_output(struct tern_client *c, const uint8_t **data);
+/* n bytes of that output were sent. */
+void tern_client_output_done(struct tern_client *c, size_t n);
+
+/* ---- State ---- */
+
+bool tern_client_is_connected(const struct tern_client *c); /* CONNACK accepted */
+bool tern_client_is_closed(const struct tern_client *c);    /* no connection (not started) */
+/* QoS 1/2 messages not yet completed (queued or inflight). */
+size_t tern_client_pending(const struct tern_client *c);
+/* True while the QoS > 0 message with this packet id is still unacknowledged. */
+bool tern_client_is_pending(const struct tern_client *c, uint16_t packet_id);
+/* The last CONNACK reason (0 = accepted) and the last close error. */
+uint8_t tern_client_connack_reason(const struct tern_client *c);
+int tern_client_last_error(const struct tern_client *c);
+uint8_t tern_client_version(const struct tern_client *c);
+
+/* ---- Blocking convenience API (poll(); drives the same core) ---- */
+
+/* Connects and runs until CONNACK. 0; TERN_ERROR_DENIED when the server refused (see
+ * tern_client_connack_reason); TERN_ERROR_TIMEDOUT; or the connect/IO error.
+ * timeout_ms < 0 waits forever. */
+int tern_client_connect_blocking(struct tern_client *c, const struct tern_connect_options *opt,
+                                 int timeout_ms);
+/* Publishes and runs until it completes (QoS 0: written to the socket). */
+int tern_client_publish_blocking(struct tern_client *c, const char *topic, struct tern_str payload,
+                                 uint8_t qos, bool retain, const struct tern_props *props,
+                                 int timeout_ms);
+/* Disconnects and runs until the socket is closed. */
+int tern_client_disconnect_blocking(struct tern_client *c, int timeout_ms);
+/* One poll() round of at most timeout_ms (also bounded by keep alive). 0 or the close error;
+ * TERN_ERROR_CLOSED when not connected. */
+int tern_client_run_once(struct tern_client *c, int timeout_ms);
+/* Runs until the connection closes, tern_client_stop() is called, or timeout_ms passes
+ * (< 0 = no limit). 0 after a clean disconnect or stop, TERN_ERROR_TIMEDOUT, or the error. */
+int tern_client_run(struct tern_client *c, int timeout_ms);
+/* Makes tern_client_run() return after the current round (call from a callback). */
+void tern_client_stop(struct tern_client *c);
+
+#endif

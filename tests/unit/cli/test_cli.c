@@ -1,0 +1,235 @@
+/* The CLI's pure parts: the mosquitto_sub -F formatter (fixed time, TZ=UTC) and the option
+ * parser's results and error messages. Expected strings were checked against mosquitto_sub
+ * 2.0.11 output. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_format.h"
+#include "cli_opts.h"
+#include "unit.h"
+
+static char outbuf[4096];
+
+/* Formats m with format (NULL = default output) into outbuf. */
+static const char *fmt(const char *format, const struct tern_message *m, bool v5, bool pretty)
+{
+    static const struct timespec now = {1700000000, 123456789};
+    memset(outbuf, 0, sizeof outbuf);
+    FILE *f = fmemopen(outbuf, sizeof outbuf, "w");
+    struct cli_print_opts o = {format, false, true, pretty, v5};
+    cli_print_message(f, NULL, &o, m, &now);
+    fclose(f);
+    return outbuf;
+}
+
+static struct tern_message msg(const char *topic, const char *payload, int qos)
+{
+    struct tern_message m;
+    memset(&m, 0, sizeof m);
+    m.topic = tern_str_of(topic);
+    m.payload = tern_str_of(payload);
+    m.qos = (uint8_t)qos;
+    m.packet_id = qos ? 7 : 0;
+    return m;
+}
+
+static void set_tz(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_default_and_verbose(void)
+{
+    struct tern_message m = msg("a/b", "hello", 0);
+    CHECK(strcmp(fmt(NULL, &m, false, false), "hello\n") == 0);
+    struct tern_message e = msg("a/b", "", 0);
+    CHECK(strcmp(fmt(NULL, &e, false, false), "") == 0);
+    FILE *f = fmemopen(outbuf, sizeof outbuf, "w");
+    struct cli_print_opts o = {NULL, true, true, false, false};
+    struct timespec now = {0, 0};
+    cli_print_message(f, NULL, &o, &e, &now);
+    fclose(f);
+    CHECK(strcmp(outbuf, "a/b (null)\n") == 0);
+}
+
+static void test_fields_width_precision(void)
+{
+    struct tern_message m = msg("a/b", "hello", 1);
+    m.retain = true;
+    CHECK(strcmp(fmt("%t|%p|%q|%r|%m|%l", &m, false, false), "a/b|hello|1|1|7|5\n") == 0);
+    CHECK(strcmp(fmt("%6t|%-6t|%.1t|%05l|%-4l|", &m, false, false),
+                 "   a/b|a/b   |a|00005|5   |\n") == 0);
+    CHECK(strcmp(fmt("%x %X %4x", &m, false, false), "68656c6c6f 68656C6C6F 6865\n") == 0);
+    CHECK(strcmp(fmt("%3p|%8p|%-8p|", &m, false, false), "hel|   hello|hello   |\n") == 0);
+    CHECK(strcmp(fmt("\\t\\\\%%@@\\n", &m, false, false), "\t\\%@\n\n") == 0);
+}
+
+static void test_time_fields(void)
+{
+    set_tz();
+    struct tern_message m = msg("t", "p", 0);
+    CHECK(strcmp(fmt("%U", &m, false, false), "1700000000.123456789\n") == 0);
+    CHECK(strcmp(fmt("%I", &m, false, false), "2023-11-14T22:13:20+0000\n") == 0);
+    CHECK(strcmp(fmt("@Y-@m @N", &m, false, false), "2023-11 123456789\n") == 0);
+}
+
+/* A raw v5 property block: content type, two user properties, subscription id 5. */
+static const char raw_props[] = "\x03\x00\x02"
+                                "ct"
+                                "\x26\x00\x01"
+                                "k"
+                                "\x00\x01"
+                                "v"
+                                "\x26\x00\x02"
+                                "k2"
+                                "\x00\x02"
+                                "v2"
+                                "\x0B\x05";
+
+static void test_properties(void)
+{
+    struct tern_message m = msg("t", "p", 0);
+    m.raw_props.ptr = raw_props;
+    m.raw_props.len = sizeof raw_props - 1;
+    CHECK(strcmp(fmt("%C|%P|%S|%E|%3A|%R|", &m, true, false), "ct|k:v k2:v2|5||   ||\n") == 0);
+    /* On a v3 connection no property exists. */
+    CHECK(strcmp(fmt("%C|%P|%S|", &m, false, false), "|||\n") == 0);
+}
+
+static void test_json(void)
+{
+    set_tz();
+    struct tern_message m = msg("t", "a\"b", 1);
+    CHECK(strcmp(fmt("%j", &m, false, false),
+                 "{\"tst\":\"2023-11-14T22:13:20.123456Z+0000\",\"topic\":\"t\",\"qos\":1,"
+                 "\"retain\":0,\"payloadlen\":3,\"mid\":7,\"payload\":\"a\\\"b\"}\n") == 0);
+    struct tern_message j = msg("t", " {\"a\" : [1, 2.50, -0, 1e3, \"\\u00e9\"], \"b\":{}} ", 0);
+    CHECK(strcmp(fmt("%J", &j, false, false),
+                 "{\"tst\":\"2023-11-14T22:13:20.123456Z+0000\",\"topic\":\"t\",\"qos\":0,"
+                 "\"retain\":0,\"payloadlen\":46,\"payload\":{\"a\":[1,2.5,0,1000,\"\xc3\xa9\"],"
+                 "\"b\":{}}}\n") == 0);
+    CHECK(strcmp(fmt("%J", &j, false, true),
+                 "{\n\t\"tst\":\t\"2023-11-14T22:13:20.123456Z+0000\",\n\t\"topic\":\t\"t\",\n"
+                 "\t\"qos\":\t0,\n\t\"retain\":\t0,\n\t\"payloadlen\":\t46,\n\t\"payload\":\t{\n"
+                 "\t\t\"a\":\t[1, 2.5, 0, 1000, \"\xc3\xa9\"],\n\t\t\"b\":\t{\n\t\t}\n\t}\n}\n") ==
+          0);
+    struct tern_message bad = msg("t", "{1}", 0);
+    CHECK(strcmp(fmt("[%J]", &bad, false, false), "[]\n") == 0);
+}
+
+static int parse(struct cli_cfg *c, enum cli_tool tool, const char *const *args, char *err,
+                 size_t cap)
+{
+    char *argv[32];
+    int argc = 0;
+    while (args[argc]) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    FILE *f = fmemopen(err, cap, "w");
+    int rc = cli_parse(c, tool, argc, argv, f);
+    fclose(f);
+    return rc;
+}
+
+static void test_parse_pub(void)
+{
+    static struct cli_cfg c;
+    char err[512] = "";
+    const char *ok[] = {"pub",
+                        "-h",
+                        "h",
+                        "-p",
+                        "1884",
+                        "-t",
+                        "a/b",
+                        "-m",
+                        "x",
+                        "-q",
+                        "2",
+                        "-r",
+                        "-V",
+                        "5",
+                        "-D",
+                        "publish",
+                        "user-property",
+                        "k",
+                        "v",
+                        "-D",
+                        "connect",
+                        "receive-maximum",
+                        "10",
+                        "-x",
+                        "-1",
+                        NULL};
+    REQUIRE(parse(&c, CLI_PUB, ok, err, sizeof err) == 0);
+    CHECK(strcmp(c.host, "h") == 0);
+    CHECK_EQ_INT(c.port, 1884);
+    CHECK_EQ_INT(c.qos, 2);
+    CHECK(c.retain);
+    CHECK_EQ_INT(c.version, 5);
+    CHECK_EQ_INT(c.session_expiry, 4294967295LL);
+    const struct tern_props *pp = cli_props(&c, PC_PUBLISH);
+    REQUIRE(pp != NULL);
+    CHECK_EQ_INT(pp->user_count, 1);
+    const struct tern_props *cp = cli_props(&c, PC_CONNECT);
+    REQUIRE(cp != NULL);
+    CHECK_EQ_INT(cp->receive_maximum, 10);
+    CHECK(cp->present & TERN_PROP_BIT(TERN_PROP_RECEIVE_MAXIMUM));
+
+    const char *url[] = {"pub", "-L", "mqtts://u:p@host:1999/x/y", "-n", NULL};
+    REQUIRE(parse(&c, CLI_PUB, url, err, sizeof err) == 0);
+    CHECK(strcmp(c.username, "u") == 0 && strcmp(c.password, "p") == 0);
+    CHECK(strcmp(c.host, "host") == 0 && c.port == 1999 && c.tls);
+    CHECK(strcmp(c.topic, "x/y") == 0);
+}
+
+static void test_parse_errors(void)
+{
+    static struct cli_cfg c;
+    char err[512];
+    const char *qos[] = {"pub", "-t", "a", "-m", "x", "-q", "3", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, qos, err, sizeof err), 1);
+    CHECK(strncmp(err, "Error: Invalid QoS given: 3\n", 28) == 0);
+    const char *unknown[] = {"sub", "-t", "a", "--bogus", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, unknown, err, sizeof err), 1);
+    CHECK(strstr(err, "Unknown option '--bogus'") != NULL);
+    const char *prop[] = {"pub", "-t", "a", "-m", "x", "-D", "connect", "content-type", "x", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, prop, err, sizeof err), 1);
+    CHECK(strstr(err, "content-type property not allowed for connect") != NULL);
+    const char *two[] = {"pub", "-t", "a", "-m", "x", "-n", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, two, err, sizeof err), 1);
+    const char *noval[] = {"sub", "-t", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, noval, err, sizeof err), 1);
+    CHECK(strstr(err, "-t") != NULL);
+    const char *help[] = {"sub", "--help", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, help, err, sizeof err), 2);
+}
+
+static void test_parse_sub(void)
+{
+    static struct cli_cfg c;
+    char err[512] = "";
+    const char *ok[] = {"sub", "-t", "a/#", "-t", "b",  "-T", "a/x", "-C", "3",
+                        "-W",  "9",  "-v",  "-N", "-F", "%t", "-U",  "c",  "--retain-handling",
+                        "2",   NULL};
+    REQUIRE(parse(&c, CLI_SUB, ok, err, sizeof err) == 0);
+    CHECK_EQ_INT(c.topic_count, 2);
+    CHECK_EQ_INT(c.filter_out_count, 1);
+    CHECK_EQ_INT(c.msg_count, 3);
+    CHECK_EQ_INT(c.timeout_s, 9);
+    CHECK(c.verbose && !c.eol);
+    CHECK_EQ_INT(c.unsub_count, 1);
+    CHECK_EQ_INT(c.retain_handling, 2);
+    const char *rr[] = {"rr", "-t", "req", "-e", "resp", "-m", "x", NULL};
+    REQUIRE(parse(&c, CLI_RR, rr, err, sizeof err) == 0);
+    CHECK(strcmp(c.topic, "req") == 0 && strcmp(c.response_topic, "resp") == 0);
+    CHECK_EQ_INT(c.version, 5);
+}
+
+UNIT_MAIN(UNIT_TEST(test_default_and_verbose), UNIT_TEST(test_fields_width_precision),
+          UNIT_TEST(test_time_fields), UNIT_TEST(test_properties), UNIT_TEST(test_json),
+          UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors), UNIT_TEST(test_parse_sub))
