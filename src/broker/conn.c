@@ -257,14 +257,16 @@ void conn_close(struct conn *c, int reason)
     c->state = CONN_CLOSED;
     loop_timer_cancel(w->loop, c->ka_timer);
     c->ka_timer = 0;
+    /* Counted out before the socket closes: a client that sees the close and reconnects at
+     * once (maybe to another worker) must find the slot free under max_connections. */
+    if (was_active)
+        atomic_fetch_sub(&w->b->stats.clients_connected, 1);
+    atomic_fetch_sub(&c->lr->connections, 1);
     loop_remove(w->loop, c->fd);
     c->t->ops->close(c->t);
     c->t = NULL;
     if (c->s)
         lifecycle_detach(w, c);
-    if (was_active)
-        atomic_fetch_sub(&w->b->stats.clients_connected, 1);
-    atomic_fetch_sub(&c->lr->connections, 1);
     /* Freed at the end of this loop iteration, so callers up the stack may still look at it. */
     list_remove(&c->node);
     list_insert_tail(&w->graveyard, &c->node);
