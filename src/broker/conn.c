@@ -56,16 +56,21 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
     conn_arm_keepalive(c);
 }
 
+void conn_mark_dirty(struct conn *c)
+{
+    if (!c->in_dirty) {
+        c->in_dirty = true;
+        list_insert_tail(&c->w->dirty, &c->dirty_node);
+    }
+}
+
 int conn_write(struct conn *c, const void *data, size_t len)
 {
     if (c->state == CONN_CLOSED)
         return TERN_ECLOSED;
     if (buf_append(&c->out, data, len) != 0)
         return TERN_ENOMEM;
-    if (!c->in_dirty) {
-        c->in_dirty = true;
-        list_insert_tail(&c->w->dirty, &c->dirty_node);
-    }
+    conn_mark_dirty(c);
     return 0;
 }
 
@@ -81,10 +86,7 @@ int conn_send(struct conn *c, const struct mqtt_packet *p)
         return TERN_ENOMEM;
     codec_encode(p, c->version, c->out.data + c->out.len, n);
     c->out.len += n;
-    if (!c->in_dirty) {
-        c->in_dirty = true;
-        list_insert_tail(&c->w->dirty, &c->dirty_node);
-    }
+    conn_mark_dirty(c);
     return 0;
 }
 

@@ -78,6 +78,8 @@ struct conn {
 /* Takes ownership of fd (an accepted socket) and registers it with w's loop. */
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr);
 
+/* Marks c for flushing at the end of this loop iteration (after bytes went into c->out). */
+void conn_mark_dirty(struct conn *c);
 /* Appends bytes to the output buffer and marks the connection for flushing at the end of this
  * loop iteration. Returns 0 or TERN_ENOMEM. */
 int conn_write(struct conn *c, const void *data, size_t len);

@@ -351,10 +351,7 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     }
     memcpy(p, m->payload, m->payload_len);
     c->out.len += total;
-    if (!c->in_dirty) {
-        c->in_dirty = true;
-        list_insert_tail(&c->w->dirty, &c->dirty_node);
-    }
+    conn_mark_dirty(c);
     c->w->stats.msgs_sent++;
     return 0;
 }
