@@ -23,20 +23,21 @@ struct args {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "ternd version %s\n\n"
-               "ternd is an MQTT 3.1, 3.1.1 and 5.0 broker.\n\n"
-               "Usage: ternd [-c config_file] [-d] [-h] [-p port] [-v] [--test-config]\n"
-               "             [--ready-file path]\n\n"
-               " -c : read the configuration from a file (mosquitto.conf syntax). With no -c,\n"
-               "      listen on 127.0.0.1 and ::1 port 1883 only, anonymous clients allowed.\n"
-               " -d : run in the background as a daemon.\n"
-               " -h : display this help.\n"
-               " -p : listen on this port instead of 1883 (repeatable). With -c, adds to it.\n"
-               " -v : verbose: log every message type (same as log_type all).\n"
-               " --test-config : check the configuration file and exit.\n"
-               " --ready-file path : once every listener is bound, write 'mqtt ADDRESS PORT'\n"
-               "      lines to path (atomically), one per listener.\n"
-               " --version : print the version and exit.\n",
+    fprintf(f,
+            "ternd version %s\n\n"
+            "ternd is an MQTT 3.1, 3.1.1 and 5.0 broker.\n\n"
+            "Usage: ternd [-c config_file] [-d] [-h] [-p port] [-v] [--test-config]\n"
+            "             [--ready-file path]\n\n"
+            " -c : read the configuration from a file (mosquitto.conf syntax). With no -c,\n"
+            "      listen on 127.0.0.1 and ::1 port 1883 only, anonymous clients allowed.\n"
+            " -d : run in the background as a daemon.\n"
+            " -h : display this help.\n"
+            " -p : listen on this port instead of 1883 (repeatable). With -c, adds to it.\n"
+            " -v : verbose: log every message type (same as log_type all).\n"
+            " --test-config : check the configuration file and exit.\n"
+            " --ready-file path : once every listener is bound, write 'mqtt ADDRESS PORT'\n"
+            "      lines to path (atomically), one per listener.\n"
+            " --version : print the version and exit.\n",
             TERN_VERSION);
 }
 
@@ -203,8 +204,9 @@ int main(int argc, char **argv)
     if (a.config_file)
         log_msg(&lg, TLOG_NOTICE, "Config loaded from %s.", a.config_file);
     else
-        log_msg(&lg, TLOG_NOTICE, "Using default config: local only mode, listening on "
-                                  "127.0.0.1 and ::1 port 1883, anonymous access allowed.");
+        log_msg(&lg, TLOG_NOTICE,
+                "Using default config: local only mode, listening on "
+                "127.0.0.1 and ::1 port 1883, anonymous access allowed.");
     char *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
     struct broker *b = broker_new(cfg, &lg); /* owns cfg from here on */
     int rc = 1;

@@ -10,7 +10,7 @@ struct list_node {
     struct list_node *next;
 };
 
-#define LIST_ENTRY(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define LIST_ENTRY(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 /* Safe against removal of the current node. */
 #define LIST_FOREACH(it, tmp, head)                                                                \
     for ((it) = (head)->next, (tmp) = (it)->next; (it) != (head); (it) = (tmp), (tmp) = (it)->next)

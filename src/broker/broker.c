@@ -17,7 +17,6 @@
 #include "topic_tree.h"
 #include "worker.h"
 
-
 static uint64_t hash_id(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -156,8 +155,10 @@ struct broker *broker_new(struct config *cfg, struct log *log)
         b->listeners[i].conf = lc;
         b->listeners[i].port = lc->port;
         if (lc->protocol != LISTENER_MQTT)
-            log_msg(log, TLOG_WARN, "Warning: listener on port %u not started: websockets are "
-                    "not supported yet", lc->port);
+            log_msg(log, TLOG_WARN,
+                    "Warning: listener on port %u not started: websockets are "
+                    "not supported yet",
+                    lc->port);
     }
     for (unsigned k = 0; k < b->n_workers; k++) {
         b->workers[k] = worker_new(b, k);

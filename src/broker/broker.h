@@ -21,12 +21,12 @@ struct worker;
 struct listener_rt {
     const struct listener_conf *conf;
     _Atomic int connections;
-    uint16_t port;     /* bound port (TCP) */
-    int unix_fd;       /* unix socket listeners: one fd, served by worker 0 */
+    uint16_t port; /* bound port (TCP) */
+    int unix_fd;   /* unix socket listeners: one fd, served by worker 0 */
 };
 
 struct broker_stats {
-    _Atomic uint64_t clients_total;     /* sessions known, online or not */
+    _Atomic uint64_t clients_total; /* sessions known, online or not */
     _Atomic uint64_t clients_connected;
     _Atomic uint64_t clients_maximum;
     _Atomic uint64_t msgs_received;

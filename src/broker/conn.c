@@ -140,8 +140,8 @@ void conn_arm_keepalive(struct conn *c)
     loop_timer_cancel(c->w->loop, c->ka_timer);
     c->ka_timer = 0;
     if (c->keepalive_s)
-        c->ka_timer = loop_timer_add(c->w->loop, (uint64_t)c->keepalive_s * 1500u,
-                                     keepalive_fired, c);
+        c->ka_timer =
+            loop_timer_add(c->w->loop, (uint64_t)c->keepalive_s * 1500u, keepalive_fired, c);
 }
 
 void conn_protocol_error(struct conn *c, uint8_t reason, const char *why)

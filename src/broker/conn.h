@@ -8,9 +8,8 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "list.h"
-
 #include "bytes.h"
+#include "list.h"
 
 struct listener_rt;
 struct msg;
@@ -20,10 +19,10 @@ struct transport;
 struct worker;
 
 enum conn_state {
-    CONN_NEW = 0,       /* waiting for CONNECT */
-    CONN_WAIT_SESSION,  /* CONNECT received; the session is being handed over by its owner */
-    CONN_ACTIVE,        /* CONNACK sent */
-    CONN_CLOSED,        /* closed; kept only until a pending hand-over returns */
+    CONN_NEW = 0,      /* waiting for CONNECT */
+    CONN_WAIT_SESSION, /* CONNECT received; the session is being handed over by its owner */
+    CONN_ACTIVE,       /* CONNACK sent */
+    CONN_CLOSED,       /* closed; kept only until a pending hand-over returns */
 };
 
 struct alias_out {
@@ -45,14 +44,16 @@ struct conn {
     bool write_armed;
     bool in_dirty;
     bool pending_handoff;
-    bool assigned_id;      /* the client id was assigned: CONNACK carries it */
-    bool server_keepalive; /* keep alive differs from the client's: CONNACK carries it */
+    bool assigned_id;         /* the client id was assigned: CONNACK carries it */
+    bool server_keepalive;    /* keep alive differs from the client's: CONNACK carries it */
     struct msg *pending_will; /* will of a CONNECT waiting for its session's hand-over */
     uint32_t pending_will_delay;
     uint32_t pending_expiry;
     bool connect_expiry_zero;
     bool in_process; /* inside process_input: resuming must not recurse */
-    bool taken_over; /* closed because another connection took its session */ /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
+    bool taken_over;
+        /* closed because another connection took its session */ /* CONNECT had Session Expiry 0:
+                                                                    DISCONNECT may not raise it */
     struct session *s;
     char *username;
     uint16_t keepalive_s;

@@ -1,5 +1,7 @@
 /* CONNECT: protocol version, client identifier rules, keep alive, v5 limits, the will, and the
  * session: new, resumed on this worker, or taken over from the worker that owns it. */
+#include "handle.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +9,6 @@
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
-#include "handle.h"
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"

@@ -1,5 +1,7 @@
 /* Inbound PUBLISH (topic aliases, limits, QoS 1/2 acknowledgement with QoS 2 de-duplication by
  * packet id until PUBREL) and the acknowledgements of outbound messages. */
+#include "handle.h"
+
 #include <string.h>
 
 #include "broker.h"
@@ -7,7 +9,6 @@
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
-#include "handle.h"
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"

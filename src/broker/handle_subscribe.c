@@ -1,5 +1,7 @@
 /* SUBSCRIBE and UNSUBSCRIBE: per-filter validation and reason codes, the subscription tree and
  * the session's own list, and retained messages sent after the SUBACK per Retain Handling. */
+#include "handle.h"
+
 #include <string.h>
 
 #include "broker.h"
@@ -7,7 +9,6 @@
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
-#include "handle.h"
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"

@@ -131,15 +131,15 @@ void lifecycle_detach(struct worker *w, struct conn *c)
         if (s->will_delay_s == 0 || (s->expiry_s == 0 && !c->taken_over))
             lifecycle_publish_will(w, s);
         else if (!c->taken_over)
-            s->will_timer = loop_timer_add(w->loop, (uint64_t)s->will_delay_s * 1000u,
-                                           will_fired, s);
+            s->will_timer =
+                loop_timer_add(w->loop, (uint64_t)s->will_delay_s * 1000u, will_fired, s);
     }
     if (!c->taken_over && !w->shutting_down) {
         if (s->expiry_s == 0)
             lifecycle_end(w, s);
         else if (s->expiry_s != UINT32_MAX)
-            s->expiry_timer = loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u,
-                                             expiry_fired, s);
+            s->expiry_timer =
+                loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u, expiry_fired, s);
     }
     session_unref(s);
 }
@@ -193,8 +193,8 @@ void lifecycle_handoff(struct worker *w, struct session *s, struct conn *c)
         /* The new connection went away while waiting: the session stays, offline. */
         msg_unref(will);
         if (!s->ended && s->expiry_s != UINT32_MAX && !s->conn)
-            s->expiry_timer = loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u,
-                                             expiry_fired, s);
+            s->expiry_timer =
+                loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u, expiry_fired, s);
         session_unref(s);
         return;
     }
@@ -228,7 +228,7 @@ void lifecycle_kick(struct worker *w, struct session *s)
 /* See lifecycle.h. */
 
 void lifecycle_open(struct conn *c, char *id, bool clean, uint32_t expiry, struct msg *will,
-                         uint32_t will_delay)
+                    uint32_t will_delay)
 {
     struct worker *w = c->w;
     struct broker *b = w->b;
@@ -283,4 +283,3 @@ void lifecycle_open(struct conn *c, char *id, bool clean, uint32_t expiry, struc
     }
     lifecycle_attach(w, c, session_ref(s), false);
 }
-

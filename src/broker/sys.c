@@ -108,7 +108,8 @@ static void tick(struct loop *l, void *ctx)
     publish_u64(w, "$SYS/broker/messages/sent", tot[1]);
     publish_u64(w, "$SYS/broker/bytes/received", tot[2]);
     publish_u64(w, "$SYS/broker/bytes/sent", tot[3]);
-    publish_u64(w, "$SYS/broker/publish/messages/received", atomic_load(&b->stats.publish_received));
+    publish_u64(w, "$SYS/broker/publish/messages/received",
+                atomic_load(&b->stats.publish_received));
     publish_u64(w, "$SYS/broker/publish/messages/dropped", atomic_load(&b->stats.publish_dropped));
     publish_u64(w, "$SYS/broker/subscriptions/count", atomic_load(&b->stats.subscriptions));
     publish_u64(w, "$SYS/broker/retained messages/count", retain_count(b->retain));

@@ -109,8 +109,7 @@ static void on_wake(struct loop *l, void *ctx)
     if (stop) {
         w->shutting_down = true;
         struct list_node *it, *tmp;
-        LIST_FOREACH(it, tmp, &w->conns)
-        {
+        LIST_FOREACH (it, tmp, &w->conns) {
             conn_close(LIST_ENTRY(it, struct conn, node), MQTT_RC_SERVER_SHUTTING_DOWN);
         }
         loop_stop(w->loop);
@@ -157,8 +156,7 @@ static void after_iteration(struct loop *l, void *ctx)
         conn_flush(LIST_ENTRY(w->dirty.next, struct conn, dirty_node));
     flush_outboxes(w);
     struct list_node *it, *tmp;
-    LIST_FOREACH(it, tmp, &w->graveyard)
-    {
+    LIST_FOREACH (it, tmp, &w->graveyard) {
         struct conn *c = LIST_ENTRY(it, struct conn, node);
         if (!c->pending_handoff) {
             list_remove(it);
@@ -283,8 +281,7 @@ void worker_free(struct worker *w)
     if (!w)
         return;
     struct list_node *it, *tmp;
-    LIST_FOREACH(it, tmp, &w->graveyard)
-    {
+    LIST_FOREACH (it, tmp, &w->graveyard) {
         list_remove(it);
         conn_destroy(LIST_ENTRY(it, struct conn, node));
     }

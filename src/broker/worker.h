@@ -61,15 +61,15 @@ struct worker {
     struct loop *loop;
     struct listen_fd *lfds;
     size_t n_lfds;
-    struct list_node conns; /* every struct conn of this worker */
-    struct list_node dirty; /* conns with output to flush at the end of this iteration */
+    struct list_node conns;     /* every struct conn of this worker */
+    struct list_node dirty;     /* conns with output to flush at the end of this iteration */
     struct list_node graveyard; /* closed conns, freed at the end of this iteration */
-    bool stopping;      /* set under inbox_lock by worker_request_stop */
-    bool shutting_down; /* this thread saw stopping: closing everything, no wills */
+    bool stopping;              /* set under inbox_lock by worker_request_stop */
+    bool shutting_down;         /* this thread saw stopping: closing everything, no wills */
 
     pthread_mutex_t inbox_lock;
-    struct work_vec inbox;    /* guarded by inbox_lock */
-    struct work_vec *outbox;  /* [n_workers]: batches for other workers */
+    struct work_vec inbox;   /* guarded by inbox_lock */
+    struct work_vec *outbox; /* [n_workers]: batches for other workers */
     bool outbox_pending;
 
     struct match *matches; /* scratch for routing */

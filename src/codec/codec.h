@@ -32,36 +32,36 @@ struct mqtt_user_prop {
  * Zero-initialise before filling for encode. Encoding for v3.1/3.1.1 ignores all properties. */
 struct mqtt_props {
     uint64_t present;
-    uint8_t payload_format;             /* 0x01 */
-    uint32_t message_expiry;            /* 0x02, seconds */
-    struct tern_bytes content_type;     /* 0x03 */
-    struct tern_bytes response_topic;   /* 0x08 */
-    struct tern_bytes correlation_data; /* 0x09 */
-    uint32_t sub_id;                    /* 0x0B, first one */
-    uint32_t session_expiry;            /* 0x11, seconds */
+    uint8_t payload_format;               /* 0x01 */
+    uint32_t message_expiry;              /* 0x02, seconds */
+    struct tern_bytes content_type;       /* 0x03 */
+    struct tern_bytes response_topic;     /* 0x08 */
+    struct tern_bytes correlation_data;   /* 0x09 */
+    uint32_t sub_id;                      /* 0x0B, first one */
+    uint32_t session_expiry;              /* 0x11, seconds */
     struct tern_bytes assigned_client_id; /* 0x12 */
-    uint16_t server_keep_alive;         /* 0x13, seconds */
-    struct tern_bytes auth_method;      /* 0x15 */
-    struct tern_bytes auth_data;        /* 0x16 */
-    uint8_t request_problem_info;       /* 0x17 */
-    uint32_t will_delay;                /* 0x18, seconds */
-    uint8_t request_response_info;      /* 0x19 */
-    struct tern_bytes response_info;    /* 0x1A */
-    struct tern_bytes server_reference; /* 0x1C */
-    struct tern_bytes reason_string;    /* 0x1F */
-    uint16_t receive_maximum;           /* 0x21 */
-    uint16_t topic_alias_maximum;       /* 0x22 */
-    uint16_t topic_alias;               /* 0x23 */
-    uint8_t maximum_qos;                /* 0x24 */
-    uint8_t retain_available;           /* 0x25 */
-    uint32_t maximum_packet_size;       /* 0x27 */
-    uint8_t wildcard_sub_available;     /* 0x28 */
-    uint8_t sub_id_available;           /* 0x29 */
-    uint8_t shared_sub_available;       /* 0x2A */
+    uint16_t server_keep_alive;           /* 0x13, seconds */
+    struct tern_bytes auth_method;        /* 0x15 */
+    struct tern_bytes auth_data;          /* 0x16 */
+    uint8_t request_problem_info;         /* 0x17 */
+    uint32_t will_delay;                  /* 0x18, seconds */
+    uint8_t request_response_info;        /* 0x19 */
+    struct tern_bytes response_info;      /* 0x1A */
+    struct tern_bytes server_reference;   /* 0x1C */
+    struct tern_bytes reason_string;      /* 0x1F */
+    uint16_t receive_maximum;             /* 0x21 */
+    uint16_t topic_alias_maximum;         /* 0x22 */
+    uint16_t topic_alias;                 /* 0x23 */
+    uint8_t maximum_qos;                  /* 0x24 */
+    uint8_t retain_available;             /* 0x25 */
+    uint32_t maximum_packet_size;         /* 0x27 */
+    uint8_t wildcard_sub_available;       /* 0x28 */
+    uint8_t sub_id_available;             /* 0x29 */
+    uint8_t shared_sub_available;         /* 0x2A */
 
     size_t user_count;
     size_t sub_id_count;
-    struct tern_bytes raw; /* decode: the property block without its length prefix */
+    struct tern_bytes raw;             /* decode: the property block without its length prefix */
     const struct mqtt_user_prop *user; /* encode only */
     const uint32_t *sub_ids;           /* encode only */
 };

@@ -127,9 +127,9 @@ enum mqtt_prop {
 #define MQTT_PROP_BIT(id) (1ull << (id))
 
 /* The largest packet the protocol can express: 1 byte type + 4 byte length + 268,435,455. */
-#define MQTT_MAX_PACKET_SIZE 268435460u
+#define MQTT_MAX_PACKET_SIZE      268435460u
 #define MQTT_MAX_REMAINING_LENGTH 268435455u
-#define MQTT_MAX_VARINT 268435455u
+#define MQTT_MAX_VARINT           268435455u
 
 /* SUBSCRIBE options byte (v5 3.8.3.1; v3 uses only the QoS bits). */
 #define MQTT_SUBOPT_QOS_MASK      0x03

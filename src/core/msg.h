@@ -16,14 +16,14 @@ struct mqtt_props;
 
 struct msg {
     _Atomic uint32_t refs;
-    uint8_t qos;          /* as published */
-    bool retain;          /* as published */
+    uint8_t qos; /* as published */
+    bool retain; /* as published */
     uint16_t topic_len;
     uint32_t fwd_props_len;
     uint32_t payload_len;
     uint64_t expiry_at_ms; /* CLOCK_MONOTONIC ms at which it expires; 0 = never */
-    uint64_t origin_id;   /* the publishing session's id, for No Local; 0 = none */
-    const char *topic;    /* NUL-terminated, topic_len bytes */
+    uint64_t origin_id;    /* the publishing session's id, for No Local; 0 = none */
+    const char *topic;     /* NUL-terminated, topic_len bytes */
     /* Encoded v5 properties forwarded as they came: Payload Format Indicator, Content Type,
      * Response Topic, Correlation Data, User Properties (in order). No length prefix. */
     const uint8_t *fwd_props;

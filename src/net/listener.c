@@ -4,9 +4,6 @@
 #define _GNU_SOURCE /* NOLINT: accept4 needs it; it must precede every include */
 #include "listener.h"
 
-#include "err.h"
-#include "sockutil.h"
-
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -16,6 +13,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "err.h"
+#include "sockutil.h"
 
 #define BACKLOG  1024
 #define HOST_MAX 256

@@ -2,11 +2,7 @@
  * timer_heap for timers. Each registered fd gets a generation number carried in its epoll data,
  * so events collected before a loop_remove (or a remove + re-add of the same fd number) in the
  * same iteration are dropped instead of reaching a freed ctx. Does not read or write user fds. */
-#include "clock.h"
-#include "err.h"
 #include "loop.h"
-#include "mem.h"
-#include "timer_heap.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +12,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "mem.h"
+#include "timer_heap.h"
 
 #define MAX_EVENTS 256
 /* epoll data of the eventfd; a user fd's data is (gen << 32) | fd with gen != 0. */

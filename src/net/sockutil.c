@@ -2,8 +2,6 @@
  * of the loop or of any protocol. */
 #include "sockutil.h"
 
-#include "err.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "err.h"
 
 int sockutil_set_nonblock(int fd, int on)
 {

@@ -3,11 +3,11 @@
  * Does not read any clock: the caller passes deadlines and "now". */
 #include "timer_heap.h"
 
-#include "err.h"
-#include "mem.h"
-
 #include <stddef.h>
 #include <stdint.h>
+
+#include "err.h"
+#include "mem.h"
 
 #define SLOT_FREE UINT32_MAX
 #define NO_SLOT   UINT32_MAX

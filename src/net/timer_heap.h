@@ -4,9 +4,9 @@
 #ifndef TERN_NET_TIMER_HEAP_H
 #define TERN_NET_TIMER_HEAP_H
 
-#include "loop.h"
-
 #include <stdint.h>
+
+#include "loop.h"
 
 struct timer_slot;
 

@@ -1,13 +1,14 @@
 /* The plain stream-socket transport: recv and sendmsg(MSG_NOSIGNAL) on a non-blocking fd, with
  * errno mapped to TERN_* codes. No buffering: partial writes are reported to the caller. */
-#include "err.h"
-#include "mem.h"
 #include "transport.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "err.h"
+#include "mem.h"
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024 /* Linux UIO_MAXIOV; limits.h hides it without _XOPEN_SOURCE */

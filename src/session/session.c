@@ -159,8 +159,7 @@ void session_inflight_remove(struct session *s, struct inflight *f)
     s->n_inflight--;
 }
 
-int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs,
-                       uint64_t max_bytes)
+int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs, uint64_t max_bytes)
 {
     uint64_t cost = msg_cost(d->m);
     if ((max_msgs && s->q_len >= max_msgs) || (max_bytes && s->q_bytes + cost > max_bytes))

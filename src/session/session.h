@@ -17,14 +17,14 @@ struct msg;
 
 /* One delivery: a message with the QoS and flags it goes out with to this session. */
 struct delivery {
-    struct msg *m;       /* holds a reference */
+    struct msg *m; /* holds a reference */
     uint8_t qos;
-    bool retain;         /* the RETAIN flag this subscriber sees */
-    bool shared;         /* came only through shared subscriptions: redelivered elsewhere if
-                            this session ends before it is acknowledged */
+    bool retain; /* the RETAIN flag this subscriber sees */
+    bool shared; /* came only through shared subscriptions: redelivered elsewhere if
+                    this session ends before it is acknowledged */
     uint16_t n_sub_ids;
-    uint32_t sub_id;     /* when n_sub_ids == 1 */
-    uint32_t *sub_ids;   /* heap array when n_sub_ids > 1 */
+    uint32_t sub_id;   /* when n_sub_ids == 1 */
+    uint32_t *sub_ids; /* heap array when n_sub_ids > 1 */
 };
 
 enum inflight_state {
@@ -72,7 +72,7 @@ struct session {
     uint16_t *qos2_in; /* inbound QoS 2 packet ids received, PUBREL not yet seen */
     size_t n_qos2_in, cap_qos2_in;
 
-    struct msg *will;        /* will message, or NULL */
+    struct msg *will; /* will message, or NULL */
     uint32_t will_delay_s;
     uint64_t will_timer;
 };

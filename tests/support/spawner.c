@@ -343,3 +343,256 @@ int spawner_stop(struct spawner *b)
     free(b);
     return rc;
 }
+
+/* ---- Additions for the integration suites 12..16. ---- */
+
+static int spawn_args(struct spawner *b, const char *ternd, const char *const *extra)
+{
+    char conf[300], ready[300], log[300];
+    path_in(b, "broker.conf", conf, sizeof conf);
+    path_in(b, "ready", ready, sizeof ready);
+    path_in(b, "broker.log", log, sizeof log);
+    const char *exe = ternd_path(ternd);
+    if (!exe) {
+        fprintf(stderr, "broker: no ternd: set TERND or build with TERND_PATH\n");
+        return -1;
+    }
+    char *argv[32] = {(char *)exe, "-c", conf, "--ready-file", ready};
+    size_t n = 5;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    int rc = posix_spawn(&b->pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "broker: spawn %s: %s\n", exe, strerror(rc));
+        return -1;
+    }
+    b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0);
+    if (b->pidfd < 0) {
+        perror("broker: pidfd_open");
+        return -1;
+    }
+    return 0;
+}
+
+struct spawner *spawner_start_args(const char *ternd, const char *extra_conf,
+                                   const char *const *extra_args)
+{
+    if (spawner_is_mosquitto())
+        return spawner_start_path(ternd, extra_conf);
+    static int at_exit_set;
+    if (!at_exit_set && atexit(stop_current) == 0)
+        at_exit_set = 1;
+    if (current) {
+        fprintf(stderr, "broker: stopping the broker left by the previous test\n");
+        spawner_stop(current);
+    }
+    struct spawner *b = calloc(1, sizeof *b);
+    if (!b)
+        abort();
+    b->pid = -1;
+    b->pidfd = -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->dir, sizeof b->dir, "%s/tern-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(b->dir)) {
+        perror("broker: mkdtemp");
+        free(b);
+        return NULL;
+    }
+    current = b;
+    if (write_config(b, extra_conf, 0) != 0 || spawn_args(b, ternd, extra_args) != 0 ||
+        wait_ready_file(b) != 0) {
+        fprintf(stderr, "broker: start failed (config: %s)\n", extra_conf ? extra_conf : "");
+        dump_log(b);
+        spawner_stop(b);
+        return NULL;
+    }
+    return b;
+}
+
+int spawner_pid(const struct spawner *b)
+{
+    return (int)b->pid;
+}
+
+int spawner_signal(const struct spawner *b, int sig)
+{
+    return b->pid > 0 && kill(b->pid, sig) == 0 ? 0 : -1;
+}
+
+int spawner_rewrite_conf(struct spawner *b, const char *extra_conf)
+{
+    return write_config(b, extra_conf, spawner_is_mosquitto());
+}
+
+int spawner_listener_port(const struct spawner *b, int n)
+{
+    char path[300], line[512], addr[300];
+    path_in(b, "ready", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int port = -1, seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        int p = 0;
+        if (sscanf(line, "mqtt %299s %d", addr, &p) != 2 || strcmp(addr, "unix") == 0)
+            continue;
+        if (seen++ == n) {
+            port = p;
+            break;
+        }
+    }
+    fclose(f);
+    return port;
+}
+
+int spawner_unix_path(const struct spawner *b, char *out, size_t cap)
+{
+    char path[300], line[512];
+    path_in(b, "ready", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int rc = -1;
+    while (rc != 0 && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "mqtt unix ", 10) != 0)
+            continue;
+        size_t n = strcspn(line + 10, "\r\n");
+        if (n > 0 && n < cap) {
+            memcpy(out, line + 10, n);
+            out[n] = 0;
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Whether the file at path contains text (read whole, at most 1 MiB). */
+static int file_contains(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        abort();
+    size_t n = fread(buf, 1, cap, f);
+    buf[n] = 0;
+    fclose(f);
+    int found = strstr(buf, text) != NULL;
+    free(buf);
+    return found;
+}
+
+int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms)
+{
+    char path[300];
+    path_in(b, "broker.log", path, sizeof path);
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (in < 0 || inotify_add_watch(in, path, IN_MODIFY) < 0) {
+        perror("broker: inotify");
+        if (in >= 0)
+            close(in);
+        return -1;
+    }
+    long long deadline = now_ms() + timeout_ms;
+    int rc = -1;
+    for (;;) {
+        if (file_contains(path, text)) {
+            rc = 0;
+            break;
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = in, .events = POLLIN};
+        poll(&p, 1, (int)left);
+        char ev[4096];
+        while (read(in, ev, sizeof ev) > 0)
+            ;
+    }
+    close(in);
+    if (rc != 0)
+        fprintf(stderr, "broker: '%s' not in the output within %d ms\n", text, timeout_ms);
+    return rc;
+}
+
+/* Read everything from fd into out until EOF or the deadline; returns 0 at EOF, -1 on timeout. */
+static int read_all(int fd, char *out, size_t cap, long long deadline)
+{
+    size_t len = 0;
+    char sink[1024];
+    for (;;) {
+        long long left = deadline - now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        char *dst = len + 1 < cap ? out + len : sink;
+        size_t room = len + 1 < cap ? cap - 1 - len : sizeof sink;
+        ssize_t n = read(fd, dst, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            out[len] = 0;
+            return 0;
+        }
+        if (dst != sink)
+            len += (size_t)n;
+    }
+    out[len] = 0;
+    return -1;
+}
+
+int spawner_run_path(const char *ternd, const char *const *args, char *out, size_t cap)
+{
+    const char *exe = ternd_path(ternd);
+    int fds[2];
+    if (!exe || cap == 0 || pipe(fds) != 0) {
+        fprintf(stderr, "spawner_run: no ternd or no pipe\n");
+        return -1;
+    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    char *argv[32] = {(char *)exe};
+    size_t n = 1;
+    for (size_t i = 0; args && args[i] && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        fprintf(stderr, "spawner_run: spawn %s: %s\n", exe, strerror(rc));
+        close(fds[0]);
+        return -1;
+    }
+    int timed_out = read_all(fds[0], out, cap, now_ms() + SPAWNER_WAIT_MS) != 0;
+    close(fds[0]);
+    if (timed_out) {
+        fprintf(stderr, "spawner_run: %s did not finish within %d ms: SIGKILL\n", exe,
+                SPAWNER_WAIT_MS);
+        kill(pid, SIGKILL);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (timed_out || !WIFEXITED(status)) {
+        fprintf(stderr, "spawner_run: abnormal end of %s (status 0x%x)\n", exe, status);
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}

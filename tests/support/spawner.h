@@ -44,4 +44,44 @@ int spawner_stop(struct spawner *b);
 /* Whether the tests run against Mosquitto (TERN_TEST_BROKER=mosquitto). */
 int spawner_is_mosquitto(void);
 
+/* ---- Additions for the integration suites 12..16 (ternd only: they read ternd's ready file
+ * or run the ternd binary; with Mosquitto they fail or return -1). ---- */
+
+/* As spawner_start_path, with `extra_args` (NULL-terminated, may be NULL) appended to ternd's
+ * command line after `-c CONF --ready-file READY`. */
+struct spawner *spawner_start_args(const char *ternd_path, const char *extra_conf,
+                                   const char *const *extra_args);
+
+/* The broker's process id. */
+int spawner_pid(const struct spawner *b);
+/* Send signal `sig` to the broker; 0 or -1. */
+int spawner_signal(const struct spawner *b, int sig);
+/* Rewrite the broker's config file as spawner_start did, with a new `extra_conf` (for a SIGHUP
+ * reload); 0 or -1. */
+int spawner_rewrite_conf(struct spawner *b, const char *extra_conf);
+/* The port of the n-th (0-based) TCP listener line `mqtt ADDRESS PORT` of the ready file, or -1.
+ * Unix socket lines are not counted. */
+int spawner_listener_port(const struct spawner *b, int n);
+/* Copy the path of the first `mqtt unix PATH` ready-file line into out; 0 or -1. */
+int spawner_unix_path(const struct spawner *b, char *out, size_t cap);
+/* Wait until the broker's output (stdout and stderr) contains `text`, bounded by timeout_ms
+ * (inotify on the output file, no sleeps). 0 when found, -1 on timeout. */
+int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms);
+
+/* Run the ternd binary (env TERND, else ternd_path) to completion with `args` (NULL-terminated,
+ * argv[0] excluded), stdin from /dev/null, stdout and stderr together into out (NUL-terminated,
+ * truncated to cap - 1), bounded by SPAWNER_WAIT_MS (then SIGKILL). Returns the exit status
+ * (0..255), or -1 when the run failed, was killed or timed out (printed). */
+int spawner_run_path(const char *ternd_path, const char *const *args, char *out, size_t cap);
+
+/* spawner_run_path with the compiled-in TERND_PATH. */
+static inline int spawner_run(const char *const *args, char *out, size_t cap)
+{
+#ifdef TERND_PATH
+    return spawner_run_path(TERND_PATH, args, out, cap);
+#else
+    return spawner_run_path(NULL, args, out, cap);
+#endif
+}
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -600,4 +601,31 @@ const struct tclient_prop *tclient_prop_find(const struct tclient_pkt *p, uint8_
             return &p->props[i];
     }
     return NULL;
+}
+
+int tclient_open_unix(struct tclient *c, const char *path, int version)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->version = version;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "client: unix path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("client: socket");
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        fprintf(stderr, "client: connect to %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    c->fd = fd;
+    return 0;
 }

@@ -141,4 +141,10 @@ const struct tclient_prop *tclient_prop_find(const struct tclient_pkt *p, uint8_
 /* Print a packet in hex with its type, for failure messages. */
 void tclient_pkt_dump(const char *what, const struct tclient_pkt *p);
 
+/* ---- Additions for the integration suites 12..16. ---- */
+
+/* Connect an AF_UNIX stream socket to `path` (a unix socket listener); otherwise as
+ * tclient_open. Returns 0 or -1 (message on stderr). */
+int tclient_open_unix(struct tclient *c, const char *path, int version);
+
 #endif

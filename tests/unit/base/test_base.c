@@ -65,8 +65,7 @@ static void test_list(void)
     for (int i = 0; i < 3; i++)
         list_insert_tail(&head, &items[i].node);
     int sum = 0, order = 0;
-    LIST_FOREACH(it, tmp, &head)
-    {
+    LIST_FOREACH (it, tmp, &head) {
         struct item *x = LIST_ENTRY(it, struct item, node);
         order = order * 10 + x->v;
         sum += x->v;

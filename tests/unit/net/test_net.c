@@ -4,6 +4,13 @@
  * Every wait is on an event (poll, loop callbacks, thread join); a guard timer only turns a hang
  * into a failure. */
 #define _GNU_SOURCE /* dup2 */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "err.h"
 #include "listener.h"
 #include "loop.h"
@@ -11,13 +18,6 @@
 #include "test_net_io.h"
 #include "transport.h"
 #include "unit.h"
-
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define GUARD_MS NET_TEST_WAIT_MS
 

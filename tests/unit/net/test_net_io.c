@@ -4,12 +4,6 @@
 #define _GNU_SOURCE /* dup2, accept4 flag checks */
 #include "test_net_io.h"
 
-#include "err.h"
-#include "listener.h"
-#include "sockutil.h"
-#include "transport.h"
-#include "unit.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +19,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "err.h"
+#include "listener.h"
+#include "sockutil.h"
+#include "transport.h"
+#include "unit.h"
 
 int net_test_wait_readable(int fd)
 {
