@@ -49,11 +49,9 @@ struct conn {
     struct msg *pending_will; /* will of a CONNECT waiting for its session's hand-over */
     uint32_t pending_will_delay;
     uint32_t pending_expiry;
-    bool connect_expiry_zero;
-    bool in_process; /* inside process_input: resuming must not recurse */
-    bool taken_over;
-        /* closed because another connection took its session */ /* CONNECT had Session Expiry 0:
-                                                                    DISCONNECT may not raise it */
+    bool connect_expiry_zero; /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
+    bool in_process;          /* inside process_input: resuming must not recurse */
+    bool taken_over;          /* closed because another connection took its session */
     struct session *s;
     char *username;
     uint16_t keepalive_s;
