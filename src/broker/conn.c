@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"
+#include "msg.h"
 #include "session.h"
 #include "transport.h"
 #include "worker.h"
@@ -276,6 +277,7 @@ void conn_close(struct conn *c, int reason)
 
 void conn_destroy(struct conn *c)
 {
+    msg_unref(c->pending_will); /* set only while a hand-over was pending */
     buf_deinit(&c->in);
     buf_deinit(&c->out);
     for (unsigned i = 0; c->alias_in && i <= c->alias_in_max; i++)
