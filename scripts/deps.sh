@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh build|test   (test includes build). Runs apt as root or through sudo.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libssl-dev openssl liburcu-dev)
+build_pkgs=(build-essential cmake pkg-config libssl-dev openssl liburcu-dev libcjson-dev libargon2-dev libsqlite3-dev)
 test_pkgs=(clang-14 libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt)
 
 want=("${build_pkgs[@]}")
