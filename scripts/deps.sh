@@ -3,8 +3,8 @@
 # Usage: scripts/deps.sh build|test   (test includes build). Runs apt as root or through sudo.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libssl-dev openssl liburcu-dev libcjson-dev libargon2-dev libsqlite3-dev)
-test_pkgs=(clang-14 libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt)
+build_pkgs=(build-essential cmake pkg-config libssl-dev openssl liburcu-dev libcjson-dev libargon2-dev libsqlite3-dev libhttp-parser-dev libwslay-dev)
+test_pkgs=(clang-14 libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt prometheus)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

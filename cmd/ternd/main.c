@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -152,9 +153,13 @@ static void write_pid_file(const char *path, struct log *lg)
 static void serve(struct broker *b, const struct args *a, struct log *lg, const sigset_t *set)
 {
     for (;;) {
-        int sig = 0;
-        if (sigwait(set, &sig) != 0)
+        /* Wake every few seconds to notice certificate files replaced on disk. */
+        struct timespec poll = {5, 0};
+        int sig = sigtimedwait(set, NULL, &poll);
+        if (sig < 0) {
+            broker_poll(b);
             continue;
+        }
         if (sig == SIGHUP) {
             log_msg(lg, TLOG_NOTICE, "Reloading config.");
             struct config *cfg = load_config(a, lg);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "mem.h"
 #include "retain.h"
+#include "security.h"
 #include "session.h"
 #include "sys.h"
 #include "topic_tree.h"
@@ -139,6 +140,7 @@ struct broker *broker_new(struct config *cfg, struct log *log)
     b->cfg = cfg;
     b->log = log;
     pthread_mutex_init(&b->reg_lock, NULL);
+    pthread_mutex_init(&b->retire_lock, NULL);
     b->start_mono_ms = clock_mono_ms();
     b->start_wall_s = clock_wall_s();
     b->n_workers = worker_count(cfg);
@@ -160,6 +162,8 @@ struct broker *broker_new(struct config *cfg, struct log *log)
                     "not supported yet",
                     lc->port);
     }
+    if (!security_init(b))
+        goto fail;
     for (unsigned k = 0; k < b->n_workers; k++) {
         b->workers[k] = worker_new(b, k);
         if (!b->workers[k])
@@ -235,6 +239,12 @@ void broker_reload(struct broker *b, struct config *cfg)
     b->old_cfgs = p;
     b->old_cfgs[b->n_old_cfgs++] = b->cfg;
     b->cfg = cfg;
+    security_reload(b);
+}
+
+void broker_poll(struct broker *b)
+{
+    security_poll_files(b);
 }
 
 void broker_free(struct broker *b)
@@ -249,6 +259,7 @@ void broker_free(struct broker *b)
         session_unref(b->reg[i]);
     mem_free(b->reg);
     retain_free(b->retain);
+    security_free(b);
     mem_free(b->listeners);
     for (size_t i = 0; i < b->n_old_cfgs; i++)
         config_free(b->old_cfgs[i]);
@@ -256,5 +267,6 @@ void broker_free(struct broker *b)
     config_free(b->cfg);
     mem_free(b->sys);
     pthread_mutex_destroy(&b->reg_lock);
+    pthread_mutex_destroy(&b->retire_lock);
     mem_free(b);
 }

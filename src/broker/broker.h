@@ -13,6 +13,10 @@
 #include "log.h"
 
 struct config;
+struct listener_auth;
+struct retired;
+struct tls_ctx;
+struct tls_files_stamp;
 struct listener_conf;
 struct session;
 struct worker;
@@ -22,7 +26,10 @@ struct listener_rt {
     const struct listener_conf *conf;
     _Atomic int connections;
     uint16_t port; /* bound port (TCP) */
-    int unix_fd;   /* unix socket listeners: one fd, served by worker 0 */
+    /* Security in force (security.c): swapped atomically, read without locks. */
+    struct tls_ctx *_Atomic tls;
+    struct listener_auth *_Atomic auth;
+    struct tls_files_stamp *tls_stamp;
 };
 
 struct broker_stats {
@@ -49,6 +56,8 @@ struct broker {
     struct config **old_cfgs;
     size_t n_old_cfgs;
     struct sys_state *sys;
+    struct retired *retired; /* replaced security objects, freed by security_free */
+    pthread_mutex_t retire_lock;
     struct log *log;
     unsigned n_workers;
     struct worker **workers;
@@ -80,6 +89,8 @@ void broker_free(struct broker *b);
 /* Applies the settings of a newly loaded configuration that can change without dropping
  * clients (limits, logging); listeners stay as they are. Takes ownership of cfg. */
 void broker_reload(struct broker *b, struct config *cfg);
+/* Periodic housekeeping from the main thread: TLS files changed on disk are reloaded. */
+void broker_poll(struct broker *b);
 
 /* Registry: client id -> session. The registry holds one reference per entry. */
 /* Returns the session with a new reference, or NULL. */

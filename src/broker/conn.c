@@ -18,7 +18,9 @@
 #include "mem.h"
 #include "msg.h"
 #include "session.h"
+#include "security.h"
 #include "transport.h"
+#include "transport_tls.h"
 #include "worker.h"
 
 #define READ_CHUNK 16384
@@ -32,7 +34,9 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
         close(fd);
         return;
     }
-    struct transport *t = transport_tcp_new(fd); /* closes fd itself on failure */
+    struct tls_ctx *tls = security_tls(lr);
+    /* Both close fd themselves on failure. */
+    struct transport *t = tls ? transport_tls_new(fd, tls) : transport_tcp_new(fd);
     if (!t) {
         mem_free(c);
         return;
@@ -91,8 +95,11 @@ int conn_send(struct conn *c, const struct mqtt_packet *p)
     return 0;
 }
 
-static void set_write_interest(struct conn *c, bool on)
+/* Watches for writability while output is pending or the transport (a TLS handshake) needs
+ * socket space to make progress. */
+static void update_interest(struct conn *c)
 {
+    bool on = c->out.len > 0 || (c->t->ops->wants(c->t) & LOOP_WRITE);
     if (c->write_armed == on)
         return;
     c->write_armed = on;
@@ -105,8 +112,16 @@ void conn_flush(struct conn *c)
         list_remove(&c->dirty_node);
         c->in_dirty = false;
     }
-    if (c->state == CONN_CLOSED || c->out.len == 0)
+    if (c->state == CONN_CLOSED)
         return;
+    if (c->out.len == 0) {
+        /* Nothing of ours, but the transport may hold bytes of its own (a WebSocket pong or
+         * close frame, TLS records): a zero-length write pushes them out. */
+        if (c->t->ops->wants(c->t) & LOOP_WRITE)
+            c->t->ops->writev(c->t, NULL, 0);
+        update_interest(c);
+        return;
+    }
     struct iovec iov = {c->out.data, c->out.len};
     long n = c->t->ops->writev(c->t, &iov, 1);
     if (n == TERN_EAGAIN)
@@ -118,7 +133,7 @@ void conn_flush(struct conn *c)
     }
     c->w->stats.bytes_sent += (uint64_t)n;
     buf_consume(&c->out, (size_t)n);
-    set_write_interest(c, c->out.len > 0);
+    update_interest(c);
 }
 
 static void keepalive_fired(struct loop *l, void *ctx)
@@ -205,7 +220,13 @@ static void on_readable(struct conn *c)
         }
         long n = c->t->ops->read(c->t, c->in.data + c->in.len, c->in.cap - c->in.len);
         if (n == TERN_EAGAIN)
+            break;
+        if (n == TERN_ETLS) {
+            log_msg(c->w->b->log, TLOG_NOTICE, "TLS error from %s: %s", c->peer,
+                    transport_tls_error(c->t));
+            conn_close(c, -1);
             return;
+        }
         if (n <= 0) {
             conn_close(c, -1);
             return;
@@ -215,9 +236,12 @@ static void on_readable(struct conn *c)
         c->last_rx_ms = loop_now_ms(c->w->loop);
         if (c->state != CONN_WAIT_SESSION)
             process_input(c);
-        if ((size_t)n < READ_CHUNK)
-            return;
+        /* TLS may hold decrypted bytes the loop cannot see: read them now. */
+        if ((size_t)n < READ_CHUNK && !(transport_is_tls(c->t) && transport_tls_pending(c->t)))
+            break;
     }
+    if (c->state != CONN_CLOSED)
+        update_interest(c);
 }
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
@@ -227,7 +251,12 @@ static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
     struct conn *c = ctx;
     if (events & (LOOP_READ | LOOP_ERROR))
         on_readable(c);
-    if (c->state != CONN_CLOSED && (events & LOOP_WRITE))
+    if (c->state == CONN_CLOSED || !(events & LOOP_WRITE))
+        return;
+    /* A TLS handshake waiting for socket space progresses through read(). */
+    if (c->t->ops->wants(c->t) & LOOP_WRITE)
+        on_readable(c);
+    if (c->state != CONN_CLOSED)
         conn_flush(c);
 }
 

@@ -17,6 +17,8 @@
 #include "mem.h"
 #include "msg.h"
 #include "retain.h"
+#include "acl.h"
+#include "security.h"
 #include "session.h"
 #include "topic_tree.h"
 #include "worker.h"
@@ -149,7 +151,7 @@ static bool online(const struct session *s)
 static void send_in_window(struct worker *w, struct session *s, struct delivery *d)
 {
     uint16_t pid = session_next_packet_id(s);
-    if (deliver_send_publish(s->conn, d, pid, false) != 0) {
+    if (pid == 0 || deliver_send_publish(s->conn, d, pid, false) != 0) {
         w->b->stats.publish_dropped++;
         delivery_clear(d);
         return;
@@ -164,6 +166,12 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
     struct broker *b = w->b;
     uint64_t now = loop_now_ms(w->loop);
     if (s->ended || msg_expired(d->m, now)) {
+        delivery_clear(d);
+        return;
+    }
+    /* Every delivery, retained ones included, passes the subscriber's read ACL. */
+    if (s->listener && !security_acl(s->listener, s->client_id, s->username, msg_topic(d->m),
+                                     ACL_READ)) {
         delivery_clear(d);
         return;
     }

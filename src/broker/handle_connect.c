@@ -13,7 +13,10 @@
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
+#include "passwd_file.h"
+#include "security.h"
 #include "session.h"
+#include "transport_tls.h"
 #include "worker.h"
 
 void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
@@ -44,6 +47,43 @@ void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
 static bool anonymous_allowed(const struct listener_rt *lr)
 {
     return lr->conf->allow_anonymous == 1;
+}
+
+/* Who the client is: the TLS identity when the listener says so (use_identity_as_username /
+ * use_subject_as_username: the password file is then not consulted), else the user name checked
+ * against the password file; no user name is anonymous. Returns 0 or the reason to refuse. */
+static uint8_t authenticate(struct conn *c, const struct mqtt_connect *ct)
+{
+    const struct listener_conf *lc = c->lr->conf;
+    if (lc->use_identity_as_username || lc->use_subject_as_username) {
+        char id[1024];
+        if (!transport_is_tls(c->t) || tls_peer_identity(c->t, id, sizeof id) != 0) {
+            log_msg(c->w->b->log, TLOG_NOTICE, "Client from %s refused: no certificate identity",
+                    c->peer);
+            return MQTT_RC_NOT_AUTHORIZED;
+        }
+        c->username = mem_strdup(id);
+        return c->username ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
+    }
+    if (!ct->has_username)
+        return anonymous_allowed(c->lr) ? 0 : MQTT_RC_NOT_AUTHORIZED;
+    const struct listener_auth *a = security_auth(c->lr);
+    if (!a || !a->pw) {
+        /* Nothing can check the user name, so it proves nothing: the client is as anonymous
+         * as one without a name (secure by default; see docs/security.md). */
+        return anonymous_allowed(c->lr) ? 0 : MQTT_RC_NOT_AUTHORIZED;
+    }
+    char user[256];
+    if (ct->username.len >= sizeof user)
+        return MQTT_RC_BAD_USER_NAME_OR_PASSWORD;
+    memcpy(user, ct->username.ptr, ct->username.len);
+    user[ct->username.len] = '\0';
+    if (passwd_file_check(a->pw, user, ct->password.ptr, ct->has_password ? ct->password.len : 0))
+        return 0;
+    /* Logged with the address and the user name, never the password. */
+    log_msg(c->w->b->log, TLOG_NOTICE, "Client from %s refused: bad user name or password for '%s'",
+            c->peer, user);
+    return MQTT_RC_BAD_USER_NAME_OR_PASSWORD;
 }
 
 /* Checks the client id, assigning one when it is empty and that is allowed. On success sets
@@ -158,8 +198,8 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
     if (!rc && ct->version == MQTT_V5 &&
         (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD)))
         rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced auth methods yet */
-    if (!rc && !ct->has_username && !anonymous_allowed(c->lr))
-        rc = MQTT_RC_NOT_AUTHORIZED;
+    if (!rc)
+        rc = authenticate(c, ct);
     if (!rc)
         rc = keepalive_check(c, ct);
     struct msg *will = NULL;
@@ -170,7 +210,7 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
         handle_connect_refuse(c, ct->version, rc);
         return;
     }
-    if (ct->has_username)
+    if (ct->has_username && !c->username)
         c->username = mem_strndup((const char *)ct->username.ptr, ct->username.len);
     c->assigned_id = assigned;
     c->server_keepalive = c->keepalive_s != ct->keep_alive;

@@ -12,8 +12,21 @@
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
+#include "acl.h"
+#include "security.h"
 #include "session.h"
 #include "worker.h"
+
+/* Whether the ACL lets c's client publish to topic (as the client sent it: the mount point is
+ * put in front, so rules see the broker's topic). */
+static bool acl_allows(struct conn *c, struct tern_bytes topic, int access)
+{
+    char *owned = NULL;
+    struct tern_bytes t = conn_mount(c, topic, &owned);
+    bool ok = t.ptr && security_acl(c->lr, c->s->client_id, c->username, t, access);
+    mem_free(owned);
+    return ok;
+}
 
 static void send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
 {
@@ -108,11 +121,17 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         /* $SYS belongs to the broker: clients' messages there are acknowledged and dropped,
          * as Mosquitto does. */
         atomic_fetch_add(&b->stats.publish_dropped, 1);
+    } else if (!acl_allows(c, pub->topic, ACL_WRITE)) {
+        /* Refused by the ACL: dropped; v5 publishers are told, v3 ones cannot be (Mosquitto
+         * acknowledges those as if delivered). */
+        log_msg(b->log, TLOG_DEBUG, "Denied PUBLISH from %s on %.*s", c->s->client_id,
+                (int)pub->topic.len, (const char *)pub->topic.ptr);
+        rc = MQTT_RC_NOT_AUTHORIZED;
     } else if (limit && pub->payload.len > limit) {
         log_msg(b->log, TLOG_NOTICE, "Message from %s on %.*s dropped: payload over %u bytes",
                 c->s->client_id, (int)pub->topic.len, (const char *)pub->topic.ptr, limit);
         atomic_fetch_add(&b->stats.publish_dropped, 1);
-        rc = MQTT_RC_PACKET_TOO_LARGE;
+        rc = MQTT_RC_QUOTA_EXCEEDED; /* 0x95 may not travel in PUBACK/PUBREC [MQTT-3.4.2-1] */
     } else {
         struct msg_init in = {
             .topic = conn_mount(c, pub->topic, &mounted),

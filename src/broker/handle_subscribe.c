@@ -13,6 +13,8 @@
 #include "mem.h"
 #include "msg.h"
 #include "retain.h"
+#include "acl.h"
+#include "security.h"
 #include "session.h"
 #include "topic_tree.h"
 #include "worker.h"
@@ -87,6 +89,10 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     struct tern_bytes mounted = conn_mount(c, filter, &owned);
     if (!mounted.ptr)
         return err;
+    if (!security_acl(c->lr, c->s->client_id, c->username, mounted, ACL_SUBSCRIBE)) {
+        mem_free(owned);
+        return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V3_SUBACK_FAILURE;
+    }
     int added = session_sub_set(c->s, (const char *)mounted.ptr, mounted.len, options, sub_id);
     int r = added < 0 ? added : topic_tree_add(b->tree, mounted, c->s, options, sub_id);
     if (r < 0) {

@@ -77,6 +77,9 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     c->s = s;
     s->conn = c;
     s->version = c->version;
+    s->listener = c->lr;
+    mem_free(s->username);
+    s->username = c->username ? mem_strdup(c->username) : NULL;
     c->state = CONN_ACTIVE;
     uint64_t now = atomic_fetch_add(&b->stats.clients_connected, 1) + 1;
     uint64_t max = atomic_load(&b->stats.clients_maximum);

@@ -68,9 +68,24 @@ static size_t fwd_props(const struct mqtt_props *p, uint8_t *dst)
     return n;
 }
 
+/* Every forwarded string or binary property fits its 2-byte length. */
+static bool fwd_props_fit(const struct mqtt_props *p)
+{
+    if (!p)
+        return true;
+    if (p->content_type.len > UINT16_MAX || p->response_topic.len > UINT16_MAX ||
+        p->correlation_data.len > UINT16_MAX)
+        return false;
+    for (size_t i = 0; p->user && i < p->user_count; i++)
+        if (p->user[i].name.len > UINT16_MAX || p->user[i].value.len > UINT16_MAX)
+            return false;
+    return true;
+}
+
 struct msg *msg_new(const struct msg_init *in)
 {
-    if (in->topic.len > UINT16_MAX || in->payload.len > UINT32_MAX - 1024)
+    if (in->topic.len > UINT16_MAX || in->payload.len > UINT32_MAX - 1024 ||
+        !fwd_props_fit(in->props))
         return NULL;
     size_t plen = fwd_props(in->props, NULL);
     size_t total = sizeof(struct msg) + in->topic.len + 1 + plen + in->payload.len;

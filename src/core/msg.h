@@ -40,8 +40,9 @@ struct msg_init {
     uint64_t now_ms; /* monotonic, for Message Expiry Interval */
 };
 
-/* Builds a message with one reference. Copies everything it needs from in. NULL on OOM or on a
- * topic longer than 65535 bytes. */
+/* Builds a message with one reference. Copies everything it needs from in. NULL on OOM, on a
+ * topic longer than 65535 bytes, or on a forwarded string property over 65535 bytes (which
+ * decoded input cannot carry, but a hand-filled struct could). */
 struct msg *msg_new(const struct msg_init *in);
 
 static inline struct msg *msg_ref(struct msg *m)
@@ -59,8 +60,8 @@ static inline bool msg_expired(const struct msg *m, uint64_t now_ms)
     return m->expiry_at_ms != 0 && now_ms >= m->expiry_at_ms;
 }
 
-/* Remaining Message Expiry Interval in seconds (rounded up, at least 1) when it has an expiry;
- * *has is set to whether it has one. */
+/* Remaining Message Expiry Interval in seconds, rounded up (so at least 1 until it expires,
+ * 0 once expired: check msg_expired first); *has is set to whether it has an expiry. */
 uint32_t msg_expiry_remaining_s(const struct msg *m, uint64_t now_ms, bool *has);
 
 /* Bytes this message costs (for queue and retained limits). */

@@ -33,6 +33,8 @@ struct retain {
     struct rnode *root;
     uint32_t max_count;
     uint64_t max_bytes;
+    size_t sys_count; /* $SYS topics (the broker's own), left out of the caps; under lock */
+    uint64_t sys_bytes;
     size_t expiring; /* messages with an expiry, under lock; 0 lets retain_expire skip the walk */
     _Atomic size_t count;
     _Atomic uint64_t bytes;
@@ -227,6 +229,11 @@ void retain_free(struct retain *r)
 }
 
 /* Takes the message out of n (under the write lock); the caller prunes. */
+static bool is_sys(const struct msg *m)
+{
+    return bytes_has_prefix(msg_topic(m), "$SYS/");
+}
+
 static void node_clear(struct retain *r, struct rnode *n)
 {
     if (!n->msg)
@@ -235,15 +242,23 @@ static void node_clear(struct retain *r, struct rnode *n)
         r->expiring--;
     atomic_fetch_sub_explicit(&r->count, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&r->bytes, msg_cost(n->msg), memory_order_relaxed);
+    if (is_sys(n->msg)) {
+        r->sys_count--;
+        r->sys_bytes -= msg_cost(n->msg);
+    }
     msg_unref(n->msg);
     n->msg = NULL;
 }
 
-/* Whether storing a message of cost bytes at n (NULL: a new topic) stays within the caps. */
-static bool fits(const struct retain *r, const struct rnode *n, uint64_t cost)
+/* Whether storing a message of cost bytes at n (NULL: a new topic) stays within the caps. The
+ * broker's own $SYS topics neither count towards the caps nor are refused by them. */
+static bool fits(const struct retain *r, const struct rnode *n, const struct msg *m,
+                 uint64_t cost)
 {
-    uint64_t bytes = atomic_load_explicit(&r->bytes, memory_order_relaxed);
-    size_t count = atomic_load_explicit(&r->count, memory_order_relaxed);
+    if (is_sys(m))
+        return true;
+    uint64_t bytes = atomic_load_explicit(&r->bytes, memory_order_relaxed) - r->sys_bytes;
+    size_t count = atomic_load_explicit(&r->count, memory_order_relaxed) - r->sys_count;
     bool is_new = !n || !n->msg;
     if (is_new && r->max_count && count + 1 > r->max_count)
         return false;
@@ -268,7 +283,7 @@ int retain_set(struct retain *r, struct msg *m)
         goto out;
     }
     uint64_t cost = msg_cost(m);
-    if (!fits(r, n, cost)) {
+    if (!fits(r, n, m, cost)) {
         rc = TERN_EFULL;
         goto out;
     }
@@ -282,6 +297,10 @@ int retain_set(struct retain *r, struct msg *m)
         r->expiring++;
     atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->bytes, cost, memory_order_relaxed);
+    if (is_sys(m)) {
+        r->sys_count++;
+        r->sys_bytes += cost;
+    }
 out:
     pthread_rwlock_unlock(&r->lock);
     return rc;

@@ -44,6 +44,7 @@ void session_unref(struct session *s)
     mem_free(s->queue);
     mem_free(s->qos2_in);
     msg_unref(s->will);
+    mem_free(s->username);
     mem_free(s->client_id);
     mem_free(s);
 }
@@ -89,7 +90,9 @@ int session_sub_set(struct session *s, const char *filter, size_t len, uint8_t o
         x->sub_id = sub_id;
         return 0;
     }
-    if (len > UINT16_MAX || grow((void **)&s->subs, &s->cap_subs, s->n_subs, sizeof *x))
+    if (len > UINT16_MAX)
+        return TERN_ETOOBIG;
+    if (grow((void **)&s->subs, &s->cap_subs, s->n_subs, sizeof *x))
         return TERN_ENOMEM;
     char *copy = mem_strndup(filter, len);
     if (!copy)
@@ -121,6 +124,8 @@ void session_subs_clear(struct session *s)
 
 uint16_t session_next_packet_id(struct session *s)
 {
+    if (s->n_inflight >= 65535)
+        return 0; /* every id is in flight */
     for (;;) {
         uint16_t id = s->next_packet_id++;
         if (s->next_packet_id == 0)
@@ -161,7 +166,7 @@ void session_inflight_remove(struct session *s, struct inflight *f)
 
 int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs, uint64_t max_bytes)
 {
-    uint64_t cost = msg_cost(d->m);
+    uint64_t cost = d->m->payload_len; /* payload bytes, as Mosquitto counts max_queued_bytes */
     if ((max_msgs && s->q_len >= max_msgs) || (max_bytes && s->q_bytes + cost > max_bytes))
         return TERN_EFULL;
     if (s->q_len == s->q_cap) {
@@ -190,7 +195,7 @@ bool session_queue_pop(struct session *s, struct delivery *d)
     *d = s->queue[s->q_head];
     s->q_head = (s->q_head + 1) % s->q_cap;
     s->q_len--;
-    s->q_bytes -= msg_cost(d->m);
+    s->q_bytes -= d->m->payload_len;
     return true;
 }
 

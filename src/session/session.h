@@ -55,6 +55,8 @@ struct session {
     _Atomic bool ended;  /* removed from the registry; deliveries are dropped. Other workers
                             read it only as a hint: the owner re-checks. */
     uint8_t version;     /* protocol version of the last connection */
+    char *username;      /* of the last connection (for ACLs on delivery), or NULL */
+    const void *listener; /* the broker's listener of the last connection (opaque here) */
     uint32_t expiry_s;   /* Session Expiry Interval; UINT32_MAX = never */
     uint64_t expiry_timer;
 
@@ -86,14 +88,15 @@ void session_unref(struct session *s);
 /* Frees a delivery's references (message and sub id array). */
 void delivery_clear(struct delivery *d);
 
-/* Subscriptions. session_sub_set returns 1 when new, 0 when replaced, TERN_ENOMEM. */
+/* Subscriptions. session_sub_set returns 1 when new, 0 when replaced, TERN_ETOOBIG for a filter
+ * over 65535 bytes, TERN_ENOMEM. */
 TERN_MUST_CHECK int session_sub_set(struct session *s, const char *filter, size_t len,
                                     uint8_t options, uint32_t sub_id);
 /* 0 when removed, TERN_ENOTFOUND. */
 int session_sub_remove(struct session *s, const char *filter, size_t len);
 void session_subs_clear(struct session *s);
 
-/* Outbound window. session_next_packet_id picks an id not in flight (never 0). */
+/* Outbound window. session_next_packet_id picks an id not in flight, or 0 when all 65535 are. */
 uint16_t session_next_packet_id(struct session *s);
 /* Adds d (taking over its references) with state; TERN_ENOMEM. */
 TERN_MUST_CHECK int session_inflight_add(struct session *s, uint16_t packet_id, uint8_t state,
@@ -111,7 +114,8 @@ TERN_MUST_CHECK int session_queue_push(struct session *s, struct delivery *d, ui
 bool session_queue_pop(struct session *s, struct delivery *d);
 void session_queue_clear(struct session *s);
 
-/* Inbound QoS 2: has / add / remove a packet id awaiting PUBREL. */
+/* Inbound QoS 2: has / add / remove a packet id awaiting PUBREL. add does not check for
+ * duplicates: callers ask has() first. */
 bool session_qos2_has(const struct session *s, uint16_t packet_id);
 TERN_MUST_CHECK int session_qos2_add(struct session *s, uint16_t packet_id);
 bool session_qos2_remove(struct session *s, uint16_t packet_id);

@@ -1,0 +1,218 @@
+/* Loading and hot replacement of TLS contexts and password/ACL databases. Objects a swap
+ * replaces are retired, not freed: a worker may still be reading them, and reloads are rare,
+ * so they are freed with the broker. */
+#include "security.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "acl.h"
+#include "broker.h"
+#include "config.h"
+#include "mem.h"
+#include "passwd_file.h"
+#include "tls_ctx.h"
+
+enum retired_kind { RETIRED_TLS, RETIRED_AUTH };
+
+struct retired {
+    enum retired_kind kind;
+    void *obj;
+    struct retired *next;
+};
+
+static void auth_free(struct listener_auth *a)
+{
+    if (!a)
+        return;
+    passwd_file_free(a->pw);
+    acl_free(a->acl);
+    mem_free(a);
+}
+
+static void retire(struct broker *b, enum retired_kind kind, void *obj)
+{
+    if (!obj)
+        return;
+    struct retired *r = mem_alloc(sizeof *r);
+    if (!r)
+        return; /* leaks one object rather than freeing one a worker may be reading */
+    r->kind = kind;
+    r->obj = obj;
+    pthread_mutex_lock(&b->retire_lock);
+    r->next = b->retired;
+    b->retired = r;
+    pthread_mutex_unlock(&b->retire_lock);
+}
+
+/* The TLS settings of a listener, or false when it is plain TCP. */
+static bool tls_settings_of(const struct listener_conf *lc, const struct config *cfg,
+                            struct tls_settings *ts)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->cafile = lc->cafile;
+    ts->capath = lc->capath;
+    ts->certfile = lc->certfile;
+    ts->keyfile = lc->keyfile;
+    ts->crlfile = lc->crlfile;
+    ts->ciphers = lc->ciphers;
+    ts->ciphers_tls13 = lc->ciphers_tls13;
+    ts->tls_version = lc->tls_version;
+    ts->dhparamfile = lc->dhparamfile;
+    ts->psk_hint = lc->psk_hint;
+    ts->psk_file = cfg->per_listener_settings ? lc->psk_file : cfg->psk_file;
+    ts->tls_keyform = lc->tls_keyform;
+    ts->require_certificate = lc->require_certificate;
+    ts->use_identity_as_username = lc->use_identity_as_username;
+    ts->use_subject_as_username = lc->use_subject_as_username;
+    return ts->certfile || ts->psk_hint;
+}
+
+static struct tls_ctx *load_tls(struct broker *b, const struct listener_rt *lr,
+                                const struct tls_settings *ts)
+{
+    char err[512];
+    struct tls_ctx *ctx = tls_ctx_new(ts, err, sizeof err);
+    if (!ctx)
+        log_msg(b->log, TLOG_ERR, "Error: TLS on listener port %u: %s", lr->port, err);
+    return ctx;
+}
+
+/* Loads the password and ACL files that apply to lr; NULL and logged on failure. */
+static struct listener_auth *load_auth(struct broker *b, const struct listener_conf *lc)
+{
+    const struct config *cfg = b->cfg;
+    const char *pwf = cfg->per_listener_settings ? lc->password_file : cfg->password_file;
+    const char *aclf = cfg->per_listener_settings ? lc->acl_file : cfg->acl_file;
+    struct listener_auth *a = mem_calloc(1, sizeof *a);
+    char err[512];
+    if (!a)
+        return NULL;
+    if (pwf && passwd_file_load(pwf, &a->pw, err, sizeof err) != 0) {
+        log_msg(b->log, TLOG_ERR, "Error: password_file: %s", err);
+        goto fail;
+    }
+    if (aclf && acl_load(aclf, &a->acl, err, sizeof err) != 0) {
+        log_msg(b->log, TLOG_ERR, "Error: acl_file: %s", err);
+        goto fail;
+    }
+    return a;
+fail:
+    auth_free(a);
+    return NULL;
+}
+
+bool security_init(struct broker *b)
+{
+    bool ok = true;
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        struct tls_settings ts;
+        if (tls_settings_of(lr->conf, b->cfg, &ts)) {
+            struct tls_ctx *ctx = load_tls(b, lr, &ts);
+            lr->tls_stamp = mem_calloc(1, sizeof *lr->tls_stamp);
+            if (!ctx || !lr->tls_stamp) {
+                tls_ctx_unref(ctx);
+                ok = false;
+                continue;
+            }
+            tls_files_stamp(&ts, lr->tls_stamp);
+            atomic_store(&lr->tls, ctx);
+        }
+        struct listener_auth *a = load_auth(b, lr->conf);
+        if (!a)
+            ok = false;
+        atomic_store(&lr->auth, a);
+    }
+    return ok;
+}
+
+/* Replaces lr's TLS context from its settings; keeps the old one when loading fails. */
+static void replace_tls(struct broker *b, struct listener_rt *lr, const struct tls_settings *ts)
+{
+    struct tls_ctx *ctx = load_tls(b, lr, ts);
+    if (!ctx) {
+        log_msg(b->log, TLOG_ERR, "Error: keeping the previous TLS material for port %u.",
+                lr->port);
+        return;
+    }
+    tls_files_stamp(ts, lr->tls_stamp);
+    /* Retired, not released: a worker may be about to take a reference to it. */
+    retire(b, RETIRED_TLS, atomic_exchange(&lr->tls, ctx));
+    log_msg(b->log, TLOG_NOTICE, "Loaded new TLS material for listener port %u.", lr->port);
+}
+
+void security_reload(struct broker *b)
+{
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        struct tls_settings ts;
+        if (lr->tls_stamp && tls_settings_of(lr->conf, b->cfg, &ts))
+            replace_tls(b, lr, &ts);
+        struct listener_auth *a = load_auth(b, lr->conf);
+        if (!a) {
+            log_msg(b->log, TLOG_ERR, "Error: keeping the previous password/ACL files.");
+            continue;
+        }
+        retire(b, RETIRED_AUTH, atomic_exchange(&lr->auth, a));
+    }
+}
+
+void security_poll_files(struct broker *b)
+{
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        struct tls_settings ts;
+        if (lr->tls_stamp && tls_settings_of(lr->conf, b->cfg, &ts) &&
+            tls_files_changed(&ts, lr->tls_stamp))
+            replace_tls(b, lr, &ts);
+    }
+}
+
+void security_free(struct broker *b)
+{
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        tls_ctx_unref(atomic_exchange(&lr->tls, NULL));
+        auth_free(atomic_exchange(&lr->auth, NULL));
+        mem_free(lr->tls_stamp);
+        lr->tls_stamp = NULL;
+    }
+    while (b->retired) {
+        struct retired *r = b->retired;
+        b->retired = r->next;
+        if (r->kind == RETIRED_AUTH)
+            auth_free(r->obj);
+        else
+            tls_ctx_unref(r->obj);
+        mem_free(r);
+    }
+}
+
+struct tls_ctx *security_tls(const struct listener_rt *lr)
+{
+    return atomic_load_explicit(&lr->tls, memory_order_acquire);
+}
+
+const struct listener_auth *security_auth(const struct listener_rt *lr)
+{
+    return atomic_load_explicit(&lr->auth, memory_order_acquire);
+}
+
+bool security_acl(const struct listener_rt *lr, const char *client_id, const char *username,
+                  struct tern_bytes topic, int access)
+{
+    const struct listener_auth *a = security_auth(lr);
+    if (!a || !a->acl)
+        return true;
+    char buf[512];
+    char *z = topic.len < sizeof buf ? buf : mem_alloc(topic.len + 1);
+    if (!z)
+        return false;
+    memcpy(z, topic.ptr, topic.len);
+    z[topic.len] = '\0';
+    bool ok = acl_check(a->acl, client_id, username, z, (enum acl_access)access);
+    if (z != buf)
+        mem_free(z);
+    return ok;
+}

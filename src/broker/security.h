@@ -1,0 +1,47 @@
+/* Per-listener security at run time: the TLS context (replaced on SIGHUP or when its files
+ * change on disk, existing connections keep theirs) and the password and ACL databases
+ * (replaced on SIGHUP). Replacements are published with an atomic pointer swap; the objects
+ * they replace stay alive until the broker is freed, so readers on workers never lock. */
+#ifndef TERN_BROKER_SECURITY_H
+#define TERN_BROKER_SECURITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bytes.h"
+
+struct acl;
+struct broker;
+struct listener_rt;
+struct passwd_file;
+struct tls_ctx;
+
+/* What a listener checks clients against; immutable once published. */
+struct listener_auth {
+    struct passwd_file *pw; /* NULL: no password file */
+    struct acl *acl;        /* NULL: no ACL file: everything allowed */
+};
+
+/* Loads TLS material and password/ACL files for every listener. Logs each problem with the
+ * file name; returns false when a file the configuration names cannot be used (at start the
+ * broker then refuses to run, as Mosquitto does). */
+bool security_init(struct broker *b);
+/* Reloads everything for the configuration now in force (SIGHUP). A file that fails keeps the
+ * old material in use and is logged. */
+void security_reload(struct broker *b);
+/* Replaces a listener's TLS context when its files changed on disk (called periodically). */
+void security_poll_files(struct broker *b);
+/* Frees everything, old generations included. */
+void security_free(struct broker *b);
+
+/* Whether the listener's ACL lets the client (client_id, username NULL = anonymous) do access
+ * (enum acl_access) on topic, a topic name or a filter as the broker sees it (mount point
+ * included). True when the listener has no ACL file. */
+bool security_acl(const struct listener_rt *lr, const char *client_id, const char *username,
+                  struct tern_bytes topic, int access);
+
+/* The listener's current TLS context (NULL for plain TCP) and auth databases. */
+struct tls_ctx *security_tls(const struct listener_rt *lr);
+const struct listener_auth *security_auth(const struct listener_rt *lr);
+
+#endif

@@ -1,0 +1,225 @@
+/* Integration: `$SYS/broker/...` statistics (issue 3 "$SYS", Mosquitto's topic names) published
+ * every `sys_interval` seconds: version, uptime, clients, messages, subscriptions, retained count,
+ * load averages; `$` topics are not matched by a leading `#` [MQTT-4.7.2-1]; a client's PUBLISH
+ * to `$SYS/...` is acknowledged and dropped. It does not check the values' arithmetic beyond
+ * "a decimal number" except for clients/connected, which must follow the connections. */
+#include <ctype.h>
+
+#include "integ.h"
+
+/* Bound of the waits for periodic updates: a few sys_interval 1 periods plus slack. */
+#define SYS_WAIT_MS 6000
+
+/* Topics every update carries (Mosquitto's names), besides version which is published once. */
+static const char *const sys_topics[] = {
+    "$SYS/broker/version",
+    "$SYS/broker/uptime",
+    "$SYS/broker/clients/connected",
+    "$SYS/broker/clients/total",
+    "$SYS/broker/messages/received",
+    "$SYS/broker/messages/sent",
+    "$SYS/broker/bytes/received",
+    "$SYS/broker/subscriptions/count",
+    "$SYS/broker/retained messages/count",
+    "$SYS/broker/load/messages/received/1min",
+    "$SYS/broker/load/messages/received/5min",
+    "$SYS/broker/load/messages/received/15min",
+    "$SYS/broker/load/bytes/sent/1min",
+};
+#define N_SYS_TOPICS (sizeof sys_topics / sizeof sys_topics[0])
+
+static int topic_is(const struct tclient_pkt *r, const char *topic)
+{
+    size_t n = strlen(topic);
+    return r->type == CT_PUBLISH && r->topic_len == n && memcmp(r->topic, topic, n) == 0;
+}
+
+/* Whether the payload is a non-empty run of digits, optionally followed by `suffix`. */
+static int payload_number(const struct tclient_pkt *r, const char *suffix)
+{
+    size_t i = 0;
+    while (i < r->payload_len && isdigit(r->payload[i]))
+        i++;
+    size_t sl = strlen(suffix);
+    return i > 0 && r->payload_len - i == sl && memcmp(r->payload + i, suffix, sl) == 0;
+}
+
+/* Receive PUBLISHes until one on `topic` arrives (others are skipped; QoS 0 only). The payload,
+ * NUL-terminated, goes to out. 0 or -1 (printed). */
+static int wait_topic(struct tclient *c, const char *topic, char *out, size_t cap)
+{
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    while (integ_now_ms() < deadline) {
+        struct tclient_pkt r;
+        if (tclient_expect(c, &r, CT_PUBLISH, (int)(deadline - integ_now_ms())) != 0)
+            break;
+        int hit = topic_is(&r, topic);
+        if (hit) {
+            size_t n = r.payload_len < cap - 1 ? r.payload_len : cap - 1;
+            memcpy(out, r.payload, n);
+            out[n] = 0;
+        }
+        tclient_pkt_free(&r);
+        if (hit)
+            return 0;
+    }
+    fprintf(stderr, "sys: no %s within %d ms\n", topic, SYS_WAIT_MS);
+    return -1;
+}
+
+/* Subscribing to `$SYS/broker/#` with sys_interval 1 delivers every topic of the list, with the
+ * expected payload shapes: "tern version X", "N seconds", decimal numbers, "N.NN" loads. */
+static void test_sys_topics(void)
+{
+    struct spawner *b = spawner_start("sys_interval 1");
+    REQUIRE(b);
+    struct tclient c;
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "sys", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "$SYS/broker/#", 0, 0x00) == 0);
+    int seen[N_SYS_TOPICS] = {0};
+    size_t nseen = 0;
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    while (nseen < N_SYS_TOPICS && integ_now_ms() < deadline) {
+        struct tclient_pkt r;
+        if (tclient_expect(&c, &r, CT_PUBLISH, (int)(deadline - integ_now_ms())) != 0)
+            break;
+        for (size_t i = 0; i < N_SYS_TOPICS; i++) {
+            if (!topic_is(&r, sys_topics[i]))
+                continue;
+            if (!seen[i]++)
+                nseen++;
+            if (i == 0) {
+                CHECK(r.payload_len > 13 && memcmp(r.payload, "tern version ", 13) == 0);
+            } else if (i == 1) {
+                CHECK(payload_number(&r, " seconds"));
+            } else if (i >= 9) {
+                /* Loads are "%.2f": digits, '.', two digits. */
+                CHECK(r.payload_len >= 4 && r.payload[r.payload_len - 3] == '.');
+            } else {
+                CHECK(payload_number(&r, ""));
+            }
+        }
+        tclient_pkt_free(&r);
+    }
+    for (size_t i = 0; i < N_SYS_TOPICS; i++) {
+        if (!seen[i])
+            fprintf(stderr, "sys: %s never received\n", sys_topics[i]);
+        CHECK(seen[i] > 0);
+    }
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* clients/connected follows the connections: "1" with the watcher alone, then "2" on a later
+ * update once a second client is connected, and never anything else in between. */
+static void test_sys_clients_connected(void)
+{
+    struct spawner *b = spawner_start("sys_interval 1");
+    REQUIRE(b);
+    struct tclient c, other;
+    char val[32] = "";
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "sys", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "$SYS/broker/clients/connected", 0, 0x00) == 0);
+    /* The retained value may predate this client: wait for an update that counts it. */
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    while (strcmp(val, "1") != 0 && integ_now_ms() < deadline)
+        REQUIRE(wait_topic(&c, "$SYS/broker/clients/connected", val, sizeof val) == 0);
+    CHECK(strcmp(val, "1") == 0);
+    REQUIRE(tclient_start(&other, spawner_port(b), 5, "other", 60, 1, NULL) == 0);
+    deadline = integ_now_ms() + SYS_WAIT_MS;
+    while (strcmp(val, "2") != 0 && integ_now_ms() < deadline) {
+        REQUIRE(wait_topic(&c, "$SYS/broker/clients/connected", val, sizeof val) == 0);
+        if (strcmp(val, "1") != 0 && strcmp(val, "2") != 0)
+            fprintf(stderr, "sys: clients/connected %s with 2 clients\n", val);
+        CHECK(strcmp(val, "1") == 0 || strcmp(val, "2") == 0);
+    }
+    CHECK(strcmp(val, "2") == 0);
+    tclient_close(&other);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A `#` subscription does not match `$SYS/...` [MQTT-4.7.2-1]. The client also subscribes to
+ * `$SYS/broker/uptime` explicitly: an update's uptime comes first and the next update's uptime
+ * proves the rest of the update was routed before it; only uptime may arrive (plus the ordinary
+ * topic published to show that `#` itself works). */
+static void test_hash_does_not_match_sys(void)
+{
+    struct spawner *b = spawner_start("sys_interval 1");
+    REQUIRE(b);
+    struct tclient c, pub;
+    REQUIRE(tclient_start(&c, spawner_port(b), 5, "hash", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "#", 0, 0x00) == 0);
+    REQUIRE(tclient_sub(&c, 2, "$SYS/broker/uptime", 0, 0x00) == 0);
+    REQUIRE(tclient_start(&pub, spawner_port(b), 4, "pub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_pub(&pub, "plain/x", "p", 1, 0, 1) == 0);
+    int uptimes = 0, plain = 0;
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    /* Retained uptime (or the first update), then two more updates. */
+    while (uptimes < 3 && integ_now_ms() < deadline) {
+        struct tclient_pkt r;
+        if (tclient_expect(&c, &r, CT_PUBLISH, (int)(deadline - integ_now_ms())) != 0)
+            break;
+        if (topic_is(&r, "$SYS/broker/uptime")) {
+            uptimes++;
+        } else if (integ_is_msg(&r, "plain/x", "p")) {
+            plain++;
+        } else {
+            tclient_pkt_dump("sys: '#' matched", &r);
+            CHECK(0);
+        }
+        tclient_pkt_free(&r);
+    }
+    CHECK_EQ_INT(uptimes, 3);
+    CHECK_EQ_INT(plain, 1);
+    tclient_close(&c);
+    tclient_close(&pub);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A client's PUBLISH to `$SYS/x` is acknowledged (PUBACK success) and dropped, as Mosquitto does:
+ * a `$SYS/#` subscriber gets the marker the same publisher sent after it, and not `$SYS/x`. */
+static void test_client_publish_to_sys_dropped(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient sub, pub;
+    struct tclient_pkt r;
+    REQUIRE(tclient_start(&sub, spawner_port(b), 4, "syssub", 60, 1, NULL) == 0);
+    /* "marker" first: retained $SYS/broker/... messages follow the second SUBACK. */
+    REQUIRE(tclient_sub(&sub, 1, "marker", 0, 0x00) == 0);
+    REQUIRE(tclient_sub(&sub, 2, "$SYS/#", 0, 0x00) == 0);
+    REQUIRE(tclient_start(&pub, spawner_port(b), 5, "syspub", 60, 1, NULL) == 0);
+    struct pkt p;
+    pkt_init(&p);
+    pkt_publish(&p, 5, "$SYS/x", "fake", 1, 0, 7);
+    REQUIRE(tclient_send(&pub, &p) == 0);
+    pkt_free(&p);
+    REQUIRE(tclient_expect(&pub, &r, CT_PUBACK, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.packet_id, 7);
+    /* Success: 0x00, or 0x10 No matching subscribers (the server MAY use it, 5.0 section
+     * 3.4.2.1; nobody will get the message). */
+    CHECK(r.reason == 0x00 || r.reason == 0x10);
+    tclient_pkt_free(&r);
+    REQUIRE(tclient_pub(&pub, "marker", "m", 1, 0, 8) == 0);
+    for (;;) {
+        REQUIRE(tclient_expect(&sub, &r, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0);
+        int done = integ_is_msg(&r, "marker", "m");
+        if (topic_is(&r, "$SYS/x")) {
+            tclient_pkt_dump("sys: client's $SYS message delivered", &r);
+            CHECK(0);
+        } else if (!done && (r.topic_len < 12 || memcmp(r.topic, "$SYS/broker/", 12) != 0)) {
+            tclient_pkt_dump("sys: unexpected", &r);
+            CHECK(0);
+        }
+        tclient_pkt_free(&r);
+        if (done)
+            break;
+    }
+    tclient_close(&sub);
+    tclient_close(&pub);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_sys_topics), UNIT_TEST(test_sys_clients_connected),
+          UNIT_TEST(test_hash_does_not_match_sys), UNIT_TEST(test_client_publish_to_sys_dropped))

@@ -1,0 +1,249 @@
+/* Integration: ternd's configuration file and command line (issue 3 "Configuration and command
+ * line"): --test-config on good and bad files (FILE:LINE: and the option's name), unknown flags,
+ * -p PORT, persistent_client_expiration for 3.1.1 sessions, and SIGHUP reload keeping clients.
+ * The option table itself is unit-tested in tests/unit/config; this runs the real binary. */
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "integ.h"
+
+/* Let `ms` of wall time pass: session expiry is a timer, so time itself is waited for. */
+static void let_time_pass(int ms)
+{
+    long long end = integ_now_ms() + ms;
+    while (integ_now_ms() < end)
+        poll(NULL, 0, (int)(end - integ_now_ms()));
+}
+
+/* A temporary config file: dir made with mkdtemp, file `t.conf` in it. */
+struct tmp_conf {
+    char dir[256];
+    char path[300];
+};
+
+static int tmp_conf_write(struct tmp_conf *t, const char *text)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(t->dir, sizeof t->dir, "%s/tern-cf-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(t->dir))
+        return -1;
+    snprintf(t->path, sizeof t->path, "%s/t.conf", t->dir);
+    FILE *f = fopen(t->path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static void tmp_conf_remove(struct tmp_conf *t)
+{
+    unlink(t->path);
+    rmdir(t->dir);
+}
+
+/* Run `ternd --test-config -c FILE` on `text`; the output goes to out and the file's path to
+ * path (for the FILE:LINE: check). Returns the exit status or -1. */
+static int test_config(const char *text, char *out, size_t cap, char *path, size_t path_cap)
+{
+    struct tmp_conf t;
+    if (tmp_conf_write(&t, text) != 0)
+        return -1;
+    snprintf(path, path_cap, "%s", t.path);
+    const char *args[] = {"--test-config", "-c", t.path, NULL};
+    int rc = spawner_run(args, out, cap);
+    tmp_conf_remove(&t);
+    return rc;
+}
+
+/* Whether out contains "PATH:LINE:" and the option's name. */
+static int has_location(const char *out, const char *path, int line, const char *option)
+{
+    char loc[400];
+    snprintf(loc, sizeof loc, "%s:%d:", path, line);
+    int ok = strstr(out, loc) != NULL && strstr(out, option) != NULL;
+    if (!ok)
+        fprintf(stderr, "config: want '%s' and '%s' in:\n%s\n", loc, option, out);
+    return ok;
+}
+
+/* A plain Mosquitto-style file passes --test-config: exit 0 and "Configuration file is OK.". */
+static void test_test_config_ok(void)
+{
+    char out[8192], path[300];
+    int rc = test_config("# a comment\n"
+                         "listener 1883 127.0.0.1\n"
+                         "allow_anonymous true\n"
+                         "max_inflight_messages 10\n"
+                         "persistent_client_expiration 2d\n"
+                         "sys_interval 5\n",
+                         out, sizeof out, path, sizeof path);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(strstr(out, "Configuration file is OK.") != NULL);
+}
+
+/* An unknown option is an error naming the file, the line and the option: exit 1. */
+static void test_test_config_unknown_option(void)
+{
+    char out[8192], path[300];
+    int rc = test_config("listener 1883\n\nno_such_option 1\nallow_anonymous true\n", out,
+                         sizeof out, path, sizeof path);
+    CHECK_EQ_INT(rc, 1);
+    CHECK(has_location(out, path, 3, "no_such_option"));
+    CHECK(strstr(out, "Configuration file is OK.") == NULL);
+}
+
+/* Bad values (out of range, bad boolean, bad number) are errors with FILE:LINE: too; every bad
+ * line is reported, not only the first. */
+static void test_test_config_bad_values(void)
+{
+    char out[8192], path[300];
+    int rc = test_config("max_qos 3\n"
+                         "retain_available yes\n"
+                         "max_inflight_messages many\n",
+                         out, sizeof out, path, sizeof path);
+    CHECK_EQ_INT(rc, 1);
+    CHECK(has_location(out, path, 1, "max_qos"));
+    CHECK(has_location(out, path, 2, "retain_available"));
+    CHECK(has_location(out, path, 3, "max_inflight_messages"));
+    CHECK(strstr(out, "Configuration file is OK.") == NULL);
+}
+
+/* An unknown command-line flag: exit 1 with the flag named. */
+static void test_unknown_flag(void)
+{
+    char out[8192];
+    const char *args[] = {"--no-such-flag", NULL};
+    int rc = spawner_run(args, out, sizeof out);
+    CHECK_EQ_INT(rc, 1);
+    CHECK(strstr(out, "--no-such-flag") != NULL);
+    const char *args2[] = {"-p", "0x10", "--test-config", NULL};
+    rc = spawner_run(args2, out, sizeof out);
+    CHECK_EQ_INT(rc, 1);
+}
+
+/* A free TCP port on 127.0.0.1 (closed again: the broker binds it next). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* `-p PORT` with a file that configures listeners adds a listener on PORT (docs/configuration.md
+ * "Local-only mode"): the ready file lists it and an MQTT client is served there. */
+static void test_cli_port(void)
+{
+    int port = free_port();
+    REQUIRE(port > 0);
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    const char *args[] = {"-p", port_s, NULL};
+#ifdef TERND_PATH
+    struct spawner *b = spawner_start_args(TERND_PATH, NULL, args);
+#else
+    struct spawner *b = spawner_start_args(NULL, NULL, args);
+#endif
+    REQUIRE(b);
+    CHECK_EQ_INT(spawner_listener_port(b, 1), port);
+    struct tclient c;
+    REQUIRE(tclient_start(&c, port, 4, "cli-port", 60, 1, NULL) == 0);
+    CHECK(tclient_sub(&c, 1, "p", 0, 0x00) == 0);
+    CHECK(tclient_pub(&c, "p", "x", 0, 0, 0) == 0);
+    CHECK(tclient_expect_publish(&c, NULL, "p", "x", 0) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* persistent_client_expiration 1s: a 3.1.1 clean_session=0 session survives a quick reconnect
+ * (Session Present 1) but is gone once the client has been away longer (Session Present 0,
+ * [MQTT-3.2.2-2] vs the expiration). */
+static void test_persistent_client_expiration(void)
+{
+    struct spawner *b = spawner_start("persistent_client_expiration 1s");
+    REQUIRE(b);
+    struct tclient c;
+    int present = -1;
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "pce", 60, 0, &present) == 0);
+    CHECK_EQ_INT(present, 0);
+    REQUIRE(tclient_sub(&c, 1, "pce/#", 1, 0x01) == 0);
+    tclient_close(&c);
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "pce", 60, 0, &present) == 0);
+    CHECK_EQ_INT(present, 1);
+    tclient_close(&c);
+    let_time_pass(2500);
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "pce", 60, 0, &present) == 0);
+    CHECK_EQ_INT(present, 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* Connect v5 and return the CONNACK's Receive Maximum (absent = 65535), or -1. */
+static int receive_maximum(struct tclient *c, int port, const char *id)
+{
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, id, 60, 1);
+    int rc = tclient_open(c, port, 5) == 0 ? tclient_send(c, &p) : -1;
+    pkt_free(&p);
+    if (rc != 0 || tclient_expect(c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0)
+        return -1;
+    const struct tclient_prop *rm = tclient_prop_find(&r, 0x21, 0);
+    rc = r.reason != 0 ? -1 : rm ? (int)rm->num : 65535;
+    tclient_pkt_free(&r);
+    return rc;
+}
+
+/* SIGHUP reloads the file: an existing client keeps being served (subscribe, publish, ping) and
+ * new clients see the new max_inflight_messages as CONNACK Receive Maximum. */
+static void test_sighup_reload(void)
+{
+    struct spawner *b = spawner_start("max_inflight_messages 5");
+    REQUIRE(b);
+    struct tclient old, young;
+    REQUIRE(tclient_start(&old, spawner_port(b), 4, "old", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&old, 1, "hup", 1, 0x01) == 0);
+    CHECK_EQ_INT(receive_maximum(&young, spawner_port(b), "before"), 5);
+    tclient_close(&young);
+    REQUIRE(spawner_rewrite_conf(b, "max_inflight_messages 7") == 0);
+    REQUIRE(spawner_signal(b, SIGHUP) == 0);
+    REQUIRE(spawner_wait_output(b, "Reloading", SPAWNER_WAIT_MS) == 0);
+    /* The log line precedes the swap: new connections may briefly still see 5. */
+    int rm = -1;
+    long long deadline = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    while (rm != 7 && integ_now_ms() < deadline) {
+        rm = receive_maximum(&young, spawner_port(b), "after");
+        if (rm != 7)
+            tclient_close(&young);
+    }
+    CHECK_EQ_INT(rm, 7);
+    CHECK(tclient_ping(&old) == 0);
+    CHECK(tclient_pub(&young, "hup", "still", 1, 0, 1) == 0);
+    struct tclient_pkt r;
+    REQUIRE(tclient_expect_publish(&old, &r, "hup", "still", 1) == 0);
+    CHECK(integ_send_ack(&old, CT_PUBACK, r.packet_id) == 0);
+    tclient_pkt_free(&r);
+    CHECK(tclient_ping(&old) == 0);
+    tclient_close(&young);
+    tclient_close(&old);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_test_config_unknown_option),
+          UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
+          UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
+          UNIT_TEST(test_sighup_reload))
