@@ -231,7 +231,7 @@ static void test_per_listener_settings(void)
     CHECK_EQ_INT(b->allow_zero_length_clientid, 1);
     CHECK(c->password_file == NULL && c->acl_file == NULL);
     CHECK(strcmp(c->auto_id_prefix, "auto-") == 0);
-    CHECK(has_warning(&d, "t.conf:4: option 'password_file' is not supported yet"));
+    CHECK(!has_warning(&d, "'password_file'")); /* supported: checked at CONNECT */
     config_free(c);
     config_diag_free(&d);
 
@@ -367,7 +367,7 @@ static void test_realistic_mosquitto_conf(void)
     /* Bridges warn once, for `connection`, not for each of their lines. */
     CHECK(has_warning(&d, "t.conf:55: option 'connection' is not supported yet and is ignored"));
     CHECK(!has_warning(&d, "'address'"));
-    CHECK(has_warning(&d, "t.conf:22: option 'cafile' is not supported yet and is ignored"));
+    CHECK(!has_warning(&d, "'cafile'")); /* supported: TLS listeners */
     CHECK(has_warning(&d, "t.conf:35: option 'persistence' is not supported yet and is ignored"));
     CHECK(!has_warning(&d, "'sys_interval'")); /* supported: $SYS */
     CHECK(!has_warning(&d, "'max_inflight_messages'"));
@@ -622,7 +622,7 @@ static int op_include(void)
 static void test_fault_injection(void)
 {
     /* Each operation allocates many times; the last run (no failure) succeeds. */
-    CHECK(fault_inject(op_realistic, "realistic") > 50);
+    CHECK(fault_inject(op_realistic, "realistic") > 30);
     CHECK(fault_inject(op_errors, "errors") > 5);
     CHECK(fault_inject(op_cli_port, "cli_port") > 10);
     make_tmpdir();
