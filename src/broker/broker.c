@@ -156,11 +156,6 @@ struct broker *broker_new(struct config *cfg, struct log *log)
     for (const struct listener_conf *lc = cfg->listeners; lc; lc = lc->next, i++) {
         b->listeners[i].conf = lc;
         b->listeners[i].port = lc->port;
-        if (lc->protocol != LISTENER_MQTT)
-            log_msg(log, TLOG_WARN,
-                    "Warning: listener on port %u not started: websockets are "
-                    "not supported yet",
-                    lc->port);
     }
     if (!security_init(b))
         goto fail;
@@ -186,8 +181,6 @@ int broker_start(struct broker *b)
             return TERN_ESYS;
     for (size_t i = 0; i < b->n_listeners; i++) {
         const struct listener_conf *lc = b->listeners[i].conf;
-        if (lc->protocol != LISTENER_MQTT)
-            continue;
         if (lc->unix_path)
             log_msg(b->log, TLOG_NOTICE, "Opening unix listen socket on %s.", lc->unix_path);
         else
@@ -206,13 +199,11 @@ int broker_write_ready_file(const struct broker *b, const char *path)
         return TERN_EIO;
     for (size_t i = 0; i < b->n_listeners; i++) {
         const struct listener_conf *lc = b->listeners[i].conf;
-        if (lc->protocol != LISTENER_MQTT)
-            continue;
         if (lc->unix_path)
             fprintf(f, "mqtt unix %s\n", lc->unix_path);
         else
-            fprintf(f, "mqtt %s %u\n", lc->bind_address ? lc->bind_address : "*",
-                    b->listeners[i].port);
+            fprintf(f, "%s %s %u\n", lc->protocol == LISTENER_WEBSOCKETS ? "ws" : "mqtt",
+                    lc->bind_address ? lc->bind_address : "*", b->listeners[i].port);
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return TERN_EIO;

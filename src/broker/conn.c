@@ -29,16 +29,20 @@ static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
 
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
 {
-    struct conn *c = mem_calloc(1, sizeof *c);
-    if (!c) {
-        close(fd);
-        return;
-    }
     struct tls_ctx *tls = security_tls(lr);
     /* Both close fd themselves on failure. */
     struct transport *t = tls ? transport_tls_new(fd, tls) : transport_tcp_new(fd);
-    if (!t) {
-        mem_free(c);
+    if (t)
+        conn_start(w, t, peer, lr);
+}
+
+void conn_start(struct worker *w, struct transport *t, const char *peer, struct listener_rt *lr)
+{
+    int fd = t->fd;
+    struct conn *c = mem_calloc(1, sizeof *c);
+    if (!c) {
+        t->ops->close(t);
+        atomic_fetch_sub(&lr->connections, 1);
         return;
     }
     c->w = w;
@@ -53,6 +57,7 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
     if (loop_add(w->loop, fd, LOOP_READ, on_io, c) != 0) {
         t->ops->close(t);
         mem_free(c);
+        atomic_fetch_sub(&lr->connections, 1);
         return;
     }
     list_insert_tail(&w->conns, &c->node);

@@ -74,8 +74,14 @@ struct conn {
     struct list_node dirty_node;
 };
 
-/* Takes ownership of fd (an accepted socket) and registers it with w's loop. */
+/* Takes ownership of fd (an accepted socket; counted in lr->connections), wraps it in the
+ * listener's transport (TCP or TLS) and starts an MQTT connection on w's loop. */
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr);
+/* Starts an MQTT connection over a transport someone else set up (a WebSocket after its HTTP
+ * upgrade, say): takes ownership of t, registers t->fd with w's loop (the caller must have
+ * removed it from the loop first). The connection was counted in lr->connections by the
+ * caller; it is counted out here on failure and at close. */
+void conn_start(struct worker *w, struct transport *t, const char *peer, struct listener_rt *lr);
 
 /* Marks c for flushing at the end of this loop iteration (after bytes went into c->out). */
 void conn_mark_dirty(struct conn *c);

@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "mqtt.h"
 #include "sys.h"
+#include "ws_listener.h"
 
 static void vec_clear(struct work_vec *v)
 {
@@ -185,7 +186,10 @@ static void on_accept(struct loop *l, int fd, unsigned events, void *ctx)
         }
         atomic_fetch_add(&lf->lr->connections, 1);
         log_msg(w->b->log, TLOG_DEBUG, "New connection from %s.", peer);
-        conn_accept(w, cfd, peer, lf->lr);
+        if (lf->lr->conf->protocol == LISTENER_WEBSOCKETS)
+            ws_listener_accept(w, cfd, peer, lf->lr); /* HTTP first, MQTT after the upgrade */
+        else
+            conn_accept(w, cfd, peer, lf->lr);
     }
 }
 
@@ -219,8 +223,7 @@ int worker_listen(struct worker *w)
         struct listener_rt *lr = &b->listeners[i];
         int fd;
         char err[256];
-        if (lr->conf->protocol != LISTENER_MQTT)
-            continue; /* websockets: not served yet (config warned) */
+
         if (lr->conf->unix_path) {
             if (w->index != 0)
                 continue;
