@@ -4,12 +4,15 @@
 
 #include <stdio.h>
 
+#include "cli_debug.h"
+
 #define CONNECT_TIMEOUT_MS 60000
 
-void cli_debug(const struct cli_cfg *cfg, const char *what)
+static void on_packet(struct tern_client *c, void *ud, bool sent, const uint8_t *data, size_t len)
 {
-    if (cfg->debug)
-        printf("Client %s %s\n", cfg->id ? cfg->id : "null", what);
+    struct cli_cfg *cfg = *(struct cli_cfg **)ud; /* see cli_conn_open */
+    (void)c;
+    cli_debug_packet(cfg, stdout, sent, data, len);
 }
 
 int cli_conn_error(const struct cli_cfg *cfg, int err)
@@ -30,13 +33,14 @@ int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud
 {
     struct tern_connect_options o;
     cli_connect_options(cfg, &o);
-    struct tern_client *c = tern_client_new(cb, ud);
+    struct tern_callbacks all = *cb;
+    if (cfg->debug)
+        all.on_packet = on_packet;
+    struct tern_client *c = tern_client_new(&all, ud);
     if (!c)
         return cli_conn_error(cfg, TERN_ERROR_NOMEM);
-    cli_debug(cfg, "sending CONNECT");
     int rc = tern_client_connect_blocking(c, &o, CONNECT_TIMEOUT_MS);
     if (rc == 0) {
-        cli_debug(cfg, "received CONNACK (0)");
         *out = c;
         return 0;
     }
@@ -61,8 +65,7 @@ int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud
 
 void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c)
 {
-    if (!tern_client_is_closed(c)) {
-        cli_debug(cfg, "sending DISCONNECT");
+    if (!tern_client_is_closed(c) || tern_client_is_reconnecting(c)) {
         if (tern_client_disconnect(c, 0, cli_props(cfg, PC_DISCONNECT)) == 0)
             tern_client_run(c, 10000);
     }

@@ -1,6 +1,6 @@
 /* The connection part shared by `tern pub`, `tern sub` and `tern rr`: creating the client,
- * connecting with the blocking API, mosquitto-style error messages and exit codes, and the
- * -d debug lines. */
+ * connecting with the blocking API, mosquitto-style error messages and exit codes; with -d it
+ * routes libtern's packet trace to cli_debug. */
 #ifndef TERN_CMD_CLI_CONN_H
 #define TERN_CMD_CLI_CONN_H
 
@@ -10,8 +10,10 @@
 /* mosquitto's exit status for -W timeouts (MOSQ_ERR_TIMEOUT). */
 #define CLI_EXIT_TIMEOUT 27
 
-/* Creates the client and connects. On success sets *out and returns 0; otherwise prints the
- * error like mosquitto's clients (unless --quiet) and returns the exit status. */
+/* Creates the client and connects. ud must point to a struct whose first member is the
+ * struct cli_cfg * of cfg (the -d trace finds the configuration through it). On success sets
+ * *out and returns 0; otherwise prints the error like mosquitto's clients (unless --quiet) and
+ * returns the exit status. */
 int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud,
                   struct tern_client **out);
 
@@ -23,8 +25,5 @@ void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c);
 
 /* Prints "Connection error: ..." for a refused CONNACK like mosquitto's clients. */
 void cli_print_connack_error(FILE *err, int version, uint8_t reason);
-
-/* -d: prints "Client <id> <what>" on stdout. */
-void cli_debug(const struct cli_cfg *cfg, const char *what);
 
 #endif

@@ -31,7 +31,15 @@ static const char common_opts[] =
     " --key : client private key for authentication (needs --cert).\n"
     " --tls-version : TLS protocol version: tlsv1.3, tlsv1.2 or tlsv1.1. Defaults to at least "
     "tlsv1.2.\n"
-    " --insecure : do not check that the server certificate hostname matches the host.\n";
+    " --insecure : do not check that the server certificate hostname matches the host.\n"
+    " --ciphers : OpenSSL cipher list for TLS 1.2 and older.\n"
+    " --tls-alpn : offer this TLS ALPN protocol.\n"
+    " --tls-use-os-certs : trust the system's CA certificates; enables TLS.\n"
+    " --psk : pre-shared key in hexadecimal (no leading 0x); enables TLS-PSK mode.\n"
+    " --psk-identity : client identity for TLS-PSK mode (needed with --psk).\n"
+    " --unix : connect through this unix domain socket instead of TCP.\n"
+    " --nodelay : disable Nagle's algorithm (lower latency, possibly more packets).\n"
+    " --proxy : SOCKS5 proxy URL: not supported by tern (refused with an error).\n";
 
 void cli_help_main(FILE *out)
 {

@@ -340,6 +340,12 @@ static const char **string_slot(struct cli_cfg *c, const char *opt)
         {"--cert", offsetof(struct cli_cfg, cert)},
         {"--key", offsetof(struct cli_cfg, key)},
         {"--tls-version", offsetof(struct cli_cfg, tls_version)},
+        {"--ciphers", offsetof(struct cli_cfg, ciphers)},
+        {"--tls-alpn", offsetof(struct cli_cfg, tls_alpn)},
+        {"--psk", offsetof(struct cli_cfg, psk)},
+        {"--psk-identity", offsetof(struct cli_cfg, psk_identity)},
+        {"--unix", offsetof(struct cli_cfg, unix_path)},
+        {"--proxy", offsetof(struct cli_cfg, proxy)},
     };
     for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) {
         if (!strcmp(opt, slots[k].name))
@@ -360,6 +366,10 @@ static bool *flag_slot(struct cli_cfg *c, const char *opt)
         return &c->insecure;
     if (!strcmp(opt, "--pretty"))
         return &c->pretty;
+    if (!strcmp(opt, "--tls-use-os-certs"))
+        return &c->tls_use_os_certs;
+    if (!strcmp(opt, "--nodelay"))
+        return &c->nodelay;
     return NULL;
 }
 
@@ -407,8 +417,6 @@ static int parse_common(struct cli_cfg *c, int argc, char **argv, int *i, FILE *
         return HELP;
     if (!strcmp(o, "-D") || !strcmp(o, "--property"))
         return parse_property(c, argc, argv, i, err);
-    if (!strcmp(o, "--nodelay"))
-        return OK; /* Nagle is always disabled */
     if (!strcmp(o, "-c") || !strcmp(o, "--disable-clean-session")) {
         c->clean = false;
         return OK;
@@ -604,7 +612,13 @@ static int check_common(struct cli_cfg *c, FILE *err)
         return fail(c, err, "-P password given, but no -u username given.%s", "");
     if (!c->clean && (c->id_prefix || !c->id))
         return fail(c, err, "You must provide a client id if you are using the -c option.%s", "");
-    if (c->cafile || c->capath || c->cert)
+    if ((c->cafile || c->capath) && c->psk)
+        return fail(c, err, "Only one of --psk or --cafile/--capath may be used at once.%s", "");
+    if (c->psk && !c->psk_identity)
+        return fail(c, err, "--psk-identity required if --psk used.%s", "");
+    if (c->proxy)
+        return fail(c, err, "--proxy (SOCKS5) is not supported by this build of tern.%s", "");
+    if (c->cafile || c->capath || c->cert || c->psk || c->tls_use_os_certs)
         c->tls = true;
     if ((c->cert && !c->key) || (c->key && !c->cert))
         return fail(c, err,
@@ -711,6 +725,15 @@ void cli_connect_options(struct cli_cfg *c, struct tern_connect_options *o)
     memset(o, 0, sizeof *o);
     make_id(c);
     o->host = c->host ? c->host : "localhost";
+    o->unix_path = c->unix_path;
+    o->tcp_nodelay = c->nodelay;
+    if (c->tool != CLI_PUB) {
+        /* As mosquitto_sub and mosquitto_rr: reconnect after losing the broker. */
+        c->reconnect.min_delay_ms = 1000;
+        c->reconnect.max_delay_ms = 30000;
+        c->reconnect.jitter = true;
+        o->reconnect = &c->reconnect;
+    }
     o->port = (uint16_t)c->port;
     o->bind_address = c->bind_address;
     o->version = (uint8_t)c->version;
@@ -745,6 +768,11 @@ void cli_connect_options(struct cli_cfg *c, struct tern_connect_options *o)
         c->tls_opts.key_file = c->key;
         c->tls_opts.version = c->tls_version;
         c->tls_opts.insecure = c->insecure;
+        c->tls_opts.use_os_certs = c->tls_use_os_certs;
+        c->tls_opts.ciphers = c->ciphers;
+        c->tls_opts.alpn = c->tls_alpn;
+        c->tls_opts.psk_identity = c->psk ? c->psk_identity : NULL;
+        c->tls_opts.psk_hex = c->psk;
         o->tls = &c->tls_opts;
     }
 }

@@ -62,6 +62,14 @@ struct cli_cfg {
     const char *key;
     const char *tls_version;
     bool insecure;
+    bool tls_use_os_certs;
+    const char *ciphers;
+    const char *tls_alpn;
+    const char *psk;
+    const char *psk_identity;
+    const char *unix_path;
+    const char *proxy;
+    bool nodelay;
     int max_inflight;
     /* pub */
     enum cli_pub_mode pub_mode;
@@ -99,6 +107,8 @@ struct cli_cfg {
     struct tern_will will;
     struct tern_tls_options tls_opts;
     struct tern_str password_str;
+    struct tern_reconnect_options reconnect;
+    uint16_t debug_mid; /* -d: mosquitto-style message ids for QoS 0 PUBLISH lines */
 };
 
 /* Parses argv[1..argc) (argv[0] is the subcommand name). Returns 0, 1 after printing an

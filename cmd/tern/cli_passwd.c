@@ -1,6 +1,6 @@
 /* `tern passwd`: mosquitto_passwd 2.0-compatible password file tool: -c create, -b batch,
- * -D delete, -U upgrade plain text, -H sha512|sha512-pbkdf2 (argon2id refused: no libargon2
- * in this build), -I iterations. Rewrites the file through a temporary file and rename. */
+ * -D delete, -U upgrade plain text, -H sha512|sha512-pbkdf2|argon2id (Mosquitto 2.1's argon2id
+ * lines), -I iterations. Rewrites the file through a temporary file and rename. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +36,7 @@ static int parse_hash(struct pw_opts *o, const char *v)
     } else if (!strcmp(v, "sha512")) {
         o->hash = TERN_PASSWD_SHA512;
     } else if (!strcmp(v, "argon2id")) {
-        fprintf(stderr, "Error: Hash type 'argon2id' is not supported: tern was built without "
-                        "libargon2.\n");
-        return 1;
+        o->hash = TERN_PASSWD_ARGON2ID;
     } else {
         fprintf(stderr, "Error: Unknown hash type '%s'\n", v);
         return 1;

@@ -58,10 +58,6 @@ static char *read_all(FILE *f, size_t *len)
 
 static int publish_one(struct cli_cfg *cfg, struct tern_client *c, struct tern_str payload)
 {
-    char line[256];
-    snprintf(line, sizeof line, "sending PUBLISH (d0, q%d, r%d, m?, '%s', ... (%zu bytes))",
-             cfg->qos, cfg->retain ? 1 : 0, cfg->topic, payload.len);
-    cli_debug(cfg, line);
     int rc = tern_client_publish(c, cfg->topic, payload, (uint8_t)cfg->qos, cfg->retain,
                                  cli_props(cfg, PC_PUBLISH), NULL);
     if (rc == 0)
@@ -135,11 +131,13 @@ static int run_pub(struct cli_cfg *cfg, struct tern_client *c, struct tern_str p
     if (cfg->pub_mode == PM_LINES)
         return publish_lines(cfg, c);
     for (long k = 0; k < cfg->repeat; k++) {
-        if (k > 0 && cfg->repeat_delay_s > 0) {
+        /* As mosquitto_pub: each repeat waits until the previous message completed. */
+        if (k > 0) {
             int rc = drain(c);
             if (rc)
                 return rc;
-            delay(cfg->repeat_delay_s);
+            if (cfg->repeat_delay_s > 0)
+                delay(cfg->repeat_delay_s);
         }
         int rc = publish_one(cfg, c, payload);
         if (rc)

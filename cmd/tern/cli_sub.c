@@ -1,6 +1,8 @@
 /* `tern sub` and `tern rr`: mosquitto_sub / mosquitto_rr-compatible subscribers. They share
  * the message handling (-C, -R, -T, --retained-only, --remove-retained, output via
- * cli_format); rr first publishes one request with a Response Topic and waits for one reply. */
+ * cli_format); rr first publishes one request with a Response Topic and waits for one reply.
+ * Like mosquitto's tools they subscribe at every CONNACK, so an automatic reconnect after the
+ * broker went away restores the subscriptions. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +14,7 @@
 #include "cli_tools.h"
 
 struct sub_state {
-    struct cli_cfg *cfg;
+    struct cli_cfg *cfg; /* first: cli_conn_open's contract */
     long received;
     bool processing; /* false once -C or --retained-only ended the run */
     bool done;
@@ -105,6 +107,13 @@ static void on_suback(struct tern_client *c, void *ud, uint16_t id, const uint8_
     (void)props;
     if (id != s->sub_id)
         return;
+    if (s->cfg->debug && s->cfg->tool == CLI_SUB && !s->cfg->quiet) {
+        printf("Subscribed (mid: %u): %d", id, n ? codes[0] : 0);
+        for (size_t k = 1; k < n; k++)
+            printf(", %d", codes[k]);
+        printf("\n");
+        fflush(stdout);
+    }
     bool any = false;
     for (size_t k = 0; k < n; k++)
         any = any || codes[k] < 0x80;
@@ -148,6 +157,21 @@ static int subscribe_all(struct sub_state *s, struct tern_client *c)
     return rc ? cli_conn_error(cfg, rc) : 0;
 }
 
+static void on_connack(struct tern_client *c, void *ud, bool session_present, uint8_t reason,
+                       const struct tern_props *props)
+{
+    struct sub_state *s = ud;
+    (void)session_present;
+    (void)props;
+    if (reason != 0 || s->done)
+        return;
+    int rc = subscribe_all(s, c);
+    if (rc) {
+        s->exit_code = rc;
+        finish(s, c);
+    }
+}
+
 static int run(struct sub_state *s, struct tern_client *c)
 {
     struct cli_cfg *cfg = s->cfg;
@@ -171,7 +195,7 @@ static int run(struct sub_state *s, struct tern_client *c)
             continue;
         if (rc)
             return cli_conn_error(cfg, rc);
-        if (tern_client_is_closed(c))
+        if (tern_client_is_closed(c) && !tern_client_is_reconnecting(c))
             break;
     }
     if (s->timed_out) {
@@ -196,14 +220,13 @@ static int sub_like_main(enum cli_tool tool, int argc, char **argv)
     if (rc)
         return rc;
     struct sub_state st = {&cfg, 0, true, false, false, 0, 0};
-    struct tern_callbacks cb = {.on_message = on_message, .on_suback = on_suback};
+    struct tern_callbacks cb = {
+        .on_connack = on_connack, .on_message = on_message, .on_suback = on_suback};
     struct tern_client *c = NULL;
     rc = cli_conn_open(&cfg, &cb, &st, &c);
     if (rc)
         return rc;
-    rc = subscribe_all(&st, c);
-    if (rc == 0)
-        rc = run(&st, c);
+    rc = run(&st, c);
     /* Let --remove-retained clears and acknowledgements go out before leaving. */
     while (rc == 0 && !tern_client_is_closed(c) && tern_client_pending(c) > 0 &&
            tern_client_run_once(c, 1000) == 0)

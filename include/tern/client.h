@@ -44,6 +44,29 @@ struct tern_tls_options {
     const char *key_file;  /* its private key (PEM), or NULL */
     const char *version;   /* minimum "tlsv1.2" or "tlsv1.3"; NULL = tlsv1.2 */
     bool insecure;         /* skip the host name check (the chain is still verified) */
+    bool use_os_certs;     /* also trust the system's CA store when ca_file/ca_path are set */
+    const char *ciphers;   /* OpenSSL cipher list for TLS 1.2 and older, or NULL */
+    const char *alpn;      /* one ALPN protocol name to offer ("mqtt"), or NULL */
+    /* TLS-PSK instead of certificates: both set, the key as hex digits (at most 256 bytes).
+     * The server then sends no certificate and none is checked. */
+    const char *psk_identity;
+    const char *psk_hex;
+};
+
+/* Automatic reconnect with exponential backoff (tern_connect_options.reconnect). Once a
+ * connection made by tern_client_connect has been accepted (CONNACK 0), every later loss of
+ * the connection by error (socket error, keep alive timeout, server DISCONNECT other than
+ * "Session taken over") schedules a new connection with the same options; a refused CONNACK,
+ * tern_client_disconnect() and tern_client_connect() end it. The delay starts at min_delay_ms,
+ * doubles after every attempt that does not reach CONNACK, is capped at max_delay_ms and goes
+ * back to min_delay_ms after a CONNACK. With jitter each delay is drawn uniformly from
+ * [delay/2, delay]. Queued and unacknowledged publishes survive and are sent after the
+ * reconnect; subscriptions are the server's session (resubscribe in on_connack when
+ * session_present is false). */
+struct tern_reconnect_options {
+    uint32_t min_delay_ms; /* 0 = 1000 */
+    uint32_t max_delay_ms; /* 0 = 60000; raised to min_delay_ms when below it */
+    bool jitter;
 };
 
 /* Everything tern_client_connect() needs. Strings are copied; the struct and what it points to
@@ -64,6 +87,9 @@ struct tern_connect_options {
     uint16_t max_inflight;              /* our own QoS 1/2 window; 0 = 20 */
     bool auto_topic_alias;              /* v5: use outbound topic aliases when the server allows */
     const struct tern_tls_options *tls; /* NULL = plain TCP */
+    const char *unix_path; /* connect to this Unix domain socket instead of host:port */
+    bool tcp_nodelay;      /* disable Nagle's algorithm (TCP only) */
+    const struct tern_reconnect_options *reconnect; /* NULL = no automatic reconnect */
 };
 
 struct tern_sub {
@@ -96,6 +122,10 @@ struct tern_callbacks {
      * negative TERN_ERROR_* cause; reason is the server's v5 DISCONNECT reason (0 if none). */
     void (*on_disconnect)(struct tern_client *c, void *ud, int err, uint8_t reason,
                           const struct tern_props *props);
+    /* Tracing (debug output): every whole packet, as encoded on the wire, when it is queued
+     * for sending (sent = true) or when it has been received, before it is handled. data is
+     * valid during the call only; the callback must not call functions of this client. */
+    void (*on_packet)(struct tern_client *c, void *ud, bool sent, const uint8_t *data, size_t len);
 };
 
 /* A new, unconnected client. cb is copied. NULL on out of memory. Free with tern_client_free. */
@@ -116,7 +146,8 @@ int tern_client_reconnect(struct tern_client *c, uint64_t now_ms);
 int tern_client_start(struct tern_client *c, const struct tern_connect_options *opt,
                       uint64_t now_ms);
 
-/* Sends DISCONNECT (v5 with reason and props) and closes once the output is written. */
+/* Sends DISCONNECT (v5 with reason and props) and closes once the output is written; ends
+ * automatic reconnecting. While a reconnect is only scheduled, cancels it and returns 0. */
 int tern_client_disconnect(struct tern_client *c, uint8_t reason, const struct tern_props *props);
 
 /* Publishes. topic must be a valid topic name (or empty with a topic alias in props, v5).
@@ -142,7 +173,8 @@ bool tern_client_wants_write(const struct tern_client *c);
  * connection (on_disconnect has then been called). */
 int tern_client_on_readable(struct tern_client *c);
 int tern_client_on_writable(struct tern_client *c);
-/* Advances time: keep alive (PINGREQ, timeout). Call at least by next_timeout_ms. */
+/* Advances time: keep alive (PINGREQ, timeout) and a due automatic reconnect (which opens a
+ * new socket: fetch tern_client_fd() again afterwards). Call at least by next_timeout_ms. */
 int tern_client_tick(struct tern_client *c, uint64_t now_ms);
 /* Milliseconds from the last known time until tick() has work, or -1 for none. */
 int64_t tern_client_next_timeout_ms(const struct tern_client *c);
@@ -160,6 +192,8 @@ void tern_client_output_done(struct tern_client *c, size_t n);
 
 bool tern_client_is_connected(const struct tern_client *c); /* CONNACK accepted */
 bool tern_client_is_closed(const struct tern_client *c);    /* no connection (not started) */
+/* True while an automatic reconnect is scheduled (the client is closed meanwhile). */
+bool tern_client_is_reconnecting(const struct tern_client *c);
 /* QoS 1/2 messages not yet completed (queued or inflight). */
 size_t tern_client_pending(const struct tern_client *c);
 /* True while the QoS > 0 message with this packet id is still unacknowledged. */
@@ -182,11 +216,13 @@ int tern_client_publish_blocking(struct tern_client *c, const char *topic, struc
                                  int timeout_ms);
 /* Disconnects and runs until the socket is closed. */
 int tern_client_disconnect_blocking(struct tern_client *c, int timeout_ms);
-/* One poll() round of at most timeout_ms (also bounded by keep alive). 0 or the close error;
- * TERN_ERROR_CLOSED when not connected. */
+/* One poll() round of at most timeout_ms (also bounded by keep alive and a scheduled
+ * reconnect, which it performs when due). 0 or the close error; TERN_ERROR_CLOSED when not
+ * connected and no reconnect is scheduled. */
 int tern_client_run_once(struct tern_client *c, int timeout_ms);
-/* Runs until the connection closes, tern_client_stop() is called, or timeout_ms passes
- * (< 0 = no limit). 0 after a clean disconnect or stop, TERN_ERROR_TIMEDOUT, or the error. */
+/* Runs until the connection closes for good (automatic reconnects continue the run),
+ * tern_client_stop() is called, or timeout_ms passes (< 0 = no limit). 0 after a clean disconnect
+ * or stop, TERN_ERROR_TIMEDOUT, or the error. */
 int tern_client_run(struct tern_client *c, int timeout_ms);
 /* Makes tern_client_run() return after the current round (call from a callback). */
 void tern_client_stop(struct tern_client *c);

@@ -83,6 +83,20 @@ void tern_client_free(struct tern_client *c)
     mem_free(c);
 }
 
+void client_trace(struct tern_client *c, bool sent, const uint8_t *data, size_t len)
+{
+    if (c->cb.on_packet)
+        c->cb.on_packet(c, c->ud, sent, data, len);
+}
+
+int client_append(struct tern_client *c, const uint8_t *data, size_t len)
+{
+    int rc = buf_append(&c->out, data, len);
+    if (rc == 0)
+        client_trace(c, true, data, len);
+    return rc;
+}
+
 int client_send_packet(struct tern_client *c, const struct mqtt_packet *p)
 {
     size_t n = codec_encode(p, c->version, NULL, 0);
@@ -96,6 +110,7 @@ int client_send_packet(struct tern_client *c, const struct mqtt_packet *p)
     if (rc)
         return rc;
     codec_encode(p, c->version, c->out.data + c->out.len, n);
+    client_trace(c, true, c->out.data + c->out.len, n);
     c->out.len += n;
     c->last_out_ms = c->now_ms;
     return 0;
@@ -217,15 +232,23 @@ static int copy_conn_opts(struct client_conn_opts *d, const struct tern_connect_
     client_conn_opts_free(d);
     d->host = dup_opt(o->host ? o->host : "localhost", &failed);
     d->bind_address = dup_opt(o->bind_address, &failed);
+    d->unix_path = dup_opt(o->unix_path, &failed);
+    d->nodelay = o->tcp_nodelay;
     d->use_tls = o->tls != NULL;
     d->port = o->port ? o->port : (o->tls ? 8883 : 1883);
     if (o->tls) {
-        d->ca_file = dup_opt(o->tls->ca_file, &failed);
-        d->ca_path = dup_opt(o->tls->ca_path, &failed);
-        d->cert_file = dup_opt(o->tls->cert_file, &failed);
-        d->key_file = dup_opt(o->tls->key_file, &failed);
-        d->tls_version = dup_opt(o->tls->version, &failed);
-        d->insecure = o->tls->insecure;
+        const struct tern_tls_options *t = o->tls;
+        d->ca_file = dup_opt(t->ca_file, &failed);
+        d->ca_path = dup_opt(t->ca_path, &failed);
+        d->cert_file = dup_opt(t->cert_file, &failed);
+        d->key_file = dup_opt(t->key_file, &failed);
+        d->tls_version = dup_opt(t->version, &failed);
+        d->insecure = t->insecure;
+        d->use_os_certs = t->use_os_certs;
+        d->ciphers = dup_opt(t->ciphers, &failed);
+        d->alpn = dup_opt(t->alpn, &failed);
+        d->psk_identity = dup_opt(t->psk_identity, &failed);
+        d->psk_hex = dup_opt(t->psk_hex, &failed);
     }
     return failed ? TERN_ENOMEM : 0;
 }
@@ -249,7 +272,8 @@ static int begin_session(struct tern_client *c, uint64_t now_ms)
     client_in_reset(c);
     client_out_reset_aliases(c);
     c->state = CS_WAIT_CONNACK;
-    return buf_append(&c->out, c->connect_pkt, c->connect_len);
+    c->rc.pending = false;
+    return client_append(c, c->connect_pkt, c->connect_len);
 }
 
 int tern_client_start(struct tern_client *c, const struct tern_connect_options *opt,
@@ -263,10 +287,12 @@ int tern_client_start(struct tern_client *c, const struct tern_connect_options *
     if (rc)
         return rc;
     c->custom_io = true;
+    c->now_ms = now_ms;
+    client_reconnect_setup(c, NULL);
     return begin_session(c, now_ms);
 }
 
-static int open_socket(struct tern_client *c, uint64_t now_ms)
+int client_open_socket(struct tern_client *c, uint64_t now_ms)
 {
     c->custom_io = false;
     int rc = client_io_open(&c->io, &c->copts);
@@ -295,7 +321,9 @@ int tern_client_connect(struct tern_client *c, const struct tern_connect_options
     rc = copy_conn_opts(&c->copts, opt);
     if (rc)
         return rc;
-    return open_socket(c, now_ms);
+    c->now_ms = now_ms;
+    client_reconnect_setup(c, opt->reconnect);
+    return client_open_socket(c, now_ms);
 }
 
 int tern_client_reconnect(struct tern_client *c, uint64_t now_ms)
@@ -304,7 +332,8 @@ int tern_client_reconnect(struct tern_client *c, uint64_t now_ms)
         return TERN_EINVAL;
     if (c->state != CS_IDLE)
         client_close(c, TERN_ECLOSED, 0, NULL);
-    return open_socket(c, now_ms);
+    c->rc.pending = false;
+    return client_open_socket(c, now_ms);
 }
 
 /* ---- Closing ---- */
@@ -320,12 +349,19 @@ void client_close(struct tern_client *c, int err, uint8_t reason, const struct t
     c->ping_pending = false;
     buf_reset(&c->out);
     buf_reset(&c->in);
+    /* Scheduled before the callback, which may still cancel it (disconnect, connect). */
+    client_reconnect_on_close(c, err, reason);
     if (c->cb.on_disconnect)
         c->cb.on_disconnect(c, c->ud, err, reason, props);
 }
 
 int tern_client_disconnect(struct tern_client *c, uint8_t reason, const struct tern_props *props)
 {
+    if (c && c->state == CS_IDLE && c->rc.pending) {
+        c->rc.pending = false;
+        c->rc.armed = false;
+        return 0;
+    }
     if (!c || c->state == CS_IDLE)
         return TERN_ECLOSED;
     if (c->state == CS_CLOSING)
@@ -347,6 +383,7 @@ int tern_client_disconnect(struct tern_client *c, uint8_t reason, const struct t
     if (rc)
         return rc;
     c->state = CS_CLOSING;
+    c->rc.armed = false; /* a write error while closing must not bring us back */
     if (c->custom_io)
         return 0;
     return tern_client_on_writable(c);
@@ -370,6 +407,7 @@ static int process_input(struct tern_client *c)
             client_close(c, TERN_EPROTO, reason, NULL);
             return TERN_EPROTO;
         }
+        client_trace(c, false, c->in.data + off, (size_t)n);
         rc = client_in_packet(c, &p);
         if (c->conn_gen != gen)
             return c->last_err; /* a callback or the packet closed or restarted us */
@@ -489,6 +527,8 @@ int tern_client_tick(struct tern_client *c, uint64_t now_ms)
     if (!c)
         return TERN_EINVAL;
     c->now_ms = now_ms;
+    if (c->state == CS_IDLE)
+        return client_reconnect_tick(c, now_ms);
     if (c->state != CS_CONNECTED || c->keep_alive_s == 0)
         return 0;
     uint64_t ka_ms = (uint64_t)c->keep_alive_s * 1000;
@@ -519,6 +559,8 @@ int tern_client_tick(struct tern_client *c, uint64_t now_ms)
 
 int64_t tern_client_next_timeout_ms(const struct tern_client *c)
 {
+    if (c && c->state == CS_IDLE)
+        return client_reconnect_timeout_ms(c, c->now_ms);
     if (!c || c->state != CS_CONNECTED || c->keep_alive_s == 0)
         return -1;
     uint64_t ka_ms = (uint64_t)c->keep_alive_s * 1000;
@@ -550,6 +592,11 @@ bool tern_client_is_connected(const struct tern_client *c)
 bool tern_client_is_closed(const struct tern_client *c)
 {
     return !c || c->state == CS_IDLE;
+}
+
+bool tern_client_is_reconnecting(const struct tern_client *c)
+{
+    return c && c->state == CS_IDLE && c->rc.pending;
 }
 
 size_t tern_client_pending(const struct tern_client *c)

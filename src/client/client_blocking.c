@@ -8,13 +8,27 @@
 #include "clock.h"
 #include "err.h"
 
+/* Waits without a socket until a scheduled reconnect is due (or timeout_ms), then ticks. */
+static int wait_reconnect(struct tern_client *c, int timeout_ms)
+{
+    uint64_t now = clock_mono_ms();
+    int64_t wait = client_reconnect_timeout_ms(c, now);
+    if (timeout_ms >= 0 && timeout_ms < wait)
+        wait = timeout_ms;
+    if (wait > 0 && poll(NULL, 0, (int)wait) < 0 && errno != EINTR)
+        return TERN_ESYS;
+    return tern_client_tick(c, clock_mono_ms());
+}
+
 int tern_client_run_once(struct tern_client *c, int timeout_ms)
 {
+    if (c && c->state == CS_IDLE && c->rc.pending && !c->custom_io)
+        return wait_reconnect(c, timeout_ms);
     if (!c || c->state == CS_IDLE || c->custom_io)
         return TERN_ECLOSED;
     int rc = tern_client_tick(c, clock_mono_ms());
     if (c->state == CS_IDLE)
-        return c->last_err ? c->last_err : rc;
+        return c->rc.pending ? 0 : (c->last_err ? c->last_err : rc);
     int64_t wait = timeout_ms;
     int64_t nt = tern_client_next_timeout_ms(c);
     if (nt >= 0 && (wait < 0 || nt < wait))
@@ -32,7 +46,7 @@ int tern_client_run_once(struct tern_client *c, int timeout_ms)
         tern_client_on_readable(c);
     if (c->state != CS_IDLE)
         tern_client_tick(c, clock_mono_ms());
-    return c->state == CS_IDLE ? c->last_err : 0;
+    return c->state == CS_IDLE && !c->rc.pending ? c->last_err : 0;
 }
 
 typedef bool (*done_fn)(const struct tern_client *c, uint16_t arg);
@@ -44,7 +58,7 @@ static int run_until(struct tern_client *c, done_fn done, uint16_t arg, int time
     for (;;) {
         if (done && done(c, arg))
             return 0;
-        if (c->state == CS_IDLE)
+        if (c->state == CS_IDLE && !c->rc.pending)
             return c->last_err ? c->last_err : (done ? TERN_ECLOSED : 0);
         if (c->stop) {
             c->stop = false;
@@ -58,7 +72,7 @@ static int run_until(struct tern_client *c, done_fn done, uint16_t arg, int time
             left = timeout_ms - (int)spent;
         }
         int rc = tern_client_run_once(c, left);
-        if (rc && c->state != CS_IDLE)
+        if (rc && (c->state != CS_IDLE || c->rc.pending))
             return rc;
     }
 }

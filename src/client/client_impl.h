@@ -65,6 +65,26 @@ struct client_conn_opts {
     char *key_file;
     char *tls_version;
     bool insecure;
+    bool use_os_certs;
+    char *ciphers;
+    char *alpn;
+    char *psk_identity;
+    char *psk_hex;
+    char *unix_path; /* used instead of host:port when set */
+    bool nodelay;
+};
+
+/* Automatic reconnect settings and state (client_reconnect.c). */
+struct client_reconnect {
+    bool enabled;
+    bool jitter;
+    uint32_t min_ms;
+    uint32_t max_ms;
+    bool armed;   /* a connection was accepted since tern_client_connect */
+    bool pending; /* a reconnect is scheduled at at_ms */
+    uint64_t at_ms;
+    uint32_t delay_ms; /* the last delay before jitter; 0 after a CONNACK */
+    uint64_t seed;     /* jitter PRNG state */
 };
 
 struct tern_client {
@@ -77,6 +97,7 @@ struct tern_client {
     bool flushing;  /* inside client_out_flush or resend */
     struct client_io io;
     struct client_conn_opts copts;
+    struct client_reconnect rc;
 
     uint8_t *connect_pkt; /* the encoded CONNECT, resent on reconnect */
     size_t connect_len;
@@ -130,6 +151,26 @@ void client_close(struct tern_client *c, int err, uint8_t reason, const struct t
 int client_send_packet(struct tern_client *c, const struct mqtt_packet *p);
 /* Internal error (TERN_E*) to public TERN_ERROR_* (same values, checked at compile time). */
 int client_err(int err);
+/* Appends one whole encoded packet to the output buffer and reports it to on_packet. */
+int client_append(struct tern_client *c, const uint8_t *data, size_t len);
+/* Reports a packet at data[0..len) to on_packet (sent or received). */
+void client_trace(struct tern_client *c, bool sent, const uint8_t *data, size_t len);
+/* Opens a new socket with the stored options and queues CONNECT (state CS_OPENING). */
+int client_open_socket(struct tern_client *c, uint64_t now_ms);
+
+/* ---- client_reconnect.c ---- */
+
+/* Takes the reconnect settings of a new tern_client_connect (NULL = none); disarms. */
+void client_reconnect_setup(struct tern_client *c, const struct tern_reconnect_options *o);
+/* CONNACK accepted: arms automatic reconnect and resets the backoff. */
+void client_reconnect_connected(struct tern_client *c);
+/* The connection closed with err (and the server's v5 reason): schedules a reconnect when
+ * armed and the cause allows it. */
+void client_reconnect_on_close(struct tern_client *c, int err, uint8_t reason);
+/* Performs a due reconnect. 0 (also when the attempt failed and another was scheduled). */
+int client_reconnect_tick(struct tern_client *c, uint64_t now_ms);
+/* Milliseconds until the scheduled reconnect from now_ms, or -1 when none is scheduled. */
+int64_t client_reconnect_timeout_ms(const struct tern_client *c, uint64_t now_ms);
 
 /* ---- client_in.c ---- */
 

@@ -59,6 +59,7 @@ static int on_connack(struct tern_client *c, const struct mqtt_connack *a)
         return 0;
     }
     c->state = CS_CONNECTED;
+    client_reconnect_connected(c);
     int rc = client_out_resend(c, a->session_present);
     if (rc)
         return rc;

@@ -1,6 +1,7 @@
-/* libtern transport: a non-blocking TCP connection (trying each resolved address in turn) with
- * optional TLS through OpenSSL (CA file/dir, client certificate, host name verification).
- * The host name lookup (getaddrinfo) is the only blocking call. No MQTT knowledge here. */
+/* libtern transport: a non-blocking TCP connection (trying each resolved address in turn) or
+ * Unix domain socket, with optional TLS through OpenSSL (CA file/dir, client certificate, host
+ * name verification, cipher list, ALPN, TLS-PSK). The host name lookup (getaddrinfo) is the
+ * only blocking call. No MQTT knowledge here. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,6 +38,11 @@ void client_conn_opts_free(struct client_conn_opts *o)
     mem_free(o->cert_file);
     mem_free(o->key_file);
     mem_free(o->tls_version);
+    mem_free(o->ciphers);
+    mem_free(o->alpn);
+    mem_free(o->psk_identity);
+    mem_free(o->psk_hex);
+    mem_free(o->unix_path);
     memset(o, 0, sizeof *o);
 }
 
@@ -67,7 +74,8 @@ void client_io_close(struct client_io *io)
 
 static int bind_local(int fd, const char *addr)
 {
-    struct addrinfo hints, *res = NULL;
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
@@ -89,7 +97,8 @@ static int try_next(struct client_io *io, const struct client_conn_opts *o)
         if (fd < 0)
             continue;
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (o->nodelay)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (o->bind_address && bind_local(fd, o->bind_address) != 0) {
             close(fd);
             continue;
@@ -116,6 +125,69 @@ static int tls_version_of(const char *v, int *out)
     return 0;
 }
 
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decodes hex into out[0..cap); the byte count, or 0 when malformed or too long. */
+static unsigned hex_decode(const char *hex, unsigned char *out, unsigned cap)
+{
+    size_t len = strlen(hex);
+    if (len == 0 || len % 2 != 0 || len / 2 > cap)
+        return 0;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hex_digit(hex[i]);
+        int lo = hex_digit(hex[i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    return (unsigned)(len / 2);
+}
+
+/* OpenSSL asks for the PSK identity and key (TLS 1.2 PSK suites, and TLS 1.3 external PSK). */
+static unsigned psk_client_cb(SSL *ssl, const char *hint, char *identity, unsigned max_identity,
+                              unsigned char *psk, unsigned max_psk)
+{
+    const struct client_conn_opts *o = SSL_get_app_data(ssl);
+    (void)hint;
+    size_t n = o && o->psk_identity ? strlen(o->psk_identity) : max_identity;
+    if (n >= max_identity)
+        return 0;
+    memcpy(identity, o->psk_identity, n + 1);
+    return hex_decode(o->psk_hex, psk, max_psk);
+}
+
+/* ALPN wire format: one length-prefixed protocol name. */
+static int set_alpn(SSL_CTX *ctx, const char *alpn)
+{
+    unsigned char wire[256];
+    size_t n = strlen(alpn);
+    if (n == 0 || n > 255)
+        return 0;
+    wire[0] = (unsigned char)n;
+    memcpy(wire + 1, alpn, n);
+    /* SSL_CTX_set_alpn_protos returns 0 on success. */
+    return SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)n + 1) == 0;
+}
+
+/* Trust anchors: the given CA file/dir, the system store when asked or when none is given. */
+static int load_trust(SSL_CTX *ctx, const struct client_conn_opts *o)
+{
+    bool given = o->ca_file || o->ca_path;
+    int ok = given ? SSL_CTX_load_verify_locations(ctx, o->ca_file, o->ca_path) : 1;
+    if (ok == 1 && (!given || o->use_os_certs))
+        ok = SSL_CTX_set_default_verify_paths(ctx);
+    return ok;
+}
+
 static int tls_ctx_new(struct client_io *io, const struct client_conn_opts *o)
 {
     int ver;
@@ -129,8 +201,17 @@ static int tls_ctx_new(struct client_io *io, const struct client_conn_opts *o)
         SSL_CTX_set_max_proto_version(ctx, ver);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    int ok = (o->ca_file || o->ca_path) ? SSL_CTX_load_verify_locations(ctx, o->ca_file, o->ca_path)
-                                        : SSL_CTX_set_default_verify_paths(ctx);
+    int ok = load_trust(ctx, o);
+    if (ok == 1 && o->psk_identity) {
+        SSL_CTX_set_psk_client_callback(ctx, psk_client_cb);
+        /* As libmosquitto: without an explicit list, offer the PSK suites (TLS 1.2). */
+        if (!o->ciphers)
+            ok = SSL_CTX_set_cipher_list(ctx, "PSK");
+    }
+    if (ok == 1 && o->ciphers)
+        ok = SSL_CTX_set_cipher_list(ctx, o->ciphers);
+    if (ok == 1 && o->alpn)
+        ok = set_alpn(ctx, o->alpn);
     if (ok == 1 && o->cert_file)
         ok = SSL_CTX_use_certificate_chain_file(ctx, o->cert_file);
     if (ok == 1 && o->key_file)
@@ -169,9 +250,33 @@ static int tls_session_new(struct client_io *io, const struct client_conn_opts *
             return TERN_ETLS;
         }
     }
+    SSL_set_app_data(ssl, (void *)o); /* for psk_client_cb; o outlives the session */
     SSL_set_fd(ssl, io->fd);
     io->ssl = ssl;
     return 0;
+}
+
+/* Starts a non-blocking connect to the Unix domain socket o->unix_path. */
+static int open_unix(struct client_io *io, const struct client_conn_opts *o)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t n = strlen(o->unix_path);
+    if (n >= sizeof sa.sun_path)
+        return TERN_EINVAL;
+    memcpy(sa.sun_path, o->unix_path, n + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return TERN_ESYS;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EINPROGRESS ||
+        errno == EAGAIN) {
+        io->fd = fd;
+        return 0;
+    }
+    int err = errno;
+    close(fd);
+    return err == ECONNREFUSED || err == ENOENT ? TERN_ECLOSED : TERN_EIO;
 }
 
 int client_io_open(struct client_io *io, const struct client_conn_opts *o)
@@ -181,6 +286,12 @@ int client_io_open(struct client_io *io, const struct client_conn_opts *o)
         int rc = tls_ctx_new(io, o);
         if (rc)
             return rc;
+    }
+    if (o->unix_path) {
+        int rc = open_unix(io, o);
+        if (rc)
+            client_io_close(io);
+        return rc;
     }
     char port[8];
     snprintf(port, sizeof port, "%u", (unsigned)o->port);

@@ -195,11 +195,11 @@ static int send_aliased(struct tern_client *c, const struct out_msg *om)
         return TERN_EINVAL;
     struct mqtt_publish *m = &p.u.publish;
     if (m->props.present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS))
-        return buf_append(&c->out, om->data, om->len); /* the application chose */
+        return client_append(c, om->data, om->len); /* the application chose */
     bool is_new;
     uint16_t alias = alias_for(c, m->topic, &is_new);
     if (alias == 0)
-        return buf_append(&c->out, om->data, om->len);
+        return client_append(c, om->data, om->len);
     /* The alias must be within the server's Topic Alias Maximum [MQTT-3.3.2-8]. */
     m->props.topic_alias = alias;
     m->props.present |= MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS);
@@ -216,13 +216,15 @@ static int send_publish(struct tern_client *c, const struct out_msg *om, bool du
         size_t at = c->out.len;
         rc = buf_append(&c->out, om->data, om->len);
         /* A resend of a QoS > 0 PUBLISH sets DUP [MQTT-3.3.1-1]. */
-        if (rc == 0)
+        if (rc == 0) {
             c->out.data[at] |= 0x08;
+            client_trace(c, true, c->out.data + at, om->len);
+        }
         return rc;
     }
     if (c->auto_alias && c->srv_alias_max > 0)
         return send_aliased(c, om);
-    return buf_append(&c->out, om->data, om->len);
+    return client_append(c, om->data, om->len);
 }
 
 static size_t window(const struct tern_client *c)

@@ -6,9 +6,14 @@ Starts /usr/sbin/mosquitto on a free loopback port and checks that:
 - `tern sub` and mosquitto_sub given the same flags print byte-identical output (-v, default,
   several -F formats; time fields are masked);
 - `tern rr` gets its reply; option errors exit like mosquitto's;
-- a password file written by `tern passwd` works as mosquitto's password_file.
+- a password file written by `tern passwd` works as mosquitto's password_file; argon2id lines
+  have Mosquitto 2.1's shape (Debian's mosquitto 2.0 cannot check them);
+- `tern pub -d` prints the same debug lines as `mosquitto_pub -d` (client id masked), `tern sub -d`
+  too (the PUBACK line may come before or after the message: compared as sets);
+- `tern sub` reconnects when the broker restarts on the same port and re-subscribes;
+- TLS-PSK (--psk, --psk-identity, --ciphers), --unix, --tls-use-os-certs and --tls-alpn work.
 Synchronisation uses persistent sessions (subscribe with -c -E, publish, then fetch the queued
-messages with -C), never sleeps. Usage: cli_interop.py /path/to/tern
+messages with -C) or retained messages, never sleeps. Usage: cli_interop.py /path/to/tern
 """
 import os
 import re
@@ -43,8 +48,8 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, tmp, extra=""):
-        self.port = free_port()
+    def __init__(self, tmp, extra="", port=None):
+        self.port = port or free_port()
         conf = os.path.join(tmp, "mosquitto-%d.conf" % self.port)
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\n%s\n" % (self.port, extra))
@@ -269,8 +274,12 @@ def test_passwd(tmp):
                                        lines[0]) is not None, "passwd file format: %r" % lines)
     check(lines[1].startswith("bob:$6$") and lines[2].startswith("carol:$7$1000$"),
           "-H sha512 and -I")
-    rc, _, _ = run(tern("passwd", "-H", "argon2id", "-b", pwfile, "x", "y"))
-    check(rc == 1, "argon2id refused")
+    a2file = os.path.join(tmp, "pw-argon2")
+    rc, _, err = run(tern("passwd", "-c", "-b", "-H", "argon2id", a2file, "dan", "d4n"))
+    a2 = open(a2file).read() if rc == 0 else ""
+    check(re.match(r"^dan:\$argon2id\$v=19\$m=47104,t=1,p=1\$[A-Za-z0-9+/]{86}\$[A-Za-z0-9+/]{86}\n$",
+                   a2) is not None, "tern passwd -H argon2id writes Mosquitto 2.1's line: %r %r"
+          % (a2, err))
     broker = Broker(tmp, "allow_anonymous false\npassword_file %s\n" % pwfile)
     try:
         for user, pw in (("alice", "s3cret"), ("bob", "b0b"), ("carol", "c")):
@@ -352,6 +361,142 @@ def test_tls(tmp):
         rc, out, err = run(tern("sub", "-p", str(broker.port), "-h", "localhost", "--cafile", ca,
                                 "-t", "tls/none", "-E"))
         check(rc == 0, "tls: tern sub over TLS (%s)" % err)
+        # --tls-use-os-certs turns TLS on with the system store, which lacks the test CA.
+        rc, _, err = run(tern("pub", "-p", str(broker.port), "-h", "localhost",
+                              "--tls-use-os-certs", "-t", "tls/os", "-m", "x"))
+        check(rc == 1, "tls: --tls-use-os-certs alone does not trust the test CA (%s)" % err)
+        rc, _, err = run(tern("pub", "-p", str(broker.port), "-h", "localhost", "--cafile", ca,
+                              "--tls-use-os-certs", "--tls-alpn", "mqtt", "--nodelay", "-t",
+                              "tls/os", "-m", "x"))
+        check(rc == 0, "tls: --cafile with --tls-use-os-certs, --tls-alpn, --nodelay (%s)" % err)
+    finally:
+        broker.stop()
+
+
+def mask_id(out, cid):
+    return out.replace(cid.encode(), b"ID")
+
+
+def test_debug_output(broker):
+    """-d lines of tern pub / sub against mosquitto_pub / sub, run one after the other."""
+    cases = [["-q", "0"], ["-q", "1"], ["-q", "2", "-r"], ["-q", "1", "-V", "5"],
+             ["-q", "2", "-V", "5"], ["-q", "0", "--repeat", "3"],
+             ["-q", "1", "--repeat", "2", "-V", "mqttv31"], ["-n", "-q", "1"]]
+    for args in cases:
+        payload = [] if "-n" in args else ["-m", "hello"]
+        outs = []
+        for name, cmd in (("m", ["mosquitto_pub"]), ("t", tern("pub"))):
+            cid = "dbg-pub-" + name
+            rc, out, err = run(cmd + ["-p", str(broker.port), "-d", "-i", cid, "-t", "dbg/p"] +
+                               payload + args)
+            outs.append((rc, mask_id(out, cid), err))
+        check(outs[0] == outs[1] and outs[0][0] == 0 and b"sending PUBLISH" in outs[0][1],
+              "pub -d %s identical\n  mosquitto: %r\n  tern:      %r"
+              % (" ".join(args), outs[0], outs[1]))
+    run(mpub(broker, "-t", "dbg/s/r", "-m", "kept", "-r", "-q", "1"))
+    for args in (["-q", "0"], ["-q", "0", "-V", "5", "-v"], ["-q", "1"], ["-q", "2", "-V", "5"]):
+        outs = []
+        for name, cmd in (("m", ["mosquitto_sub"]), ("t", tern("sub"))):
+            cid = "dbg-sub-" + name
+            rc, out, err = run(cmd + ["-p", str(broker.port), "-d", "-i", cid, "-t", "dbg/s/#",
+                                      "-C", "1"] + args)
+            outs.append((rc, mask_id(out, cid), err))
+        same = outs[0] == outs[1]
+        if args[1] != "0":
+            same = sorted(outs[0][1].splitlines()) == sorted(outs[1][1].splitlines())
+        check(same and b"Subscribed (mid: 1)" in outs[0][1],
+              "sub -d %s same lines\n  mosquitto: %r\n  tern:      %r"
+              % (" ".join(args), outs[0], outs[1]))
+    run(mpub(broker, "-t", "dbg/s/r", "-n", "-r", "-q", "1"))
+
+
+class LineReader:
+    """Reads lines from a child's pipe with a deadline (select), never sleeping."""
+
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            r, _, _ = select.select([self.fd], [], [], TIMEOUT)
+            if not r:
+                return None
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+
+def test_sub_reconnects(tmp):
+    """The broker restarts on the same port (without persistence: the subscription is gone);
+    tern sub must reconnect by itself and subscribe again. Retained messages make the order of
+    publish and (re)subscribe irrelevant."""
+    broker = Broker(tmp)
+    port = broker.port
+    sub = subprocess.Popen(tern("sub", "-p", str(port), "-t", "rc/#", "-v", "-q", "1"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = LineReader(sub.stdout)
+    try:
+        run(mpub(broker, "-t", "rc/before", "-m", "1", "-r", "-q", "1"))
+        first = reader.line()
+        broker.stop()
+        broker = Broker(tmp, port=port)
+        run(mpub(broker, "-t", "rc/after", "-m", "2", "-r", "-q", "1"))
+        second = reader.line()
+        # Now subscribed again: a plain (not retained) message arrives too.
+        run(mpub(broker, "-t", "rc/live", "-m", "3", "-q", "1"))
+        third = reader.line()
+        check(first == b"rc/before 1\n" and second == b"rc/after 2\n" and third == b"rc/live 3\n",
+              "tern sub reconnects after a broker restart: %r %r %r" % (first, second, third))
+        check(sub.poll() is None, "tern sub still running after the restart")
+    finally:
+        sub.kill()
+        _, err = sub.communicate()
+        broker.stop()
+    check(err == b"", "tern sub printed nothing on stderr while reconnecting: %r" % err)
+
+
+def test_psk_and_unix(tmp):
+    sockdir = os.path.join(tmp, "sock")
+    os.mkdir(sockdir)
+    os.chmod(sockdir, 0o777)  # mosquitto binds the socket as user "mosquitto"
+    path = os.path.join(sockdir, "mqtt.sock")
+    pskfile = os.path.join(tmp, "psk")
+    with open(pskfile, "w") as f:
+        f.write("ident:00112233445566778899aabbccddeeff\n")
+    os.chmod(pskfile, 0o644)
+    broker = Broker(tmp, "psk_hint tern\npsk_file %s\nlistener 0 %s\n" % (pskfile, path))
+    psk = ["--psk", "00112233445566778899aabbccddeeff", "--psk-identity", "ident"]
+    try:
+        base = ["mosquitto_sub", "-p", str(broker.port), "-c", "-i", "psk-sub", "-q", "1",
+                "-t", "psk/#"] + psk
+        rc, _, err = run(base + ["-E"])
+        check(rc == 0, "psk: mosquitto_sub with TLS-PSK (%s)" % err)
+        rc, _, err = run(tpub(broker, "-t", "psk/a", "-m", "one", "-q", "1", *psk))
+        check(rc == 0, "psk: tern pub --psk (%s)" % err)
+        rc, _, err = run(tpub(broker, "-t", "psk/b", "-m", "two", "-q", "1", "--tls-version",
+                              "tlsv1.2", "--ciphers", "PSK-AES256-GCM-SHA384", *psk))
+        check(rc == 0, "psk: tern pub --ciphers with TLS 1.2 (%s)" % err)
+        rc, _, err = run(tern("pub", "--unix", path, "-t", "psk/c", "-m", "three", "-q", "1"))
+        check(rc == 0, "unix: tern pub --unix (%s)" % err)
+        rc, out, _ = run(base + ["-C", "3", "-F", "%t %p"])
+        check(sorted(out.splitlines()) == [b"psk/a one", b"psk/b two", b"psk/c three"],
+              "psk/unix: messages arrived: %r" % out)
+        rc, _, _ = run(tpub(broker, "-t", "psk/x", "-m", "no", "--psk", "ffff",
+                            "--psk-identity", "ident"))
+        check(rc == 1, "psk: a wrong key is refused")
+        rc, _, err = run(tern("sub", "--unix", path, "-t", "x", "-E"))
+        check(rc == 0, "unix: tern sub --unix (%s)" % err)
+        for args, want in ((["--psk", "aa"], b"Error: --psk-identity required if --psk used."),
+                           (["--psk", "aa", "--psk-identity", "i", "--cafile", "x"],
+                            b"Error: Only one of --psk or --cafile/--capath may be used at once.")):
+            rc, _, err = run(tern("pub", "-t", "a", "-m", "b", *args))
+            mrc, _, merr = run(["mosquitto_pub", "-t", "a", "-m", "b"] + args)
+            check(rc == mrc == 1 and err.split(b"\n")[0] == merr.split(b"\n")[0] == want,
+                  "psk option error %r: %r / %r" % (args, err, merr))
     finally:
         broker.stop()
 
@@ -370,8 +515,11 @@ def main():
         test_sub_output_matches(broker)
         test_rr(broker)
         test_errors(broker)
+        test_debug_output(broker)
         test_passwd(tmp)
         test_tls(tmp)
+        test_sub_reconnects(tmp)
+        test_psk_and_unix(tmp)
     finally:
         broker.stop()
         shutil.rmtree(tmp, ignore_errors=True)

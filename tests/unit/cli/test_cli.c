@@ -1,13 +1,15 @@
-/* The CLI's pure parts: the mosquitto_sub -F formatter (fixed time, TZ=UTC) and the option
- * parser's results and error messages. Expected strings were checked against mosquitto_sub
- * 2.0.11 output. */
+/* The CLI's pure parts: the mosquitto_sub -F formatter (fixed time, TZ=UTC), the option
+ * parser's results and error messages, and the -d debug lines (libmosquitto's wording). Expected
+ * strings were checked against mosquitto_sub 2.0.11 output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli_debug.h"
 #include "cli_format.h"
 #include "cli_opts.h"
+#include "pkt.h"
 #include "unit.h"
 
 static char outbuf[4096];
@@ -230,6 +232,127 @@ static void test_parse_sub(void)
     CHECK_EQ_INT(c.version, 5);
 }
 
+static void test_parse_connection_options(void)
+{
+    static struct cli_cfg c;
+    char err[512] = "";
+    struct tern_connect_options o;
+    const char *psk[] = {"pub",
+                         "-t",
+                         "a",
+                         "-m",
+                         "x",
+                         "--psk",
+                         "beef",
+                         "--psk-identity",
+                         "id",
+                         "--ciphers",
+                         "PSK-AES128-GCM-SHA256",
+                         "--unix",
+                         "/run/m.sock",
+                         "--nodelay",
+                         "--tls-alpn",
+                         "mqtt",
+                         NULL};
+    REQUIRE(parse(&c, CLI_PUB, psk, err, sizeof err) == 0);
+    cli_connect_options(&c, &o);
+    REQUIRE(o.tls != NULL);
+    CHECK(strcmp(o.tls->psk_hex, "beef") == 0 && strcmp(o.tls->psk_identity, "id") == 0);
+    CHECK(strcmp(o.tls->ciphers, "PSK-AES128-GCM-SHA256") == 0);
+    CHECK(strcmp(o.tls->alpn, "mqtt") == 0);
+    CHECK(strcmp(o.unix_path, "/run/m.sock") == 0);
+    CHECK(o.tcp_nodelay);
+    CHECK(o.reconnect == NULL); /* pub does not reconnect */
+
+    const char *os[] = {"sub", "-t", "a", "--tls-use-os-certs", NULL};
+    REQUIRE(parse(&c, CLI_SUB, os, err, sizeof err) == 0);
+    cli_connect_options(&c, &o);
+    REQUIRE(o.tls != NULL);
+    CHECK(o.tls->use_os_certs && o.tls->psk_identity == NULL);
+    CHECK(!o.tcp_nodelay);
+    REQUIRE(o.reconnect != NULL); /* sub reconnects like mosquitto_sub */
+    CHECK(o.reconnect->min_delay_ms > 0 && o.reconnect->max_delay_ms >= o.reconnect->min_delay_ms);
+
+    const char *noid[] = {"pub", "-t", "a", "-m", "x", "--psk", "beef", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, noid, err, sizeof err), 1);
+    CHECK(strncmp(err, "Error: --psk-identity required if --psk used.\n", 46) == 0);
+    const char *both[] = {"pub",
+                          "-t",
+                          "a",
+                          "-m",
+                          "x",
+                          "--psk",
+                          "beef",
+                          "--psk-identity",
+                          "i",
+                          "--capath",
+                          "/etc/ssl/certs",
+                          NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, both, err, sizeof err), 1);
+    CHECK(strstr(err, "Only one of --psk or --cafile/--capath") != NULL);
+    const char *proxy[] = {"pub", "-t", "a", "-m", "x", "--proxy", "socks5h://h", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, proxy, err, sizeof err), 1);
+    CHECK(strstr(err, "--proxy") != NULL);
+}
+
+/* The -d line for one packet built independently with pkt.h. */
+static const char *debug_line(struct cli_cfg *c, bool sent, const struct pkt *p)
+{
+    static char out[512];
+    memset(out, 0, sizeof out);
+    FILE *f = fmemopen(out, sizeof out, "w");
+    cli_debug_packet(c, f, sent, p->data, p->len);
+    fclose(f);
+    return out;
+}
+
+static void test_debug_lines(void)
+{
+    static struct cli_cfg c;
+    memset(&c, 0, sizeof c);
+    c.id = "X";
+    c.version = 4;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_publish(&p, 4, "a/b", "hello", 0, 1, 0);
+    CHECK(strcmp(debug_line(&c, true, &p),
+                 "Client X sending PUBLISH (d0, q0, r1, m1, 'a/b', ... (5 bytes))\n") == 0);
+    CHECK(strcmp(debug_line(&c, true, &p),
+                 "Client X sending PUBLISH (d0, q0, r1, m2, 'a/b', ... (5 bytes))\n") == 0);
+    CHECK(strcmp(debug_line(&c, false, &p),
+                 "Client X received PUBLISH (d0, q0, r1, m0, 'a/b', ... (5 bytes))\n") == 0);
+    pkt_reset(&p);
+    pkt_publish(&p, 4, "t", "", 2, 0, 7);
+    CHECK(strcmp(debug_line(&c, true, &p),
+                 "Client X sending PUBLISH (d0, q2, r0, m7, 't', ... (0 bytes))\n") == 0);
+    pkt_reset(&p);
+    pkt_ack(&p, 4, 3); /* PUBACK */
+    CHECK(strcmp(debug_line(&c, false, &p), "Client X received PUBACK (Mid: 3, RC:0)\n") == 0);
+    CHECK(strcmp(debug_line(&c, true, &p), "Client X sending PUBACK (m3, rc0)\n") == 0);
+    pkt_reset(&p);
+    pkt_ack(&p, 5, 4); /* PUBREC */
+    CHECK(strcmp(debug_line(&c, false, &p), "Client X received PUBREC (Mid: 4)\n") == 0);
+    pkt_reset(&p);
+    pkt_ack(&p, 6, 4); /* PUBREL */
+    CHECK(strcmp(debug_line(&c, true, &p), "Client X sending PUBREL (m4)\n") == 0);
+    pkt_reset(&p);
+    pkt_subscribe(&p, 4, 9, "x/#", 1);
+    CHECK(strcmp(debug_line(&c, true, &p),
+                 "Client X sending SUBSCRIBE (Mid: 9, Topic: x/#, QoS: 1, Options: 0x00)\n") == 0);
+    pkt_reset(&p);
+    pkt_connect(&p, 4, "X", 60, 1);
+    CHECK(strcmp(debug_line(&c, true, &p), "Client X sending CONNECT\n") == 0);
+    pkt_reset(&p);
+    pkt_pingreq(&p);
+    CHECK(strcmp(debug_line(&c, true, &p), "Client X sending PINGREQ\n") == 0);
+    c.version = 5;
+    pkt_reset(&p);
+    pkt_disconnect(&p, 5, 0x8E);
+    CHECK(strcmp(debug_line(&c, false, &p), "Received DISCONNECT (142)\n") == 0);
+    pkt_free(&p);
+}
+
 UNIT_MAIN(UNIT_TEST(test_default_and_verbose), UNIT_TEST(test_fields_width_precision),
           UNIT_TEST(test_time_fields), UNIT_TEST(test_properties), UNIT_TEST(test_json),
-          UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors), UNIT_TEST(test_parse_sub))
+          UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors), UNIT_TEST(test_parse_sub),
+          UNIT_TEST(test_parse_connection_options), UNIT_TEST(test_debug_lines))

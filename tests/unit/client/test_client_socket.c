@@ -1,0 +1,452 @@
+/* libtern over real sockets against a fake server written here (a loopback TCP or Unix domain
+ * listener that reads packets and answers with bytes from tests/support/pkt.h): automatic
+ * reconnect with exponential backoff and jitter, queued publishes surviving a reconnect, Unix
+ * domain sockets, TCP_NODELAY on request and the on_packet trace hook. Time is injected through
+ * tern_client_tick(), so backoff delays are checked exactly; the only waits are poll() on sockets.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pkt.h"
+#include "tern.h"
+#include "unit.h"
+
+#define WAIT_MS 5000
+
+struct events {
+    int connacks;
+    bool session_present;
+    int disconnects;
+    int disconnect_err;
+    int published;
+    int traced_sent;
+    int traced_received;
+    uint8_t first_sent_type;
+    uint8_t last_received_type;
+};
+
+static void on_connack(struct tern_client *c, void *ud, bool sp, uint8_t reason,
+                       const struct tern_props *props)
+{
+    struct events *e = ud;
+    (void)c;
+    (void)reason;
+    (void)props;
+    e->connacks++;
+    e->session_present = sp;
+}
+
+static void on_disconnect(struct tern_client *c, void *ud, int err, uint8_t reason,
+                          const struct tern_props *props)
+{
+    struct events *e = ud;
+    (void)c;
+    (void)reason;
+    (void)props;
+    e->disconnects++;
+    e->disconnect_err = err;
+}
+
+static void on_publish(struct tern_client *c, void *ud, uint16_t id, uint8_t reason,
+                       const struct tern_props *props)
+{
+    struct events *e = ud;
+    (void)c;
+    (void)id;
+    (void)reason;
+    (void)props;
+    e->published++;
+}
+
+static void on_packet(struct tern_client *c, void *ud, bool sent, const uint8_t *data, size_t len)
+{
+    struct events *e = ud;
+    (void)c;
+    if (len == 0)
+        return;
+    if (sent) {
+        if (e->traced_sent++ == 0)
+            e->first_sent_type = data[0] >> 4;
+    } else {
+        e->traced_received++;
+        e->last_received_type = data[0] >> 4;
+    }
+}
+
+static const struct tern_callbacks callbacks = {
+    .on_connack = on_connack,
+    .on_disconnect = on_disconnect,
+    .on_publish = on_publish,
+    .on_packet = on_packet,
+};
+
+/* A loopback listener on an ephemeral port. */
+static int listen_tcp(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Runs the client's socket until cond(c) holds (or WAIT_MS without progress). */
+static bool pump_until(struct tern_client *c, bool (*cond)(struct tern_client *))
+{
+    while (!cond(c)) {
+        int fd = tern_client_fd(c);
+        if (fd < 0)
+            return false;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (tern_client_wants_write(c))
+            p.events |= POLLOUT;
+        if (poll(&p, 1, WAIT_MS) <= 0)
+            return false;
+        if (p.revents & (POLLOUT | POLLERR | POLLHUP))
+            tern_client_on_writable(c);
+        if (!tern_client_is_closed(c) && (p.revents & (POLLIN | POLLERR | POLLHUP)))
+            tern_client_on_readable(c);
+    }
+    return true;
+}
+
+static bool output_written(struct tern_client *c)
+{
+    return !tern_client_wants_write(c) && !tern_client_is_closed(c);
+}
+
+static bool is_connected(struct tern_client *c)
+{
+    return tern_client_is_connected(c);
+}
+
+static bool is_closed(struct tern_client *c)
+{
+    return tern_client_is_closed(c);
+}
+
+/* Reads exactly want.len bytes from fd and compares them with want. */
+static bool read_exact(int fd, const struct pkt *want)
+{
+    uint8_t buf[512];
+    size_t got = 0;
+    while (got < want->len && got < sizeof buf) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, WAIT_MS) <= 0)
+            return false;
+        ssize_t n = read(fd, buf + got, want->len - got);
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    return got == want->len && memcmp(buf, want->data, got) == 0;
+}
+
+/* The server side of one connection attempt: accept, expect CONNECT, then either answer
+ * CONNACK (returns the connection) or close at once (returns -1). */
+static int serve_attempt(struct tern_client *c, int lfd, bool accept_it, uint8_t session_present)
+{
+    if (!pump_until(c, output_written))
+        return -2;
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        return -2;
+    struct pkt want;
+    pkt_init(&want);
+    pkt_connect(&want, 4, "rc", 0, 1);
+    bool ok = read_exact(fd, &want);
+    pkt_free(&want);
+    if (!ok || !accept_it) {
+        close(fd);
+        return ok ? -1 : -2;
+    }
+    uint8_t connack[4] = {0x20, 2, session_present, 0};
+    if (write(fd, connack, sizeof connack) != (ssize_t)sizeof connack) {
+        close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+static struct tern_client *connect_to(struct events *e, uint16_t port,
+                                      const struct tern_reconnect_options *r, uint64_t now)
+{
+    memset(e, 0, sizeof *e);
+    struct tern_connect_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.client_id = "rc";
+    o.clean_start = true;
+    o.reconnect = r;
+    struct tern_client *c = tern_client_new(&callbacks, e);
+    if (c && tern_client_connect(c, &o, now) != 0) {
+        tern_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void test_backoff_doubles_caps_and_resets(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    struct tern_reconnect_options r = {100, 400, false};
+    struct events e;
+    struct tern_client *c = connect_to(&e, port, &r, 1000);
+    REQUIRE(c);
+    int fd = serve_attempt(c, lfd, true, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(pump_until(c, is_connected));
+    CHECK(!tern_client_is_reconnecting(c));
+
+    /* The server goes away: the client schedules a reconnect after min_delay_ms. */
+    close(fd);
+    REQUIRE(pump_until(c, is_closed));
+    CHECK_EQ_INT(e.disconnects, 1);
+    CHECK_EQ_INT(e.disconnect_err, TERN_ERROR_CLOSED);
+    CHECK(tern_client_is_reconnecting(c));
+    CHECK_EQ_INT(tern_client_next_timeout_ms(c), 100);
+    CHECK_EQ_INT(tern_client_tick(c, 1099), 0);
+    CHECK_EQ_INT(tern_client_fd(c), -1);
+
+    /* Attempts that end before CONNACK double the delay up to max_delay_ms. */
+    uint64_t now = 1100;
+    static const int64_t next[] = {200, 400, 400};
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(tern_client_tick(c, now), 0);
+        REQUIRE(tern_client_fd(c) >= 0);
+        CHECK(!tern_client_is_reconnecting(c));
+        CHECK_EQ_INT(serve_attempt(c, lfd, false, 0), -1);
+        REQUIRE(pump_until(c, is_closed));
+        CHECK(tern_client_is_reconnecting(c));
+        CHECK_EQ_INT(tern_client_next_timeout_ms(c), next[i]);
+        now += (uint64_t)next[i];
+    }
+    CHECK_EQ_INT(e.connacks, 1);
+
+    /* A CONNACK resets the backoff. */
+    CHECK_EQ_INT(tern_client_tick(c, now), 0);
+    fd = serve_attempt(c, lfd, true, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(pump_until(c, is_connected));
+    CHECK_EQ_INT(e.connacks, 2);
+    close(fd);
+    REQUIRE(pump_until(c, is_closed));
+    CHECK_EQ_INT(tern_client_next_timeout_ms(c), 100);
+
+    /* tern_client_disconnect() cancels a scheduled reconnect. */
+    CHECK_EQ_INT(tern_client_disconnect(c, 0, NULL), 0);
+    CHECK(!tern_client_is_reconnecting(c));
+    CHECK_EQ_INT(tern_client_next_timeout_ms(c), -1);
+    CHECK_EQ_INT(tern_client_tick(c, now + 100000), 0);
+    CHECK_EQ_INT(tern_client_fd(c), -1);
+    tern_client_free(c);
+    close(lfd);
+}
+
+static void test_no_reconnect_before_first_connack_or_after_own_disconnect(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    struct tern_reconnect_options r = {100, 400, false};
+    struct events e;
+    struct tern_client *c = connect_to(&e, port, &r, 0);
+    REQUIRE(c);
+    /* The first connection never got a CONNACK: nothing to keep alive. */
+    CHECK_EQ_INT(serve_attempt(c, lfd, false, 0), -1);
+    REQUIRE(pump_until(c, is_closed));
+    CHECK(!tern_client_is_reconnecting(c));
+    CHECK_EQ_INT(tern_client_next_timeout_ms(c), -1);
+
+    /* Our own DISCONNECT is final. */
+    REQUIRE(tern_client_reconnect(c, 0) == 0);
+    int fd = serve_attempt(c, lfd, true, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(pump_until(c, is_connected));
+    CHECK_EQ_INT(tern_client_disconnect(c, 0, NULL), 0);
+    REQUIRE(pump_until(c, is_closed));
+    CHECK_EQ_INT(e.disconnect_err, 0);
+    CHECK(!tern_client_is_reconnecting(c));
+    close(fd);
+    tern_client_free(c);
+    close(lfd);
+}
+
+static void test_unacked_publish_resent_after_reconnect(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    struct tern_reconnect_options r = {50, 50, false};
+    struct events e;
+    struct tern_client *c = connect_to(&e, port, &r, 0);
+    REQUIRE(c);
+    int fd = serve_attempt(c, lfd, true, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(pump_until(c, is_connected));
+    uint16_t id = 0;
+    REQUIRE(tern_client_publish(c, "t", tern_str_of("m"), 1, false, NULL, &id) == 0);
+    REQUIRE(pump_until(c, output_written));
+    struct pkt want;
+    pkt_init(&want);
+    pkt_publish(&want, 4, "t", "m", 1, 0, id);
+    CHECK(read_exact(fd, &want));
+    close(fd); /* no PUBACK */
+    REQUIRE(pump_until(c, is_closed));
+    CHECK(tern_client_is_pending(c, id));
+    REQUIRE(tern_client_tick(c, 50) == 0);
+    fd = serve_attempt(c, lfd, true, 1);
+    REQUIRE(fd >= 0);
+    REQUIRE(pump_until(c, is_connected));
+    CHECK(e.session_present);
+    /* Resent with DUP [MQTT-3.3.1-1] and the same packet id; the PUBACK completes it. */
+    REQUIRE(pump_until(c, output_written));
+    pkt_reset(&want);
+    pkt_publish(&want, 4, "t", "m", 1, 0, id);
+    want.data[0] |= 0x08;
+    CHECK(read_exact(fd, &want));
+    uint8_t puback[4] = {0x40, 2, (uint8_t)(id >> 8), (uint8_t)id};
+    CHECK(write(fd, puback, sizeof puback) == (ssize_t)sizeof puback);
+    struct pollfd p = {tern_client_fd(c), POLLIN, 0};
+    CHECK(poll(&p, 1, WAIT_MS) == 1);
+    CHECK_EQ_INT(tern_client_on_readable(c), 0);
+    CHECK_EQ_INT(e.published, 1);
+    CHECK(!tern_client_is_pending(c, id));
+    pkt_free(&want);
+    close(fd);
+    tern_client_free(c);
+    close(lfd);
+}
+
+static void test_jitter_stays_within_half_to_full_delay(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    struct tern_reconnect_options r = {1000, 1000, true};
+    struct events e;
+    struct tern_client *c = connect_to(&e, port, &r, 0);
+    REQUIRE(c);
+    uint64_t now = 0;
+    bool varied = false;
+    int64_t first = -1;
+    for (int i = 0; i < 12; i++) {
+        int fd = serve_attempt(c, lfd, true, 0);
+        REQUIRE(fd >= 0);
+        REQUIRE(pump_until(c, is_connected));
+        close(fd);
+        REQUIRE(pump_until(c, is_closed));
+        int64_t d = tern_client_next_timeout_ms(c);
+        CHECK(d >= 500 && d <= 1000);
+        if (first < 0)
+            first = d;
+        varied = varied || d != first;
+        now += (uint64_t)d;
+        REQUIRE(tern_client_tick(c, now) == 0);
+    }
+    CHECK(varied);
+    tern_client_free(c);
+    close(lfd);
+}
+
+static void test_unix_socket_and_trace(void)
+{
+    char path[108];
+    snprintf(path, sizeof path, "/tmp/tern-unit-%d.sock", (int)getpid());
+    unlink(path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    REQUIRE(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(lfd, 4) == 0);
+    struct events e;
+    memset(&e, 0, sizeof e);
+    struct tern_connect_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "unused.invalid"; /* the Unix path wins: no name lookup */
+    o.unix_path = path;
+    o.client_id = "rc";
+    o.clean_start = true;
+    struct tern_client *c = tern_client_new(&callbacks, &e);
+    REQUIRE(c);
+    REQUIRE(tern_client_connect(c, &o, 0) == 0);
+    CHECK_EQ_INT(e.traced_sent, 1);
+    CHECK_EQ_INT(e.first_sent_type, 1); /* CONNECT */
+    int fd = serve_attempt(c, lfd, true, 0);
+    CHECK(fd >= 0);
+    CHECK(pump_until(c, is_connected));
+    CHECK_EQ_INT(e.traced_received, 1);
+    CHECK_EQ_INT(e.last_received_type, 2); /* CONNACK */
+    if (fd >= 0)
+        close(fd);
+    tern_client_free(c);
+    close(lfd);
+    unlink(path);
+
+    /* Nothing listening on the path: the connect fails at once. */
+    c = tern_client_new(&callbacks, &e);
+    REQUIRE(c);
+    CHECK_EQ_INT(tern_client_connect(c, &o, 0), TERN_ERROR_CLOSED);
+    tern_client_free(c);
+}
+
+static int nodelay_of(uint16_t port, bool nodelay)
+{
+    struct events e;
+    memset(&e, 0, sizeof e);
+    struct tern_connect_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.client_id = "nd";
+    o.clean_start = true;
+    o.tcp_nodelay = nodelay;
+    struct tern_client *c = tern_client_new(&callbacks, &e);
+    if (!c || tern_client_connect(c, &o, 0) != 0) {
+        tern_client_free(c);
+        return -1;
+    }
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(tern_client_fd(c), IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0)
+        v = -1;
+    tern_client_free(c);
+    return v;
+}
+
+static void test_nodelay_only_when_asked(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    CHECK_EQ_INT(nodelay_of(port, false), 0);
+    CHECK(nodelay_of(port, true) > 0);
+    close(lfd);
+}
+
+UNIT_MAIN(UNIT_TEST(test_backoff_doubles_caps_and_resets), UNIT_TEST(test_nodelay_only_when_asked),
+          UNIT_TEST(test_no_reconnect_before_first_connack_or_after_own_disconnect),
+          UNIT_TEST(test_unacked_publish_resent_after_reconnect),
+          UNIT_TEST(test_jitter_stays_within_half_to_full_delay),
+          UNIT_TEST(test_unix_socket_and_trace))
