@@ -52,7 +52,8 @@ void cli_help_main(FILE *out)
             " sub    : subscribe and print messages (like mosquitto_sub).\n"
             " rr     : request/response: publish a request, print the reply (like "
             "mosquitto_rr).\n"
-            " passwd : manage password files (like mosquitto_passwd).\n\n"
+            " passwd : manage password files (like mosquitto_passwd).\n"
+            " bench  : load-test an MQTT broker (see tern bench --help).\n\n"
             "Use 'tern COMMAND --help' for the options of a command.\n",
             TERN_VERSION);
 }

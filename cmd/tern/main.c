@@ -1,8 +1,9 @@
 /* `tern`: the Tern command line client. Dispatches to the pub, sub, rr and passwd
- * subcommands (cli_*.c); it holds no logic of its own. */
+ * subcommands (cli_*.c) and to bench (src/bench); it holds no logic of its own. */
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli_help.h"
 #include "cli_tools.h"
 
@@ -23,7 +24,8 @@ int main(int argc, char **argv)
     } cmds[] = {{"pub", cli_pub_main},
                 {"sub", cli_sub_main},
                 {"rr", cli_rr_main},
-                {"passwd", cli_passwd_main}};
+                {"passwd", cli_passwd_main},
+                {"bench", bench_main}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);
