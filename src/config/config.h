@@ -67,9 +67,11 @@ struct config {
     uint64_t max_retained_bytes;            /* 0 = unlimited (Tern extension) */
     /* Persistence: stored, not supported yet. */
     bool persistence;
-    char *persistence_location, *persistence_file; /* file default "mosquitto.db" */
-    uint32_t autosave_interval;                    /* default 1800 s */
-    bool autosave_on_changes;
+    char *persistence_location, *persistence_file; /* file default "tern.db" */
+    uint32_t autosave_interval;                    /* default 1800 s; accepted, see below */
+    bool autosave_on_changes;                      /* accepted; the store is incremental */
+    int persistence_fsync;                  /* 0 always (default), 1 interval, 2 never */
+    uint32_t persistence_fsync_interval_ms; /* for "interval"; default 1000 */
     /* Logging. */
     unsigned log_dest;          /* mask of enum log_dest (log.h); default LOG_DEST_STDERR */
     char *log_file;             /* for "log_dest file PATH" */

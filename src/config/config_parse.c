@@ -148,7 +148,10 @@ int config_parse_init(struct config_parser *p)
     c->connection_messages = true;
     c->allow_duplicate_messages = true;
     c->auto_id_prefix = mem_strdup("auto-");
-    c->persistence_file = mem_strdup("mosquitto.db");
+    /* Not Mosquitto's "mosquitto.db": its snapshot format is not ours, and a file of that name
+     * left by Mosquitto would be set aside as unreadable. */
+    c->persistence_file = mem_strdup("tern.db");
+    c->persistence_fsync_interval_ms = 1000;
     c->user = mem_strdup("mosquitto");
     if (!c->auto_id_prefix || !c->persistence_file || !c->user)
         return TERN_ENOMEM;

@@ -58,7 +58,9 @@ static void test_defaults(void)
     CHECK(c->retain_available);
     CHECK_EQ_INT(c->max_retained_messages, 0);
     CHECK(!c->persistence);
-    CHECK(strcmp(c->persistence_file, "mosquitto.db") == 0);
+    CHECK(strcmp(c->persistence_file, "tern.db") == 0);
+    CHECK_EQ_INT(c->persistence_fsync, 0);
+    CHECK_EQ_INT(c->persistence_fsync_interval_ms, 1000);
     CHECK_EQ_INT(c->autosave_interval, 1800);
     CHECK_EQ_INT(c->log_dest, LOG_DEST_STDERR);
     CHECK_EQ_INT(c->log_type, TLOG_ERR | TLOG_WARN | TLOG_NOTICE | TLOG_INFO);
@@ -368,7 +370,7 @@ static void test_realistic_mosquitto_conf(void)
     CHECK(has_warning(&d, "t.conf:55: option 'connection' is not supported yet and is ignored"));
     CHECK(!has_warning(&d, "'address'"));
     CHECK(!has_warning(&d, "'cafile'")); /* supported: TLS listeners */
-    CHECK(has_warning(&d, "t.conf:35: option 'persistence' is not supported yet and is ignored"));
+    CHECK(!has_warning(&d, "'persistence'")); /* supported: the durable store */
     CHECK(!has_warning(&d, "'sys_interval'")); /* supported: $SYS */
     CHECK(!has_warning(&d, "'max_inflight_messages'"));
     config_free(c);
