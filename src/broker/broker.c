@@ -11,6 +11,7 @@
 #include "config.h"
 #include "conn.h"
 #include "mem.h"
+#include "persist.h"
 #include "retain.h"
 #include "security.h"
 #include "session.h"
@@ -167,6 +168,7 @@ struct broker *broker_new(struct config *cfg, struct log *log)
     for (unsigned k = 0; k < b->n_workers; k++)
         if (worker_listen(b->workers[k]) != 0)
             goto fail;
+    persist_open(b); /* replays the store before any worker runs */
     return b;
 fail:
     log_msg(log, TLOG_ERR, "Error: unable to start the broker.");
@@ -236,12 +238,15 @@ void broker_reload(struct broker *b, struct config *cfg)
 void broker_poll(struct broker *b)
 {
     security_poll_files(b);
+    if (++b->polls % 12 == 0)
+        persist_tick(b); /* about once a minute */
 }
 
 void broker_free(struct broker *b)
 {
     if (!b)
         return;
+    persist_close(b); /* commits what is queued; the workers have stopped */
     for (unsigned k = 0; b->workers && k < b->n_workers; k++)
         worker_free(b->workers[k]);
     mem_free(b->workers);

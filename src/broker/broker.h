@@ -13,6 +13,7 @@
 #include "log.h"
 
 struct config;
+struct store;
 struct listener_auth;
 struct retired;
 struct tls_ctx;
@@ -56,6 +57,10 @@ struct broker {
     struct config **old_cfgs;
     size_t n_old_cfgs;
     struct sys_state *sys;
+    struct store *store; /* durable store, NULL when persistence is off */
+    int store_fsync;     /* enum store_fsync in force */
+    bool loading;        /* replaying the store: no store writes */
+    unsigned polls;      /* broker_poll calls, main thread only */
     struct retired *retired; /* replaced security objects, freed by security_free */
     pthread_mutex_t retire_lock;
     struct log *log;

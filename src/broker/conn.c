@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"
+#include "persist.h"
 #include "msg.h"
 #include "session.h"
 #include "security.h"
@@ -26,6 +27,7 @@
 #define READ_CHUNK 16384
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
+static void drop_acks(struct conn *c);
 
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
 {
@@ -53,6 +55,7 @@ void conn_start(struct worker *w, struct transport *t, const char *peer, struct 
     buf_init(&c->in);
     buf_init(&c->out);
     list_init(&c->dirty_node);
+    list_init(&c->ack_node);
     c->last_rx_ms = loop_now_ms(w->loop);
     if (loop_add(w->loop, fd, LOOP_READ, on_io, c) != 0) {
         t->ops->close(t);
@@ -284,6 +287,7 @@ void conn_close(struct conn *c, int reason)
         p.u.disconnect.reason = (uint8_t)reason;
         conn_send(c, &p);
     }
+    drop_acks(c); /* never acknowledge what we could not make durable */
     /* Best effort: what is already queued (a refusing CONNACK, a DISCONNECT) goes out now. */
     conn_flush(c);
     if (c->in_dirty) {
@@ -353,4 +357,89 @@ size_t conn_unmount_len(const struct conn *c, const char *topic, size_t len)
         return 0;
     size_t mlen = strlen(mp);
     return mlen < len && memcmp(topic, mp, mlen) == 0 ? mlen : 0;
+}
+
+static void send_ack_now(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+{
+    struct mqtt_packet p;
+    memset(&p, 0, sizeof p);
+    p.type = type;
+    p.u.ack.packet_id = packet_id;
+    p.u.ack.reason = c->version == MQTT_V5 ? reason : 0;
+    conn_send(c, &p);
+}
+
+static void drop_acks(struct conn *c)
+{
+    if (list_linked(&c->ack_node))
+        list_remove(&c->ack_node);
+    mem_free(c->acks);
+    c->acks = NULL;
+    c->ack_head = c->ack_len = c->ack_cap = 0;
+}
+
+/* Sends queued acknowledgements up to the durable seq; true when none is left. */
+static bool release(struct conn *c, uint64_t durable)
+{
+    while (c->ack_len) {
+        struct pending_ack *a = &c->acks[c->ack_head];
+        if (a->seq > durable)
+            return false;
+        send_ack_now(c, a->type, a->packet_id, a->reason);
+        c->ack_head = (c->ack_head + 1) % c->ack_cap;
+        c->ack_len--;
+    }
+    return true;
+}
+
+void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq)
+{
+    struct broker *b = c->w->b;
+    if (c->ack_len == 0 && (!persist_acks_wait(b) || seq <= persist_durable(b))) {
+        send_ack_now(c, type, packet_id, reason);
+        return;
+    }
+    if (c->ack_len == c->ack_cap) {
+        size_t ncap = c->ack_cap ? c->ack_cap * 2 : 16;
+        struct pending_ack *q = mem_alloc(ncap * sizeof *q);
+        if (!q) {
+            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
+            return;
+        }
+        for (size_t i = 0; i < c->ack_len; i++)
+            q[i] = c->acks[(c->ack_head + i) % c->ack_cap];
+        mem_free(c->acks);
+        c->acks = q;
+        c->ack_cap = ncap;
+        c->ack_head = 0;
+    }
+    struct pending_ack *a = &c->acks[(c->ack_head + c->ack_len) % c->ack_cap];
+    a->seq = seq;
+    a->packet_id = packet_id;
+    a->type = type;
+    a->reason = reason;
+    c->ack_len++;
+    if (!list_linked(&c->ack_node))
+        list_insert_tail(&c->w->ack_conns, &c->ack_node);
+    /* Announce before re-checking: the store thread reads the flag after publishing a new
+     * durable seq, so either it wakes us or we see its seq here. */
+    atomic_store(&c->w->acks_waiting, true);
+    if (release(c, persist_durable(b)))
+        list_remove(&c->ack_node);
+}
+
+void conn_release_acks(struct worker *w)
+{
+    if (list_empty(&w->ack_conns))
+        return;
+    uint64_t durable = persist_durable(w->b);
+    struct list_node *it, *tmp;
+    LIST_FOREACH(it, tmp, &w->ack_conns)
+    {
+        struct conn *c = LIST_ENTRY(it, struct conn, ack_node);
+        if (release(c, durable))
+            list_remove(&c->ack_node);
+    }
+    if (list_empty(&w->ack_conns))
+        atomic_store(&w->acks_waiting, false);
 }

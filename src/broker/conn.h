@@ -72,6 +72,11 @@ struct conn {
     uint16_t in_flight_in; /* inbound QoS 1/2 not yet completed, for Receive Maximum */
     struct list_node node;
     struct list_node dirty_node;
+    /* Acknowledgements held until the store made what they acknowledge durable; FIFO so
+     * PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
+    struct pending_ack *acks;
+    size_t ack_head, ack_len, ack_cap;
+    struct list_node ack_node;
 };
 
 /* Takes ownership of fd (an accepted socket; counted in lr->connections), wraps it in the
@@ -83,6 +88,17 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
  * caller; it is counted out here on failure and at close. */
 void conn_start(struct worker *w, struct transport *t, const char *peer, struct listener_rt *lr);
 
+struct pending_ack {
+    uint64_t seq;
+    uint16_t packet_id;
+    uint8_t type;
+    uint8_t reason;
+};
+
+/* Sends a PUBACK/PUBREC now, or queues it behind earlier ones until store seq is durable. */
+void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq);
+/* Sends the queued acknowledgements the store has made durable (on w's thread). */
+void conn_release_acks(struct worker *w);
 /* Marks c for flushing at the end of this loop iteration (after bytes went into c->out). */
 void conn_mark_dirty(struct conn *c);
 /* Appends bytes to the output buffer and marks the connection for flushing at the end of this

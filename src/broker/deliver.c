@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
+#include "persist.h"
 #include "retain.h"
 #include "acl.h"
 #include "security.h"
@@ -98,6 +99,11 @@ static size_t route(struct worker *w, struct msg *m)
         struct delivery d;
         if (merge(m, &w->matches[i], j - i, &d)) {
             d.m = msg_ref(m);
+            /* A persistent session's copy is in the store before the publisher hears back:
+             * written here, by the publisher's worker, whoever owns the session. */
+            uint64_t seq = persist_queue(w->b, s, &d);
+            if (seq > w->pub_seq)
+                w->pub_seq = seq;
             struct worker *owner = session_owner(s);
             if (owner == w) {
                 deliver_to_session(w, s, &d);
@@ -121,9 +127,15 @@ size_t deliver_publish(struct worker *w, struct msg *m)
     if (m->retain && b->cfg->retain_available) {
         /* An empty payload deletes the retained message [MQTT-3.3.1-10]; it is still routed
          * to current subscribers. */
-        if (retain_set(b->retain, m) == TERN_EFULL)
+        int rc = retain_set(b->retain, m);
+        if (rc == TERN_EFULL)
             log_msg(b->log, TLOG_WARN, "Retained message on %s dropped: retained store full",
                     m->topic);
+        if (rc == 0) {
+            uint64_t seq = persist_retain(b, m);
+            if (seq > w->pub_seq)
+                w->pub_seq = seq;
+        }
     }
     return route(w, m);
 }
@@ -147,18 +159,35 @@ static bool online(const struct session *s)
     return c && c->state == CONN_ACTIVE;
 }
 
+/* Drops d, and its queue entry in the store. */
+static void drop(struct worker *w, struct session *s, struct delivery *d)
+{
+    persist_unqueue(w->b, s, d);
+    delivery_clear(d);
+}
+
 /* Sends d with a new packet id into the window. Takes over d. */
 static void send_in_window(struct worker *w, struct session *s, struct delivery *d)
 {
+    /* Checked again here: a session restored from the store had no listener (and so no ACL)
+     * when the message was routed to it. */
+    if (!security_acl(s->listener, s->client_id, s->username, msg_topic(d->m), ACL_READ)) {
+        drop(w, s, d);
+        return;
+    }
     uint16_t pid = session_next_packet_id(s);
     if (pid == 0 || deliver_send_publish(s->conn, d, pid, false) != 0) {
         w->b->stats.publish_dropped++;
-        delivery_clear(d);
+        drop(w, s, d);
         return;
     }
     uint8_t state = d->qos == 1 ? INFLIGHT_WAIT_PUBACK : INFLIGHT_WAIT_PUBREC;
-    if (session_inflight_add(s, pid, state, d) != 0)
+    persist_unqueue(w->b, s, d); /* queue entry becomes an in-flight entry */
+    if (session_inflight_add(s, pid, state, d) != 0) {
         delivery_clear(d);
+        return;
+    }
+    persist_inflight(w->b, s, &s->inflight[s->n_inflight - 1]);
 }
 
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
@@ -166,13 +195,13 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
     struct broker *b = w->b;
     uint64_t now = loop_now_ms(w->loop);
     if (s->ended || msg_expired(d->m, now)) {
-        delivery_clear(d);
+        drop(w, s, d);
         return;
     }
     /* Every delivery, retained ones included, passes the subscriber's read ACL. */
     if (s->listener && !security_acl(s->listener, s->client_id, s->username, msg_topic(d->m),
                                      ACL_READ)) {
-        delivery_clear(d);
+        drop(w, s, d);
         return;
     }
     if (d->qos == 0) {
@@ -188,9 +217,11 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
         send_in_window(w, s, d);
         return;
     }
+    if (!d->stored)
+        persist_queue(b, s, d); /* e.g. a retained message for a new subscription */
     if (session_queue_push(s, d, b->cfg->max_queued_messages, b->cfg->max_queued_bytes) != 0) {
         atomic_fetch_add(&b->stats.publish_dropped, 1);
-        delivery_clear(d);
+        drop(w, s, d);
         return;
     }
     deliver_pump(w, s);
@@ -204,7 +235,7 @@ void deliver_pump(struct worker *w, struct session *s)
         if (!session_queue_pop(s, &d))
             return;
         if (msg_expired(d.m, now)) {
-            delivery_clear(&d);
+            drop(w, s, &d);
             continue;
         }
         send_in_window(w, s, &d);
@@ -381,6 +412,7 @@ static void redeliver_one(struct worker *w, struct session *s, struct delivery *
         if (!to)
             continue;
         d->shared = true;
+        d->stored = false; /* the ended session's rows are gone; the new one stores its own */
         struct worker *owner = session_owner(to);
         if (owner == w) {
             deliver_to_session(w, to, d);

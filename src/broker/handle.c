@@ -7,6 +7,7 @@
 #include "broker.h"
 #include "codec.h"
 #include "conn.h"
+#include "persist.h"
 #include "session.h"
 #include "worker.h"
 
@@ -21,6 +22,7 @@ void handle_disconnect(struct conn *c, struct mqtt_packet *p)
             return;
         }
         c->s->expiry_s = d->props.session_expiry;
+        persist_session(c->w->b, c->s);
     }
     /* 0x04 asks for the will to be published; any other reason discards it
      * [MQTT-3.14.4-3]. */

@@ -12,6 +12,7 @@
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
+#include "persist.h"
 #include "acl.h"
 #include "security.h"
 #include "session.h"
@@ -80,7 +81,8 @@ static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
         return MQTT_RC_QOS_NOT_SUPPORTED; /* [MQTT-3.2.2-11] */
     if (pub->retain && !cfg->retain_available)
         return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-14] */
-    if (pub->qos == 2 && !session_qos2_has(c->s, pub->packet_id)) {
+    /* v3 has no Receive Maximum to announce, so only a v5 client can exceed it. */
+    if (c->version == MQTT_V5 && pub->qos == 2 && !session_qos2_has(c->s, pub->packet_id)) {
         uint16_t rm = cfg->max_inflight_messages ? cfg->max_inflight_messages : 65535;
         if (c->s->n_qos2_in >= rm)
             return MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED; /* [MQTT-3.3.4-7] */
@@ -105,13 +107,13 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         /* Refused like Mosquitto; v5 tells the publisher why. */
         atomic_fetch_add(&b->stats.publish_dropped, 1);
         if (pub->qos)
-            send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pub->packet_id,
-                     MQTT_RC_TOPIC_NAME_INVALID);
+            conn_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pub->packet_id,
+                     MQTT_RC_TOPIC_NAME_INVALID, 0);
         return;
     }
     if (pub->qos == 2 && session_qos2_has(c->s, pub->packet_id)) {
         /* Re-sent before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10]. */
-        send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
+        conn_ack(c, MQTT_PUBREC, pub->packet_id, 0, 0);
         return;
     }
     uint32_t limit = b->cfg->message_size_limit;
@@ -148,17 +150,27 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
             conn_protocol_error(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
             return;
         }
+        w->pub_seq = 0;
         routed = deliver_publish(w, m);
         msg_unref(m);
     }
     if (!rc && routed == 0)
         rc = MQTT_RC_NO_MATCHING_SUBSCRIBERS;
+    /* Under persistence_fsync always, the acknowledgement waits until everything this message
+     * made the store write is durable (conn_ack queues it until then). */
+    uint64_t seq = w->pub_seq;
     if (pub->qos == 1) {
-        send_ack(c, MQTT_PUBACK, pub->packet_id, rc);
+        conn_ack(c, MQTT_PUBACK, pub->packet_id, rc, seq);
     } else if (pub->qos == 2) {
-        if (rc < 0x80 && session_qos2_add(c->s, pub->packet_id) != 0)
-            rc = MQTT_RC_UNSPECIFIED_ERROR;
-        send_ack(c, MQTT_PUBREC, pub->packet_id, rc);
+        if (rc < 0x80) {
+            if (session_qos2_add(c->s, pub->packet_id) != 0) {
+                rc = MQTT_RC_UNSPECIFIED_ERROR;
+            } else {
+                uint64_t q = persist_qos2(b, c->s, pub->packet_id, true);
+                seq = q > seq ? q : seq;
+            }
+        }
+        conn_ack(c, MQTT_PUBREC, pub->packet_id, rc, seq);
     }
 }
 
@@ -167,6 +179,7 @@ void handle_puback(struct conn *c, struct mqtt_packet *p)
     struct session *s = c->s;
     struct inflight *f = session_inflight_find(s, p->u.ack.packet_id);
     if (f && f->state == INFLIGHT_WAIT_PUBACK) {
+        persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
         deliver_pump(c->w, s);
     }
@@ -183,11 +196,13 @@ void handle_pubrec(struct conn *c, struct mqtt_packet *p)
     }
     if (p->u.ack.reason >= 0x80) {
         /* The receiver refused it: the flow ends here [MQTT-4.3.3-4]. */
+        persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
         deliver_pump(c->w, s);
         return;
     }
     f->state = INFLIGHT_WAIT_PUBCOMP;
+    persist_inflight(c->w->b, s, f);
     /* The message itself is no longer needed: only the packet id is [MQTT-4.3.3-4]. */
     send_ack(c, MQTT_PUBREL, id, 0);
 }
@@ -196,6 +211,8 @@ void handle_pubrel(struct conn *c, struct mqtt_packet *p)
 {
     uint16_t id = p->u.ack.packet_id;
     bool had = session_qos2_remove(c->s, id);
+    if (had)
+        persist_qos2(c->w->b, c->s, id, false);
     send_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
 }
 
@@ -204,6 +221,7 @@ void handle_pubcomp(struct conn *c, struct mqtt_packet *p)
     struct session *s = c->s;
     struct inflight *f = session_inflight_find(s, p->u.ack.packet_id);
     if (f && f->state == INFLIGHT_WAIT_PUBCOMP) {
+        persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
         deliver_pump(c->w, s);
     }

@@ -11,6 +11,7 @@
 #include "deliver.h"
 #include "loop.h"
 #include "mem.h"
+#include "persist.h"
 #include "msg.h"
 #include "retain.h"
 #include "acl.h"
@@ -105,6 +106,8 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     *send_ret_owned = owned;
     if (r == 1)
         atomic_fetch_add(&b->stats.subscriptions, 1);
+    persist_sub(b, c->s, session_sub_get(c->s, (const char *)mounted.ptr, mounted.len)->filter,
+                options, sub_id, true);
     /* Retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]; Retain Handling
      * 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. */
     uint8_t rh = (options & MQTT_SUBOPT_RH_MASK) >> MQTT_SUBOPT_RH_SHIFT;
@@ -171,7 +174,10 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
         uint8_t rc = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
         char *owned = NULL;
         struct tern_bytes mf = conn_mount(c, f, &owned);
-        if (mf.ptr && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {
+        struct subscription *x = mf.ptr ? session_sub_get(c->s, (const char *)mf.ptr, mf.len) : NULL;
+        if (x)
+            persist_sub(b, c->s, x->filter, 0, 0, false);
+        if (x && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {
             if (topic_tree_remove(b->tree, mf, c->s) == 0)
                 atomic_fetch_sub(&b->stats.subscriptions, 1);
             rc = MQTT_RC_SUCCESS;

@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
+#include "persist.h"
 #include "retain.h"
 #include "session.h"
 #include "topic_tree.h"
@@ -85,6 +86,7 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     uint64_t max = atomic_load(&b->stats.clients_maximum);
     while (now > max && !atomic_compare_exchange_weak(&b->stats.clients_maximum, &max, now))
         ;
+    persist_session(b, s); /* expiry, will, and everything when it just became persistent */
     send_connack(c, session_present);
     if (session_present)
         deliver_resend(w, s);
@@ -101,6 +103,8 @@ void lifecycle_publish_will(struct worker *w, struct session *s)
     s->will_timer = 0;
     deliver_publish(w, will);
     msg_unref(will);
+    if (!s->ended)
+        persist_session(w->b, s); /* published once: not again after a restart */
 }
 
 static void will_fired(struct loop *l, void *ctx)
@@ -126,8 +130,11 @@ void lifecycle_detach(struct worker *w, struct conn *c)
     struct session *s = c->s;
     c->s = NULL;
     s->conn = NULL;
-    if (c->disconnect_normal || w->shutting_down) {
+    if (c->disconnect_normal) {
         session_set_will(s, NULL, 0); /* [MQTT-3.14.4-3] */
+        persist_session(w->b, s);
+    } else if (w->shutting_down) {
+        /* The broker is stopping, not the client going away: the stored will stays. */
     } else if (s->will) {
         /* The will goes when its delay passes or the session ends, whichever is first
          * [MQTT-3.1.2-8]; a taken-over session lives on, so only an undelayed will goes now. */
@@ -144,6 +151,8 @@ void lifecycle_detach(struct worker *w, struct conn *c)
             s->expiry_timer =
                 loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u, expiry_fired, s);
     }
+    if (!s->ended && !c->taken_over)
+        persist_session_offline(w->b, s); /* its expiry counts from now, across restarts too */
     session_unref(s);
 }
 
@@ -162,6 +171,7 @@ void lifecycle_end(struct worker *w, struct session *s)
             atomic_fetch_sub(&b->stats.subscriptions, 1);
     }
     deliver_redistribute(w, s);
+    persist_session_end(w->b, s);
     session_subs_clear(s);
     session_queue_clear(s);
     while (s->n_inflight)
@@ -285,4 +295,14 @@ void lifecycle_open(struct conn *c, char *id, bool clean, uint32_t expiry, struc
         worker_post(w, session_owner(prev), &it);
     }
     lifecycle_attach(w, c, session_ref(s), false);
+}
+
+void lifecycle_restored(struct worker *w, struct session *s, int64_t expiry_left_ms,
+                        int64_t will_left_ms)
+{
+    if (s->expiry_s != UINT32_MAX)
+        s->expiry_timer = loop_timer_add(w->loop, expiry_left_ms > 0 ? (uint64_t)expiry_left_ms : 0,
+                                         expiry_fired, s);
+    if (s->will && will_left_ms >= 0)
+        s->will_timer = loop_timer_add(w->loop, (uint64_t)will_left_ms, will_fired, s);
 }

@@ -29,6 +29,10 @@ void lifecycle_kick(struct worker *w, struct session *s);
 /* Chooses, creates or takes over the session for client id (taken over) and attaches it to c. */
 void lifecycle_open(struct conn *c, char *id, bool clean, uint32_t expiry, struct msg *will,
                     uint32_t will_delay);
+/* A session restored from the store, offline: arms its expiry timer and, when it has a will
+ * that was not yet published, the will timer. Called before the workers start. */
+void lifecycle_restored(struct worker *w, struct session *s, int64_t expiry_left_ms,
+                        int64_t will_left_ms);
 /* Cancels s's timers on w (before s moves to another worker). */
 void lifecycle_cancel_timers(struct worker *w, struct session *s);
 

@@ -107,6 +107,7 @@ static void on_wake(struct loop *l, void *ctx)
     for (size_t i = 0; i < batch.len; i++)
         worker_handle_item(w, &batch.items[i]);
     mem_free(batch.items);
+    conn_release_acks(w);
     if (stop) {
         w->shutting_down = true;
         struct list_node *it, *tmp;
@@ -203,6 +204,7 @@ struct worker *worker_new(struct broker *b, unsigned index)
     list_init(&w->conns);
     list_init(&w->dirty);
     list_init(&w->graveyard);
+    list_init(&w->ack_conns);
     pthread_mutex_init(&w->inbox_lock, NULL);
     w->loop = loop_new();
     w->outbox = mem_calloc(b->n_workers, sizeof *w->outbox);

@@ -76,6 +76,10 @@ struct worker {
     size_t n_matches, cap_matches;
     uint64_t sys_timer;
     struct worker_stats stats; /* written by this worker, read by $SYS */
+    /* Acknowledgements waiting for the store (persistence_fsync always). */
+    struct list_node ack_conns; /* conns with a non-empty ack queue */
+    _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
+    uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
 };
 
 struct worker *worker_new(struct broker *b, unsigned index);

@@ -100,6 +100,7 @@ struct msg *msg_new(const struct msg_init *in)
     m->fwd_props_len = (uint32_t)plen;
     m->payload_len = (uint32_t)in->payload.len;
     m->origin_id = in->origin_id;
+    atomic_init(&m->store_id, 0);
     m->expiry_at_ms = 0;
     if (in->props && (in->props->present & MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL)))
         m->expiry_at_ms = in->now_ms + (uint64_t)in->props->message_expiry * 1000u;

@@ -23,6 +23,7 @@ struct msg {
     uint32_t payload_len;
     uint64_t expiry_at_ms; /* CLOCK_MONOTONIC ms at which it expires; 0 = never */
     uint64_t origin_id;    /* the publishing session's id, for No Local; 0 = none */
+    _Atomic uint64_t store_id; /* its id in the durable store once stored; 0 = not stored */
     const char *topic;     /* NUL-terminated, topic_len bytes */
     /* Encoded v5 properties forwarded as they came: Payload Format Indicator, Content Type,
      * Response Topic, Correlation Data, User Properties (in order). No length prefix. */

@@ -71,14 +71,68 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+#define SUB_INDEX_MIN 16
+
+static size_t filter_hash(const char *f, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)f[i];
+        h *= 1099511628211ull;
+    }
+    return (size_t)h;
+}
+
+static void index_put(struct session *s, size_t i)
+{
+    size_t mask = s->sub_index_cap - 1;
+    size_t k = filter_hash(s->subs[i].filter, s->subs[i].filter_len) & mask;
+    while (s->sub_index[k])
+        k = (k + 1) & mask;
+    s->sub_index[k] = (uint32_t)(i + 1);
+}
+
+/* (Re)builds the index with room for twice the subscriptions; without it (OOM) lookups scan. */
+static void index_rebuild(struct session *s)
+{
+    mem_free(s->sub_index);
+    s->sub_index = NULL;
+    s->sub_index_cap = 0;
+    if (s->n_subs <= SUB_INDEX_MIN)
+        return;
+    size_t cap = 64;
+    while (cap < s->n_subs * 2)
+        cap *= 2;
+    s->sub_index = mem_calloc(cap, sizeof *s->sub_index);
+    if (!s->sub_index)
+        return;
+    s->sub_index_cap = cap;
+    for (size_t i = 0; i < s->n_subs; i++)
+        index_put(s, i);
+}
+
 static struct subscription *sub_find(struct session *s, const char *filter, size_t len)
 {
+    if (s->sub_index) {
+        size_t mask = s->sub_index_cap - 1;
+        for (size_t k = filter_hash(filter, len) & mask; s->sub_index[k]; k = (k + 1) & mask) {
+            struct subscription *x = &s->subs[s->sub_index[k] - 1];
+            if (x->filter_len == len && memcmp(x->filter, filter, len) == 0)
+                return x;
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < s->n_subs; i++) {
         struct subscription *x = &s->subs[i];
         if (x->filter_len == len && memcmp(x->filter, filter, len) == 0)
             return x;
     }
     return NULL;
+}
+
+struct subscription *session_sub_get(struct session *s, const char *filter, size_t len)
+{
+    return sub_find(s, filter, len);
 }
 
 int session_sub_set(struct session *s, const char *filter, size_t len, uint8_t options,
@@ -102,6 +156,12 @@ int session_sub_set(struct session *s, const char *filter, size_t len, uint8_t o
     x->filter_len = (uint16_t)len;
     x->options = options;
     x->sub_id = sub_id;
+    if (s->n_subs > SUB_INDEX_MIN) {
+        if (s->n_subs * 2 > s->sub_index_cap)
+            index_rebuild(s);
+        else
+            index_put(s, s->n_subs - 1);
+    }
     return 1;
 }
 
@@ -112,6 +172,8 @@ int session_sub_remove(struct session *s, const char *filter, size_t len)
         return TERN_ENOTFOUND;
     mem_free(x->filter);
     *x = s->subs[--s->n_subs];
+    if (s->sub_index)
+        index_rebuild(s); /* removal is rarer than adding: a rebuild keeps probing simple */
     return 0;
 }
 
@@ -120,6 +182,7 @@ void session_subs_clear(struct session *s)
     for (size_t i = 0; i < s->n_subs; i++)
         mem_free(s->subs[i].filter);
     s->n_subs = 0;
+    index_rebuild(s);
 }
 
 uint16_t session_next_packet_id(struct session *s)

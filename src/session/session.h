@@ -22,6 +22,7 @@ struct delivery {
     bool retain; /* the RETAIN flag this subscriber sees */
     bool shared; /* came only through shared subscriptions: redelivered elsewhere if
                     this session ends before it is acknowledged */
+    bool stored; /* the durable store holds it as queued for this session */
     uint16_t n_sub_ids;
     uint32_t sub_id;   /* when n_sub_ids == 1 */
     uint32_t *sub_ids; /* heap array when n_sub_ids > 1 */
@@ -52,6 +53,8 @@ struct session {
     char *client_id;
     void *_Atomic owner; /* struct worker * that may touch the state below */
     void *conn;          /* the attached struct conn *, NULL when offline */
+    _Atomic bool persisted; /* kept in the durable store (Session Expiry > 0); other workers
+                               read it when routing */
     _Atomic bool ended;  /* removed from the registry; deliveries are dropped. Other workers
                             read it only as a hint: the owner re-checks. */
     uint8_t version;     /* protocol version of the last connection */
@@ -62,6 +65,8 @@ struct session {
 
     struct subscription *subs;
     size_t n_subs, cap_subs;
+    uint32_t *sub_index; /* open-addressing index (i + 1, 0 = empty) once n_subs > 16 */
+    size_t sub_index_cap;
 
     struct inflight *inflight; /* in send order */
     size_t n_inflight, cap_inflight;
@@ -94,6 +99,8 @@ TERN_MUST_CHECK int session_sub_set(struct session *s, const char *filter, size_
                                     uint8_t options, uint32_t sub_id);
 /* 0 when removed, TERN_ENOTFOUND. */
 int session_sub_remove(struct session *s, const char *filter, size_t len);
+/* The subscription to exactly filter[0..len), or NULL. */
+struct subscription *session_sub_get(struct session *s, const char *filter, size_t len);
 void session_subs_clear(struct session *s);
 
 /* Outbound window. session_next_packet_id picks an id not in flight, or 0 when all 65535 are. */

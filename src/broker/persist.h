@@ -1,0 +1,47 @@
+/* What the broker keeps in the durable store, and when: persistent sessions (Session Expiry
+ * > 0) with their subscriptions, queued and in-flight QoS 1/2 deliveries and inbound QoS 2
+ * ids, and retained messages. Every function is a no-op returning 0 when persistence is off or
+ * the session is not persistent. A returned seq > 0 is durable once store_durable_seq() covers
+ * it; handle_publish holds the publisher's acknowledgement until then under
+ * `persistence_fsync always`. */
+#ifndef TERN_BROKER_PERSIST_H
+#define TERN_BROKER_PERSIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct broker;
+struct delivery;
+struct inflight;
+struct msg;
+struct session;
+
+/* Opens the store the configuration asks for and replays it into the broker (sessions,
+ * subscriptions, queues, retained messages). Runs before the workers start. A store that
+ * cannot be opened is reported and the broker runs without persistence. */
+void persist_open(struct broker *b);
+void persist_close(struct broker *b);
+/* Whether acknowledgements wait for durability (persistence on, fsync policy "always"). */
+bool persist_acks_wait(const struct broker *b);
+/* The highest durable seq (0 without a store). */
+uint64_t persist_durable(const struct broker *b);
+/* Housekeeping from the main thread: expiry in the store. */
+void persist_tick(struct broker *b);
+
+uint64_t persist_retain(struct broker *b, struct msg *m);
+/* Records d as queued for s (at routing time, on any worker); marks d->stored. */
+uint64_t persist_queue(struct broker *b, struct session *s, struct delivery *d);
+/* d leaves s's queue (sent, dropped or expired). */
+void persist_unqueue(struct broker *b, struct session *s, struct delivery *d);
+void persist_inflight(struct broker *b, struct session *s, const struct inflight *f);
+void persist_inflight_del(struct broker *b, struct session *s, uint16_t packet_id);
+uint64_t persist_qos2(struct broker *b, struct session *s, uint16_t packet_id, bool add);
+void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
+                 uint32_t sub_id, bool add);
+/* At attach: makes the store match s (expiry, will, and, when s just became persistent, its
+ * whole state); deletes it when s is no longer persistent. */
+void persist_session(struct broker *b, struct session *s);
+void persist_session_offline(struct broker *b, struct session *s);
+void persist_session_end(struct broker *b, struct session *s);
+
+#endif
