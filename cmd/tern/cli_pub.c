@@ -157,7 +157,7 @@ int cli_pub_main(int argc, char **argv)
     if (rc)
         return rc;
     char *buf = NULL;
-    struct tern_str payload;
+    struct tern_str payload = {NULL, 0};
     rc = load_payload(&cfg, &buf, &payload);
     if (rc)
         return rc;

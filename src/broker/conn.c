@@ -25,6 +25,8 @@
 #include "worker.h"
 
 #define READ_CHUNK 16384
+/* Output buffer capacity a connection keeps between bursts. */
+#define OUT_KEEP 65536
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
 static void drop_acks(struct conn *c);
@@ -141,6 +143,8 @@ void conn_flush(struct conn *c)
     }
     c->w->stats.bytes_sent += (uint64_t)n;
     buf_consume(&c->out, (size_t)n);
+    if (c->out.len == 0 && c->out.cap > OUT_KEEP)
+        buf_deinit(&c->out); /* a burst is over: do not keep its buffer per connection */
     update_interest(c);
 }
 
@@ -192,18 +196,19 @@ static void decode_failed(struct conn *c, const struct mqtt_packet *p, uint8_t r
 }
 
 /* Decodes and dispatches every whole packet in the input buffer. */
-static void process_input(struct conn *c)
+/* Decodes and dispatches every whole packet in data[0..len); returns the bytes consumed. */
+static size_t decode_loop(struct conn *c, const uint8_t *data, size_t len)
 {
     struct broker *b = c->w->b;
     size_t off = 0;
     if (c->in_process)
-        return;
+        return 0;
     c->in_process = true;
     while (c->state == CONN_NEW || c->state == CONN_ACTIVE) {
         struct mqtt_packet p;
         uint8_t reason = 0;
         memset(&p, 0, sizeof p);
-        int n = codec_decode(c->in.data + off, c->in.len - off, c->version ? c->version : MQTT_V311,
+        int n = codec_decode(data + off, len - off, c->version ? c->version : MQTT_V311,
                              b->cfg->max_packet_size, &p, &reason);
         if (n == TERN_EAGAIN)
             break;
@@ -216,17 +221,50 @@ static void process_input(struct conn *c)
         handle_packet(c, &p);
     }
     c->in_process = false;
-    buf_consume(&c->in, off);
+    return off;
+}
+
+static void process_input(struct conn *c)
+{
+    buf_consume(&c->in, decode_loop(c, c->in.data, c->in.len));
+}
+
+/* Reads once. A connection with no partial packet pending reads into its worker's scratch
+ * buffer and keeps only the bytes of an incomplete packet, so an idle connection holds no
+ * input buffer at all. Returns the bytes read, or <= 0 as the transport's read does. */
+static long read_once(struct conn *c, size_t *cap)
+{
+    struct worker *w = c->w;
+    if (c->in.len == 0 && c->state != CONN_WAIT_SESSION) {
+        *cap = sizeof w->scratch;
+        long n = c->t->ops->read(c->t, w->scratch, *cap);
+        if (n <= 0)
+            return n;
+        size_t used = decode_loop(c, w->scratch, (size_t)n);
+        if (used < (size_t)n && c->state != CONN_CLOSED &&
+            buf_append(&c->in, w->scratch + used, (size_t)n - used) != 0)
+            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
+        return n;
+    }
+    if (buf_reserve(&c->in, READ_CHUNK) != 0) {
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
+        return TERN_ENOMEM;
+    }
+    *cap = c->in.cap - c->in.len;
+    long n = c->t->ops->read(c->t, c->in.data + c->in.len, *cap);
+    if (n <= 0)
+        return n;
+    c->in.len += (size_t)n;
+    if (c->state != CONN_WAIT_SESSION)
+        process_input(c);
+    return n;
 }
 
 static void on_readable(struct conn *c)
 {
     for (int rounds = 0; rounds < 4 && c->state != CONN_CLOSED; rounds++) {
-        if (buf_reserve(&c->in, READ_CHUNK) != 0) {
-            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
-            return;
-        }
-        long n = c->t->ops->read(c->t, c->in.data + c->in.len, c->in.cap - c->in.len);
+        size_t cap = 0;
+        long n = read_once(c, &cap);
         if (n == TERN_EAGAIN)
             break;
         if (n == TERN_ETLS) {
@@ -239,13 +277,12 @@ static void on_readable(struct conn *c)
             conn_close(c, -1);
             return;
         }
-        c->in.len += (size_t)n;
         c->w->stats.bytes_received += (uint64_t)n;
         c->last_rx_ms = loop_now_ms(c->w->loop);
-        if (c->state != CONN_WAIT_SESSION)
-            process_input(c);
+        if (c->in.len == 0 && c->in.cap)
+            buf_deinit(&c->in); /* nothing pending: give the memory back */
         /* TLS may hold decrypted bytes the loop cannot see: read them now. */
-        if ((size_t)n < READ_CHUNK && !(transport_is_tls(c->t) && transport_tls_pending(c->t)))
+        if ((size_t)n < cap && !(transport_is_tls(c->t) && transport_tls_pending(c->t)))
             break;
     }
     if (c->state != CONN_CLOSED)

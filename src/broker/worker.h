@@ -73,6 +73,7 @@ struct worker {
     bool outbox_pending;
 
     struct match *matches; /* scratch for routing */
+    uint8_t scratch[65536]; /* socket reads land here first (conn.c read_once) */
     size_t n_matches, cap_matches;
     uint64_t sys_timer;
     struct worker_stats stats; /* written by this worker, read by $SYS */
