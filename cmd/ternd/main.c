@@ -118,24 +118,27 @@ static struct config *load_config(const struct args *a, struct log *lg)
     return cfg;
 }
 
-static void apply_logging(struct log *lg, const struct config *cfg, bool verbose)
+/* Logging settings from cfg. The log file is opened once, at start (first == true): other
+ * threads may be writing to it, so a reload keeps it and says so if the file changed. */
+static void apply_logging(struct log *lg, const struct config *cfg, bool verbose, bool first)
 {
-    lg->levels = verbose ? TLOG_ALL_LEVELS : cfg->log_type;
-    lg->dests = cfg->log_dest;
-    lg->timestamps = cfg->log_timestamp;
-    if (lg->file) {
-        fclose(lg->file);
-        lg->file = NULL;
-    }
-    if ((cfg->log_dest & LOG_DEST_FILE) && cfg->log_file) {
+    atomic_store(&lg->levels, verbose ? TLOG_ALL_LEVELS : cfg->log_type);
+    atomic_store(&lg->timestamps, cfg->log_timestamp);
+    unsigned dests = cfg->log_dest;
+    if (first && (dests & LOG_DEST_FILE) && cfg->log_file) {
         lg->file = fopen(cfg->log_file, "a");
         if (!lg->file) {
-            lg->dests &= ~(unsigned)LOG_DEST_FILE;
-            lg->dests |= LOG_DEST_STDERR;
+            dests = (dests & ~(unsigned)LOG_DEST_FILE) | LOG_DEST_STDERR;
+            atomic_store(&lg->dests, dests);
             log_msg(lg, TLOG_ERR, "Error: unable to open log file %s: %s", cfg->log_file,
                     strerror(errno));
         }
     }
+    if (!first && (dests & LOG_DEST_FILE) && !lg->file) {
+        dests &= ~(unsigned)LOG_DEST_FILE;
+        log_msg(lg, TLOG_WARN, "Warning: a new log file takes effect at the next restart.");
+    }
+    atomic_store(&lg->dests, dests);
 }
 
 static void write_pid_file(const char *path, struct log *lg)
@@ -167,7 +170,7 @@ static void serve(struct broker *b, const struct args *a, struct log *lg, const 
                 log_msg(lg, TLOG_ERR, "Error: reload failed; keeping the running configuration.");
                 continue;
             }
-            apply_logging(lg, cfg, a->verbose);
+            apply_logging(lg, cfg, a->verbose, false);
             broker_reload(b, cfg);
             continue;
         }
@@ -192,7 +195,7 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 0;
     }
-    apply_logging(&lg, cfg, a.verbose);
+    apply_logging(&lg, cfg, a.verbose, true);
     if (a.daemonize && daemon(0, 0) != 0) {
         log_msg(&lg, TLOG_ERR, "Error: unable to daemonise: %s", strerror(errno));
         config_free(cfg);

@@ -39,11 +39,14 @@ static int syslog_prio(enum log_level level)
 
 void log_msg(const struct log *lg, enum log_level level, const char *fmt, ...)
 {
-    if (!lg || !(lg->levels & level) || !lg->dests)
+    if (!lg)
+        return;
+    unsigned dests = atomic_load_explicit(&lg->dests, memory_order_relaxed);
+    if (!(atomic_load_explicit(&lg->levels, memory_order_relaxed) & level) || !dests)
         return;
     char line[1024];
     size_t off = 0;
-    if (lg->timestamps)
+    if (atomic_load_explicit(&lg->timestamps, memory_order_relaxed))
         off = (size_t)snprintf(line, sizeof line, "%lld: ", (long long)time(NULL));
     va_list ap;
     va_start(ap, fmt);
@@ -53,16 +56,16 @@ void log_msg(const struct log *lg, enum log_level level, const char *fmt, ...)
         return;
     off += (size_t)n < sizeof line - off - 1 ? (size_t)n : sizeof line - off - 2;
     line[off++] = '\n';
-    if (lg->dests & LOG_DEST_STDERR)
+    if (dests & LOG_DEST_STDERR)
         fwrite(line, 1, off, stderr);
-    if (lg->dests & LOG_DEST_STDOUT) {
+    if (dests & LOG_DEST_STDOUT) {
         fwrite(line, 1, off, stdout);
         fflush(stdout);
     }
-    if ((lg->dests & LOG_DEST_FILE) && lg->file) {
+    if ((dests & LOG_DEST_FILE) && lg->file) {
         fwrite(line, 1, off, lg->file);
         fflush(lg->file);
     }
-    if (lg->dests & LOG_DEST_SYSLOG)
+    if (dests & LOG_DEST_SYSLOG)
         syslog(syslog_prio(level), "%.*s", (int)(off - 1), line);
 }

@@ -3,6 +3,7 @@
 #ifndef TERN_BASE_LOG_H
 #define TERN_BASE_LOG_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 enum log_level {
@@ -23,11 +24,13 @@ enum log_dest {
     LOG_DEST_SYSLOG = 1 << 3,
 };
 
+/* levels, dests and timestamps may change while other threads log (SIGHUP), so they are
+ * atomic; file is set before threads start and not replaced afterwards. */
 struct log {
-    unsigned levels; /* mask of enum log_level */
-    unsigned dests;  /* mask of enum log_dest; 0 = none */
-    FILE *file;      /* when LOG_DEST_FILE */
-    int timestamps;
+    _Atomic unsigned levels; /* mask of enum log_level */
+    _Atomic unsigned dests;  /* mask of enum log_dest; 0 = none */
+    FILE *file;              /* when LOG_DEST_FILE */
+    _Atomic int timestamps;
 };
 
 /* Defaults: errors, warnings, notices and info to stderr. */
