@@ -221,9 +221,9 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
         (ct->will_props.present & MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY_INTERVAL)))
         will_delay = ct->will_props.will_delay;
     conn_arm_keepalive(c);
-    log_msg(b->log, TLOG_NOTICE, "New client connected from %s as %s (p%u, c%d, k%u%s%.*s).",
+    /* The user name the broker will use: a certificate identity replaces the typed one. */
+    log_msg(b->log, TLOG_NOTICE, "New client connected from %s as %s (p%u, c%d, k%u%s%s%s).",
             c->peer, id, ct->version, ct->clean_start ? 1 : 0, ct->keep_alive,
-            ct->has_username ? ", u'" : "", ct->has_username ? (int)ct->username.len : 0,
-            ct->has_username ? (const char *)ct->username.ptr : "");
+            c->username ? ", u'" : "", c->username ? c->username : "", c->username ? "'" : "");
     lifecycle_open(c, id, ct->clean_start, expiry, will, will_delay);
 }

@@ -46,11 +46,17 @@ def check_eq(got, want, what):
 
 
 class Broker:
-    """One ternd process with its own temporary directory, config and logs."""
+    """One ternd process with its own temporary directory, config and logs.
 
-    def __init__(self, ternd, extra_conf=""):
+    The configuration is BASE_CONF + extra_conf, or exactly conf when it is given (e.g. TLS
+    listeners). host/port are the first listener's; listeners lists every line of the ready
+    file as (kind, address, port) with port an int, or None for a unix socket."""
+
+    def __init__(self, ternd, extra_conf="", conf=None):
         self.ternd = ternd
         self.extra_conf = extra_conf
+        self.conf = conf
+        self.listeners = []
         self.dir = tempfile.mkdtemp(prefix="tern-interop-")
         self.proc = None
         self.host = None
@@ -62,7 +68,7 @@ class Broker:
         conf = os.path.join(self.dir, "ternd.conf")
         ready = os.path.join(self.dir, "ready-%d" % self.starts)
         with open(conf, "w") as f:
-            f.write(BASE_CONF + self.extra_conf)
+            f.write(self.conf if self.conf is not None else BASE_CONF + self.extra_conf)
         self.log_path = os.path.join(self.dir, "ternd-%d.log" % self.starts)
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.ternd, "-c", conf, "--ready-file", ready],
@@ -81,9 +87,11 @@ class Broker:
                                   % (READY_TIMEOUT, self.log_tail()))
             time.sleep(0.02)
         with open(ready) as f:
-            words = f.readline().split()
-        check(len(words) == 3 and words[0] == "mqtt", "bad ready file line %r" % words)
-        self.host, self.port = words[1], int(words[2])
+            lines = [line.split() for line in f if line.strip()]
+        check(lines and len(lines[0]) == 3 and lines[0][0] == "mqtt",
+              "bad ready file line %r" % (lines[:1],))
+        self.host, self.port = lines[0][1], int(lines[0][2])
+        self.listeners = [(w[0], w[1], None if w[1] == "unix" else int(w[2])) for w in lines]
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
