@@ -214,7 +214,8 @@ static int finalize(struct http_conn *c, struct http_request *req, struct http_h
     req->method = http_method_str((enum http_method)c->parser.method);
     req->target = base;
     req->path = base + path_off;
-    req->query = q ? base + (q - target) + 1 : "";
+    /* q pointed into the buffer before buf_reserve may have moved it: use the offset. */
+    req->query = q ? base + plen + 1 : "";
     req->headers = hdrs;
     req->n_headers = c->n_hdrs;
     req->body = c->body.data;
