@@ -12,7 +12,9 @@
 #include "clock.h"
 #include "codec.h"
 #include "config.h"
+#include "deliver.h"
 #include "handle.h"
+#include "handle_auth.h"
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"
@@ -204,7 +206,7 @@ static size_t decode_loop(struct conn *c, const uint8_t *data, size_t len)
     if (c->in_process)
         return 0;
     c->in_process = true;
-    while (c->state == CONN_NEW || c->state == CONN_ACTIVE) {
+    while (c->state == CONN_NEW || c->state == CONN_AUTH || c->state == CONN_ACTIVE) {
         struct mqtt_packet p;
         uint8_t reason = 0;
         memset(&p, 0, sizeof p);
@@ -327,6 +329,8 @@ void conn_close(struct conn *c, int reason)
     drop_acks(c); /* never acknowledge what we could not make durable */
     /* Best effort: what is already queued (a refusing CONNACK, a DISCONNECT) goes out now. */
     conn_flush(c);
+    if (c->state == CONN_CLOSED)
+        return; /* the write failed and closed it already */
     if (c->in_dirty) {
         list_remove(&c->dirty_node);
         c->in_dirty = false;
@@ -353,6 +357,7 @@ void conn_close(struct conn *c, int reason)
 void conn_destroy(struct conn *c)
 {
     msg_unref(c->pending_will); /* set only while a hand-over was pending */
+    auth_conn_free(c);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
     for (unsigned i = 0; c->alias_in && i <= c->alias_in_max; i++)
@@ -401,9 +406,22 @@ static void send_ack_now(struct conn *c, uint8_t type, uint16_t packet_id, uint8
     struct mqtt_packet p;
     memset(&p, 0, sizeof p);
     p.type = type;
+    p.flags = type == MQTT_PUBREL ? 0x2 : 0; /* [MQTT-3.6.1-1] */
     p.u.ack.packet_id = packet_id;
     p.u.ack.reason = c->version == MQTT_V5 ? reason : 0;
     conn_send(c, &p);
+}
+
+/* A QoS 2 PUBLISH held until its in-flight row was durable (deliver.c send_in_window). */
+static void send_held_publish(struct conn *c, uint16_t packet_id)
+{
+    struct inflight *f = c->s ? session_inflight_find(c->s, packet_id) : NULL;
+    if (!f || f->state != INFLIGHT_WAIT_PUBREC)
+        return;
+    if (deliver_send_publish(c, &f->d, packet_id, false) != 0) {
+        persist_inflight_del(c->w->b, c->s, packet_id); /* too large for this client */
+        session_inflight_remove(c->s, f);
+    }
 }
 
 static void drop_acks(struct conn *c)
@@ -422,7 +440,10 @@ static bool release(struct conn *c, uint64_t durable)
         struct pending_ack *a = &c->acks[c->ack_head];
         if (a->seq > durable)
             return false;
-        send_ack_now(c, a->type, a->packet_id, a->reason);
+        if (a->type == MQTT_PUBLISH)
+            send_held_publish(c, a->packet_id);
+        else
+            send_ack_now(c, a->type, a->packet_id, a->reason);
         c->ack_head = (c->ack_head + 1) % c->ack_cap;
         c->ack_len--;
     }

@@ -12,6 +12,8 @@
 #include "list.h"
 
 struct listener_rt;
+struct pending_connect;
+struct scram_server;
 struct msg;
 struct mqtt_packet;
 struct session;
@@ -20,6 +22,7 @@ struct worker;
 
 enum conn_state {
     CONN_NEW = 0,      /* waiting for CONNECT */
+    CONN_AUTH,         /* CONNECT received; enhanced authentication (AUTH packets) under way */
     CONN_WAIT_SESSION, /* CONNECT received; the session is being handed over by its owner */
     CONN_ACTIVE,       /* CONNACK sent */
     CONN_CLOSED,       /* closed; kept only until a pending hand-over returns */
@@ -77,6 +80,15 @@ struct conn {
     struct pending_ack *acks;
     size_t ack_head, ack_len, ack_cap;
     struct list_node ack_node;
+    /* Enhanced authentication (handle_auth.c) and JWT claims. */
+    struct scram_server *scram;
+    struct pending_connect *pending;
+    char *auth_method; /* CONNECT's Authentication Method (v5), NULL when none */
+    uint8_t *auth_out; /* Authentication Data for the CONNACK */
+    size_t auth_out_len;
+    bool claims; /* JWT publish/subscribe claims replace the ACL file */
+    char **claim_pub, **claim_sub;
+    size_t n_claim_pub, n_claim_sub;
 };
 
 /* Takes ownership of fd (an accepted socket; counted in lr->connections), wraps it in the

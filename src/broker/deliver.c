@@ -159,6 +159,20 @@ static bool online(const struct session *s)
     return c && c->state == CONN_ACTIVE;
 }
 
+/* The subscriber's read rights: its JWT claims when it logged in with them, else the ACL. */
+static bool may_read(const struct session *s, const struct msg *m)
+{
+    if (s->claims) {
+        for (size_t i = 0; i < s->n_read_filters; i++)
+            if (codec_topic_matches(bytes_str(s->read_filters[i]), msg_topic(m)))
+                return true;
+        return false;
+    }
+    /* A session restored from the store has no listener until its client is back. */
+    return !s->listener ||
+           security_acl(s->listener, s->client_id, s->username, msg_topic(m), ACL_READ);
+}
+
 /* Drops d, and its queue entry in the store. */
 static void drop(struct worker *w, struct session *s, struct delivery *d)
 {
@@ -171,23 +185,41 @@ static void send_in_window(struct worker *w, struct session *s, struct delivery 
 {
     /* Checked again here: a session restored from the store had no listener (and so no ACL)
      * when the message was routed to it. */
-    if (!security_acl(s->listener, s->client_id, s->username, msg_topic(d->m), ACL_READ)) {
+    if (!may_read(s, d->m)) {
         drop(w, s, d);
         return;
     }
     uint16_t pid = session_next_packet_id(s);
-    if (pid == 0 || deliver_send_publish(s->conn, d, pid, false) != 0) {
+    if (pid == 0) {
         w->b->stats.publish_dropped++;
         drop(w, s, d);
         return;
     }
-    uint8_t state = d->qos == 1 ? INFLIGHT_WAIT_PUBACK : INFLIGHT_WAIT_PUBREC;
-    persist_unqueue(w->b, s, d); /* queue entry becomes an in-flight entry */
+    uint8_t qos = d->qos;
+    uint8_t state = qos == 1 ? INFLIGHT_WAIT_PUBACK : INFLIGHT_WAIT_PUBREC;
     if (session_inflight_add(s, pid, state, d) != 0) {
-        delivery_clear(d);
+        drop(w, s, d);
         return;
     }
-    persist_inflight(w->b, s, &s->inflight[s->n_inflight - 1]);
+    /* The in-flight row first, then the queue row goes: removing the last reference first
+     * would let the store delete the message body in between. */
+    struct inflight *f = &s->inflight[s->n_inflight - 1];
+    uint64_t seq = persist_inflight(w->b, s, f);
+    uint64_t seq2 = persist_unqueue(w->b, s, &f->d);
+    /* Both must be on disk before it goes out, or a crash could restore it twice. */
+    seq = seq2 > seq ? seq2 : seq;
+    /* QoS 2 to a persistent session goes out only once its packet id is on disk: after a crash
+     * the broker must not hand out an id the client still holds, or the client would take the
+     * new message for a duplicate. It waits in the connection's ordered queue. */
+    if (qos == 2 && seq && persist_acks_wait(w->b)) {
+        conn_ack(s->conn, MQTT_PUBLISH, pid, 0, seq);
+        return;
+    }
+    if (deliver_send_publish(s->conn, &f->d, pid, false) != 0) {
+        w->b->stats.publish_dropped++;
+        persist_inflight_del(w->b, s, pid);
+        session_inflight_remove(s, f);
+    }
 }
 
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
@@ -199,8 +231,7 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
         return;
     }
     /* Every delivery, retained ones included, passes the subscriber's read ACL. */
-    if (s->listener && !security_acl(s->listener, s->client_id, s->username, msg_topic(d->m),
-                                     ACL_READ)) {
+    if (s->listener && !may_read(s, d->m)) {
         drop(w, s, d);
         return;
     }

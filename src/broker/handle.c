@@ -7,6 +7,7 @@
 #include "broker.h"
 #include "codec.h"
 #include "conn.h"
+#include "handle_auth.h"
 #include "persist.h"
 #include "session.h"
 #include "worker.h"
@@ -74,7 +75,10 @@ static void handle_active(struct conn *c, struct mqtt_packet *p)
         break;
     case MQTT_AUTH:
         /* Only valid when CONNECT named an authentication method [MQTT-4.12.0-1]. */
-        conn_protocol_error(c, MQTT_RC_PROTOCOL_ERROR, "AUTH without authentication method");
+        if (c->auth_method)
+            handle_auth(c, p);
+        else
+            conn_protocol_error(c, MQTT_RC_PROTOCOL_ERROR, "AUTH without authentication method");
         break;
     default:
         /* CONNACK, SUBACK, UNSUBACK, PINGRESP only travel server to client. */
@@ -92,6 +96,16 @@ void handle_packet(struct conn *c, struct mqtt_packet *p)
             return;
         }
         handle_connect(c, p);
+        return;
+    }
+    if (c->state == CONN_AUTH) {
+        /* Between CONNECT and CONNACK only the AUTH exchange may run. */
+        if (p->type == MQTT_AUTH)
+            handle_auth(c, p);
+        else if (p->type == MQTT_DISCONNECT)
+            conn_close(c, -1);
+        else
+            conn_protocol_error(c, MQTT_RC_PROTOCOL_ERROR, "packet during authentication");
         return;
     }
     handle_active(c, p);

@@ -1,6 +1,7 @@
 /* CONNECT: protocol version, client identifier rules, keep alive, v5 limits, the will, and the
  * session: new, resumed on this worker, or taken over from the worker that owns it. */
 #include "handle.h"
+#include "handle_auth.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +66,9 @@ static uint8_t authenticate(struct conn *c, const struct mqtt_connect *ct)
         c->username = mem_strdup(id);
         return c->username ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
     }
+    uint8_t jwt = auth_jwt(c, ct);
+    if (jwt)
+        return jwt == 1 ? 0 : jwt; /* a valid token names the user; a bad one refuses */
     if (!ct->has_username)
         return anonymous_allowed(c->lr) ? 0 : MQTT_RC_NOT_AUTHORIZED;
     const struct listener_auth *a = security_auth(c->lr);
@@ -195,11 +199,12 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
     char *id = NULL;
     bool assigned = false;
     uint8_t rc = client_id_check(c, ct, &id, &assigned);
-    if (!rc && ct->version == MQTT_V5 &&
-        (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD)))
-        rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced auth methods yet */
-    if (!rc)
-        rc = authenticate(c, ct);
+    bool enhanced = ct->version == MQTT_V5 &&
+                    (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD));
+    if (!rc && enhanced && !auth_method_offered(c, ct))
+        rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* [MQTT-4.12.0-1] */
+    if (!rc && !enhanced)
+        rc = authenticate(c, ct); /* enhanced authentication decides after the AUTH exchange */
     if (!rc)
         rc = keepalive_check(c, ct);
     struct msg *will = NULL;
@@ -221,6 +226,19 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
         (ct->will_props.present & MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY_INTERVAL)))
         will_delay = ct->will_props.will_delay;
     conn_arm_keepalive(c);
+    if (enhanced) {
+        struct pending_connect *pc = mem_calloc(1, sizeof *pc);
+        if (pc) {
+            *pc = (struct pending_connect){id, ct->clean_start, expiry, will, will_delay};
+        } else {
+            mem_free(id);
+            msg_unref(will);
+        }
+        rc = pc ? auth_start(c, ct, pc) : MQTT_RC_SERVER_UNAVAILABLE;
+        if (rc)
+            handle_connect_refuse(c, MQTT_V5, rc);
+        return;
+    }
     /* The user name the broker will use: a certificate identity replaces the typed one. */
     log_msg(b->log, TLOG_NOTICE, "New client connected from %s as %s (p%u, c%d, k%u%s%s%s).",
             c->peer, id, ct->version, ct->clean_start ? 1 : 0, ct->keep_alive,

@@ -1,6 +1,7 @@
 /* Inbound PUBLISH (topic aliases, limits, QoS 1/2 acknowledgement with QoS 2 de-duplication by
  * packet id until PUBREL) and the acknowledgements of outbound messages. */
 #include "handle.h"
+#include "handle_auth.h"
 
 #include <string.h>
 
@@ -24,7 +25,9 @@ static bool acl_allows(struct conn *c, struct tern_bytes topic, int access)
 {
     char *owned = NULL;
     struct tern_bytes t = conn_mount(c, topic, &owned);
-    bool ok = t.ptr && security_acl(c->lr, c->s->client_id, c->username, t, access);
+    int claims = t.ptr ? auth_claims_publish(c, t) : 0;
+    bool ok = claims >= 0 ? claims == 1
+                          : t.ptr && security_acl(c->lr, c->s->client_id, c->username, t, access);
     mem_free(owned);
     return ok;
 }
@@ -116,6 +119,17 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         conn_ack(c, MQTT_PUBREC, pub->packet_id, 0, 0);
         return;
     }
+    /* The inbound QoS 2 id is recorded before the message is routed: the store commits in
+     * order, so once the subscribers' copies are durable the id is too, and a publisher that
+     * resends after a crash is recognised instead of delivered twice. */
+    uint64_t qos2_seq = 0;
+    if (pub->qos == 2) {
+        if (session_qos2_add(c->s, pub->packet_id) != 0) {
+            conn_ack(c, MQTT_PUBREC, pub->packet_id, MQTT_RC_UNSPECIFIED_ERROR, 0);
+            return;
+        }
+        qos2_seq = persist_qos2(b, c->s, pub->packet_id, true);
+    }
     uint32_t limit = b->cfg->message_size_limit;
     size_t routed = 0;
     char *mounted = NULL;
@@ -162,15 +176,12 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
     if (pub->qos == 1) {
         conn_ack(c, MQTT_PUBACK, pub->packet_id, rc, seq);
     } else if (pub->qos == 2) {
-        if (rc < 0x80) {
-            if (session_qos2_add(c->s, pub->packet_id) != 0) {
-                rc = MQTT_RC_UNSPECIFIED_ERROR;
-            } else {
-                uint64_t q = persist_qos2(b, c->s, pub->packet_id, true);
-                seq = q > seq ? q : seq;
-            }
+        if (rc >= 0x80) {
+            /* Refused: the flow ends with this PUBREC, no PUBREL follows [MQTT-4.3.3-4]. */
+            session_qos2_remove(c->s, pub->packet_id);
+            persist_qos2(b, c->s, pub->packet_id, false);
         }
-        conn_ack(c, MQTT_PUBREC, pub->packet_id, rc, seq);
+        conn_ack(c, MQTT_PUBREC, pub->packet_id, rc, seq > qos2_seq ? seq : qos2_seq);
     }
 }
 
@@ -202,9 +213,11 @@ void handle_pubrec(struct conn *c, struct mqtt_packet *p)
         return;
     }
     f->state = INFLIGHT_WAIT_PUBCOMP;
-    persist_inflight(c->w->b, s, f);
-    /* The message itself is no longer needed: only the packet id is [MQTT-4.3.3-4]. */
-    send_ack(c, MQTT_PUBREL, id, 0);
+    uint64_t seq = persist_inflight(c->w->b, s, f);
+    /* The message itself is no longer needed: only the packet id is [MQTT-4.3.3-4]. PUBREL
+     * waits until the new state is durable: after a crash the broker must not send the PUBLISH
+     * again to a client that has completed it (it would take it for a new message). */
+    conn_ack(c, MQTT_PUBREL, id, 0, seq);
 }
 
 void handle_pubrel(struct conn *c, struct mqtt_packet *p)

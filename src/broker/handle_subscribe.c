@@ -1,6 +1,7 @@
 /* SUBSCRIBE and UNSUBSCRIBE: per-filter validation and reason codes, the subscription tree and
  * the session's own list, and retained messages sent after the SUBACK per Retain Handling. */
 #include "handle.h"
+#include "handle_auth.h"
 
 #include <string.h>
 
@@ -90,7 +91,9 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     struct tern_bytes mounted = conn_mount(c, filter, &owned);
     if (!mounted.ptr)
         return err;
-    if (!security_acl(c->lr, c->s->client_id, c->username, mounted, ACL_SUBSCRIBE)) {
+    int claims = auth_claims_subscribe(c, mounted);
+    if (claims == 0 ||
+        (claims < 0 && !security_acl(c->lr, c->s->client_id, c->username, mounted, ACL_SUBSCRIBE))) {
         mem_free(owned);
         return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V3_SUBACK_FAILURE;
     }

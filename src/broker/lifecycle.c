@@ -54,6 +54,14 @@ static void send_connack(struct conn *c, bool present)
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER);
             pr->assigned_client_id = bytes_str(c->s->client_id);
         }
+        if (c->auth_method) {
+            pr->present |= MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD);
+            pr->auth_method = bytes_str(c->auth_method);
+            if (c->auth_out_len) {
+                pr->present |= MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_DATA);
+                pr->auth_data = bytes_of(c->auth_out, c->auth_out_len);
+            }
+        }
         if (c->server_keepalive) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_SERVER_KEEP_ALIVE);
             pr->server_keep_alive = c->keepalive_s;
@@ -81,6 +89,8 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     s->listener = c->lr;
     mem_free(s->username);
     s->username = c->username ? mem_strdup(c->username) : NULL;
+    if (session_set_read_filters(s, c->claims, c->claim_sub, c->n_claim_sub) != 0)
+        log_msg(b->log, TLOG_WARN, "Out of memory copying the JWT claims of %s", s->client_id);
     c->state = CONN_ACTIVE;
     uint64_t now = atomic_fetch_add(&b->stats.clients_connected, 1) + 1;
     uint64_t max = atomic_load(&b->stats.clients_maximum);
@@ -290,6 +300,9 @@ void lifecycle_open(struct conn *c, char *id, bool clean, uint32_t expiry, struc
         return;
     }
     if (prev) {
+        /* The store knows sessions by client id: the old rows go now, before the new session
+         * writes its own, not later when the old owner gets round to ending it. */
+        persist_session_end(w->b, prev);
         /* Clean start replaces an existing session: its owner disconnects it and ends it. */
         struct work_item it = {.kind = WORK_KICK, .s = prev};
         worker_post(w, session_owner(prev), &it);

@@ -89,21 +89,21 @@ uint64_t persist_queue(struct broker *b, struct session *s, struct delivery *d)
     return seq2 > seq ? seq2 : seq;
 }
 
-void persist_unqueue(struct broker *b, struct session *s, struct delivery *d)
+uint64_t persist_unqueue(struct broker *b, struct session *s, struct delivery *d)
 {
     if (!d->stored || !b->store || b->loading)
-        return;
-    store_queue_del(b->store, s->client_id, atomic_load(&d->m->store_id));
+        return 0;
     d->stored = false;
+    return store_queue_del(b->store, s->client_id, atomic_load(&d->m->store_id));
 }
 
-void persist_inflight(struct broker *b, struct session *s, const struct inflight *f)
+uint64_t persist_inflight(struct broker *b, struct session *s, const struct inflight *f)
 {
     if (!persistent(b, s))
-        return;
+        return 0;
     uint64_t seq, id = msg_id(b, f->d.m, &seq);
     struct store_delivery sd = sd_of(id, &f->d);
-    store_inflight_put(b->store, s->client_id, f->packet_id, f->state, &sd);
+    return store_inflight_put(b->store, s->client_id, f->packet_id, f->state, &sd);
 }
 
 void persist_inflight_del(struct broker *b, struct session *s, uint16_t packet_id)

@@ -32,8 +32,8 @@ uint64_t persist_retain(struct broker *b, struct msg *m);
 /* Records d as queued for s (at routing time, on any worker); marks d->stored. */
 uint64_t persist_queue(struct broker *b, struct session *s, struct delivery *d);
 /* d leaves s's queue (sent, dropped or expired). */
-void persist_unqueue(struct broker *b, struct session *s, struct delivery *d);
-void persist_inflight(struct broker *b, struct session *s, const struct inflight *f);
+uint64_t persist_unqueue(struct broker *b, struct session *s, struct delivery *d);
+uint64_t persist_inflight(struct broker *b, struct session *s, const struct inflight *f);
 void persist_inflight_del(struct broker *b, struct session *s, uint16_t packet_id);
 uint64_t persist_qos2(struct broker *b, struct session *s, uint16_t packet_id, bool add);
 void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,

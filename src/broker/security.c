@@ -10,7 +10,9 @@
 #include "broker.h"
 #include "config.h"
 #include "mem.h"
+#include "jwt.h"
 #include "passwd_file.h"
+#include "scram_file.h"
 #include "tls_ctx.h"
 
 enum retired_kind { RETIRED_TLS, RETIRED_AUTH };
@@ -27,7 +29,37 @@ static void auth_free(struct listener_auth *a)
         return;
     passwd_file_free(a->pw);
     acl_free(a->acl);
+    scram_file_free(a->scram);
+    jwt_verifier_free(a->jwt);
     mem_free(a);
+}
+
+/* SCRAM credentials and the JWT verifier the configuration asks for; false (logged) when a file
+ * cannot be used. */
+static bool load_methods(struct broker *b, struct listener_auth *a)
+{
+    const struct config *cfg = b->cfg;
+    char err[512];
+    a->methods = cfg->auth_methods ? cfg->auth_methods : AUTH_PASSWORD;
+    if (cfg->scram_file && scram_file_load(cfg->scram_file, &a->scram, err, sizeof err) != 0) {
+        log_msg(b->log, TLOG_ERR, "Error: scram_file: %s", err);
+        return false;
+    }
+    if (!(a->methods & AUTH_JWT))
+        return true;
+    struct jwt_settings js = {
+        .key_file = cfg->jwt_key_file,
+        .jwks_file = cfg->jwt_jwks_file,
+        .issuer = cfg->jwt_issuer,
+        .audience = cfg->jwt_audience,
+        .username_claim = cfg->jwt_username_claim,
+        .leeway_s = cfg->jwt_leeway,
+    };
+    if (jwt_verifier_new(&js, &a->jwt, err, sizeof err) != 0) {
+        log_msg(b->log, TLOG_ERR, "Error: JWT: %s", err);
+        return false;
+    }
+    return true;
 }
 
 static void retire(struct broker *b, enum retired_kind kind, void *obj)
@@ -96,6 +128,8 @@ static struct listener_auth *load_auth(struct broker *b, const struct listener_c
         log_msg(b->log, TLOG_ERR, "Error: acl_file: %s", err);
         goto fail;
     }
+    if (!load_methods(b, a))
+        goto fail;
     return a;
 fail:
     auth_free(a);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bytes.h"
+#include "config.h"
 
 struct acl;
 struct broker;
@@ -16,10 +17,25 @@ struct listener_rt;
 struct passwd_file;
 struct tls_ctx;
 
+/* Authentication methods a listener offers (the `auth_method` option, repeatable); none set
+ * means password only. */
+enum auth_methods {
+    AUTH_PASSWORD = CONFIG_AUTH_PASSWORD, /* CONNECT user name + password, password_file */
+    AUTH_SCRAM_SHA_256 = CONFIG_AUTH_SCRAM_SHA_256, /* MQTT 5 enhanced authentication */
+    AUTH_SCRAM_SHA_512 = CONFIG_AUTH_SCRAM_SHA_512,
+    AUTH_JWT = CONFIG_AUTH_JWT, /* the CONNECT password is a JWT */
+};
+
+struct jwt_verifier;
+struct scram_file;
+
 /* What a listener checks clients against; immutable once published. */
 struct listener_auth {
-    struct passwd_file *pw; /* NULL: no password file */
-    struct acl *acl;        /* NULL: no ACL file: everything allowed */
+    unsigned methods;          /* enum auth_methods */
+    struct passwd_file *pw;    /* NULL: no password file */
+    struct acl *acl;           /* NULL: no ACL file: everything allowed */
+    struct scram_file *scram;  /* scram_file, or NULL */
+    struct jwt_verifier *jwt;  /* with AUTH_JWT */
 };
 
 /* Loads TLS material and password/ACL files for every listener. Logs each problem with the

@@ -74,6 +74,15 @@ void worker_handle_item(struct worker *w, struct work_item *it)
         }
         lifecycle_kick(w, s);
         break;
+    case WORK_DISCONNECT:
+        if (session_owner(s) != w && !s->ended) {
+            worker_post(w, session_owner(s), it);
+            return;
+        }
+        if (session_owner(s) == w && s->conn)
+            conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION);
+        session_unref(s);
+        break;
     default:
         break;
     }
@@ -110,6 +119,7 @@ static void on_wake(struct loop *l, void *ctx)
     conn_release_acks(w);
     if (stop) {
         w->shutting_down = true;
+        ws_listener_worker_stop(w);
         struct list_node *it, *tmp;
         LIST_FOREACH (it, tmp, &w->conns) {
             conn_close(LIST_ENTRY(it, struct conn, node), MQTT_RC_SERVER_SHUTTING_DOWN);
@@ -290,6 +300,7 @@ void worker_free(struct worker *w)
         list_remove(it);
         conn_destroy(LIST_ENTRY(it, struct conn, node));
     }
+    ws_listener_worker_free(w);
     for (size_t i = 0; i < w->n_lfds; i++) {
         if (w->loop)
             loop_remove(w->loop, w->lfds[i].fd);

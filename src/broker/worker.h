@@ -16,12 +16,14 @@
 struct broker;
 struct conn;
 struct loop;
+struct ws_worker;
 
 enum work_kind {
-    WORK_DELIVER = 1,  /* deliver d to session s */
-    WORK_TAKEOVER = 2, /* to s's owner: detach s from its connection, hand it to conn's worker */
-    WORK_HANDOFF = 3,  /* to conn's worker: s is now yours, attach it to conn */
-    WORK_KICK = 4,     /* to s's owner: disconnect s's connection (0x8E) and end the session */
+    WORK_DELIVER = 1,    /* deliver d to session s */
+    WORK_TAKEOVER = 2,   /* to s's owner: detach s from its connection, hand it to conn's worker */
+    WORK_HANDOFF = 3,    /* to conn's worker: s is now yours, attach it to conn */
+    WORK_KICK = 4,       /* to s's owner: disconnect s's connection (0x8E) and end the session */
+    WORK_DISCONNECT = 5, /* to s's owner: close s's connection with 0x98 (REST API kick) */
 };
 
 struct work_item {
@@ -72,7 +74,7 @@ struct worker {
     struct work_vec *outbox; /* [n_workers]: batches for other workers */
     bool outbox_pending;
 
-    struct match *matches; /* scratch for routing */
+    struct match *matches;  /* scratch for routing */
     uint8_t scratch[65536]; /* socket reads land here first (conn.c read_once) */
     size_t n_matches, cap_matches;
     uint64_t sys_timer;
@@ -81,6 +83,7 @@ struct worker {
     struct list_node ack_conns; /* conns with a non-empty ack queue */
     _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
     uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
+    struct ws_worker *ws;       /* ws_listener.c: HTTP connections before their upgrade */
 };
 
 struct worker *worker_new(struct broker *b, unsigned index);

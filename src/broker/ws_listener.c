@@ -1,16 +1,282 @@
-/* Placeholder until the HTTP layer is wired: refuses the connection. */
+/* WebSocket listeners on the worker loops: each accepted socket (TLS-wrapped for wss) is an
+ * http_conn driven by the worker's loop with an idle timer, answering the REST API, /metrics
+ * and static files through a router built per worker and listener on first use. On a WebSocket
+ * upgrade the socket leaves this module: conn_start runs MQTT over the WebSocket transport.
+ * No thread of its own, no state outside the worker (w->ws). */
 #include "ws_listener.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "broker.h"
+#include "config.h"
+#include "conn.h"
+#include "http_addr.h"
+#include "http_api.h"
+#include "http_conn.h"
+#include "http_dir.h"
+#include "http_router.h"
+#include "list.h"
+#include "log.h"
+#include "loop.h"
+#include "mem.h"
+#include "security.h"
+#include "transport.h"
+#include "transport_tls.h"
 #include "worker.h"
+
+#define MAX_TRUSTED  64
+#define MAX_FILE_LEN ((size_t)16 * 1024 * 1024)
+#define ADDR_LEN     64
+
+/* What one websockets listener needs on one worker; read only by that worker. */
+struct ws_site {
+    bool ready, failed;
+    struct http_api_ctx api; /* the worker and the listener, for the handlers */
+    struct http_router *router;
+    struct http_conn_opts opts;
+    struct http_trust *trust;
+    struct http_dir *dir;
+};
+
+struct ws_worker {
+    struct ws_site *sites;  /* [b->n_listeners], indexed like b->listeners */
+    struct list_node conns; /* struct ws_http not yet upgraded */
+};
+
+/* One HTTP connection before its upgrade. */
+struct ws_http {
+    struct worker *w;
+    struct ws_site *site;
+    struct http_conn *hc;
+    int fd;
+    uint64_t timer;
+    struct list_node node;
+};
+
+/* Splits the space-separated proxy list into a trust set; logs and trusts nobody when an
+ * entry is not an address or prefix. */
+static void site_trust(struct ws_site *s, struct broker *b, const char *list)
+{
+    char copy[4096];
+    const char *words[MAX_TRUSTED];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", list);
+    for (char *save = NULL, *p = strtok_r(copy, " \t,", &save); p && n < MAX_TRUSTED;
+         p = strtok_r(NULL, " \t,", &save))
+        words[n++] = p;
+    if (http_addr_trust_new(words, n, &s->trust) != 0)
+        log_msg(b->log, TLOG_ERR,
+                "Error: http_trusted_proxy '%s' is not a list of addresses or "
+                "prefixes; X-Forwarded-For is ignored",
+                list);
+}
+
+static void site_deinit(struct ws_site *s)
+{
+    http_router_free(s->router);
+    http_addr_trust_free(s->trust);
+    http_dir_free(s->dir);
+    memset(s, 0, sizeof *s);
+}
+
+/* Builds the router and options of lr for w. Returns 0 or TERN_ENOMEM. */
+static int site_init(struct ws_site *s, struct worker *w, struct listener_rt *lr)
+{
+    const struct listener_conf *lc = lr->conf;
+    s->api.w = w;
+    s->api.lr = lr;
+    s->router = http_router_new();
+    if (!s->router || http_api_add_routes(s->router, &s->api) != 0)
+        return TERN_ENOMEM;
+    if (lc->http_dir) {
+        int rc = http_dir_new(lc->http_dir, "/", MAX_FILE_LEN, &s->dir);
+        if (rc == TERN_ENOMEM)
+            return rc;
+        if (rc != 0)
+            log_msg(w->b->log, TLOG_ERR, "Error: http_dir %s: %s; no files are served",
+                    lc->http_dir, tern_strerror(rc));
+        else if (http_router_add(s->router, NULL, "/", http_dir_handle, s->dir) != 0)
+            return TERN_ENOMEM;
+    }
+    if (lc->http_trusted_proxy)
+        site_trust(s, w->b, lc->http_trusted_proxy);
+    s->opts.router = s->router;
+    s->opts.max_header_len = (size_t)lc->http_max_header_size;
+    s->opts.max_body_len = (size_t)lc->http_max_body_size;
+    s->opts.idle_timeout_ms = (uint64_t)lc->http_idle_timeout * 1000u;
+    s->opts.ws_enabled = true;
+    s->opts.ws_path = lc->websockets_path;
+    s->opts.trusted = s->trust;
+    return 0;
+}
+
+/* The site for lr on w, built on first use; NULL when that failed. */
+static struct ws_site *site_get(struct worker *w, struct listener_rt *lr)
+{
+    if (!w->ws) {
+        struct ws_worker *ww = mem_calloc(1, sizeof *ww);
+        if (!ww)
+            return NULL;
+        ww->sites = mem_calloc(w->b->n_listeners, sizeof *ww->sites);
+        if (!ww->sites) {
+            mem_free(ww);
+            return NULL;
+        }
+        list_init(&ww->conns);
+        w->ws = ww;
+    }
+    struct ws_site *s = &w->ws->sites[lr - w->b->listeners];
+    if (!s->ready) {
+        if (site_init(s, w, lr) != 0) {
+            site_deinit(s);
+            return NULL;
+        }
+        s->ready = true;
+    }
+    return s;
+}
+
+/* Frees h; the fd must be out of the loop already. counted: count it out of the listener. */
+static void http_destroy(struct ws_http *h, bool count_out)
+{
+    loop_timer_cancel(h->w->loop, h->timer);
+    list_remove(&h->node);
+    http_conn_free(h->hc);
+    if (count_out)
+        atomic_fetch_sub(&h->site->api.lr->connections, 1);
+    mem_free(h);
+}
+
+static void http_close(struct ws_http *h)
+{
+    loop_remove(h->w->loop, h->fd);
+    http_destroy(h, true);
+}
+
+/* The client asked for MQTT: hand the socket to an MQTT connection. */
+static void upgrade(struct ws_http *h)
+{
+    struct worker *w = h->w;
+    struct listener_rt *lr = h->site->api.lr;
+    char client[ADDR_LEN];
+    snprintf(client, sizeof client, "%s", http_conn_client_addr(h->hc));
+    const char *proto = http_conn_ws_protocol(h->hc);
+    log_msg(w->b->log, TLOG_DEBUG, "WebSocket upgrade from %s (subprotocol %s).", client,
+            proto ? proto : "none");
+    loop_remove(w->loop, h->fd);
+    struct transport *t = http_conn_take_ws(h->hc);
+    http_destroy(h, t == NULL);
+    if (t)
+        conn_start(w, t, client, lr); /* counts the connection out on failure */
+}
+
+static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)fd;
+    struct ws_http *h = ctx;
+    switch (http_conn_on_io(h->hc, events, loop_now_ms(l))) {
+    case HTTP_CONN_OPEN:
+        if (loop_modify(l, h->fd, http_conn_events(h->hc)) != 0)
+            http_close(h);
+        break;
+    case HTTP_CONN_UPGRADED:
+        upgrade(h);
+        break;
+    case HTTP_CONN_CLOSED:
+        http_close(h);
+        break;
+    }
+}
+
+/* Closes the connection once its idle deadline passed, else waits for the new deadline. */
+static void on_timer(struct loop *l, void *ctx)
+{
+    struct ws_http *h = ctx;
+    h->timer = 0;
+    uint64_t now = loop_now_ms(l), deadline = http_conn_idle_deadline(h->hc);
+    if (now >= deadline) {
+        log_msg(h->w->b->log, TLOG_DEBUG, "HTTP connection from %s closed: idle.",
+                http_conn_client_addr(h->hc));
+        http_close(h);
+        return;
+    }
+    h->timer = loop_timer_add(l, deadline - now, on_timer, h);
+    if (!h->timer)
+        http_close(h);
+}
+
+/* Starts serving HTTP on t (taken over). */
+static void serve(struct worker *w, struct ws_site *s, struct transport *t, const char *peer)
+{
+    struct ws_http *h = mem_calloc(1, sizeof *h);
+    if (!h) {
+        t->ops->close(t);
+        atomic_fetch_sub(&s->api.lr->connections, 1);
+        return;
+    }
+    h->w = w;
+    h->site = s;
+    h->fd = t->fd;
+    list_insert_tail(&w->ws->conns, &h->node);
+    uint64_t now = loop_now_ms(w->loop);
+    h->hc = http_conn_new(t, peer, &s->opts, now); /* closes t on failure */
+    if (!h->hc) {
+        http_destroy(h, true);
+        return;
+    }
+    if (loop_add(w->loop, h->fd, http_conn_events(h->hc), on_io, h) != 0) {
+        http_destroy(h, true);
+        return;
+    }
+    h->timer = loop_timer_add(w->loop, http_conn_idle_deadline(h->hc) - now, on_timer, h);
+    if (!h->timer)
+        http_close(h);
+}
 
 void ws_listener_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
 {
-    (void)w;
-    (void)peer;
-    close(fd);
-    atomic_fetch_sub(&lr->connections, 1);
+    struct ws_site *s = site_get(w, lr);
+    if (!s) {
+        log_msg(w->b->log, TLOG_ERR, "Connection from %s closed: out of memory.", peer);
+        close(fd);
+        atomic_fetch_sub(&lr->connections, 1);
+        return;
+    }
+    struct tls_ctx *tls = security_tls(lr);
+    /* wss: TLS under the WebSocket, which comes after HTTP on the same transport. */
+    struct transport *t = tls ? transport_tls_new(fd, tls) : transport_tcp_new(fd);
+    if (!t) {
+        atomic_fetch_sub(&lr->connections, 1);
+        return;
+    }
+    serve(w, s, t, peer);
+}
+
+void ws_listener_worker_stop(struct worker *w)
+{
+    if (!w->ws)
+        return;
+    while (!list_empty(&w->ws->conns))
+        http_close(LIST_ENTRY(w->ws->conns.next, struct ws_http, node));
+}
+
+void ws_listener_worker_free(struct worker *w)
+{
+    struct ws_worker *ww = w->ws;
+    if (!ww)
+        return;
+    while (!list_empty(&ww->conns)) {
+        struct ws_http *h = LIST_ENTRY(ww->conns.next, struct ws_http, node);
+        if (w->loop)
+            loop_remove(w->loop, h->fd);
+        http_destroy(h, true);
+    }
+    for (size_t i = 0; i < w->b->n_listeners; i++)
+        site_deinit(&ww->sites[i]);
+    mem_free(ww->sites);
+    mem_free(ww);
+    w->ws = NULL;
 }

@@ -28,6 +28,14 @@ static const size_t string_fields[] = {
     CSTR(user),
     CSTR(pid_file),
     CSTR(clientid_prefixes),
+    CSTR(http_api_token),
+    CSTR(scram_file),
+    CSTR(jwt_key_file),
+    CSTR(jwt_jwks_file),
+    CSTR(jwt_issuer),
+    CSTR(jwt_audience),
+    CSTR(jwt_username_claim),
+    CSTR(http_admin_users),
 };
 
 void config_free(struct config *c)

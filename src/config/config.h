@@ -11,6 +11,14 @@
 
 enum listener_protocol { LISTENER_MQTT, LISTENER_WEBSOCKETS };
 
+/* Values of the auth_method option, as a mask. */
+enum config_auth_method {
+    CONFIG_AUTH_PASSWORD = 1 << 0,
+    CONFIG_AUTH_SCRAM_SHA_256 = 1 << 1,
+    CONFIG_AUTH_SCRAM_SHA_512 = 1 << 2,
+    CONFIG_AUTH_JWT = 1 << 3,
+};
+
 /* One listening socket. After a successful load every int "-1 = not set" field below is resolved
  * to its effective value, except where noted. */
 struct listener_conf {
@@ -18,7 +26,7 @@ struct listener_conf {
     uint16_t port;                   /* 0 = ephemeral (tests); unix listeners: 0 */
     char *unix_path;                 /* "listener 0 /path/sock" unix socket, else NULL */
     int socket_domain;               /* AF_UNSPEC (both), AF_INET or AF_INET6 */
-    enum listener_protocol protocol; /* websockets: recognised, warned as not supported yet */
+    enum listener_protocol protocol; /* websockets: HTTP/1.1, MQTT after the upgrade */
     int allow_anonymous;             /* effective 0/1 after load (per listener or global) */
     int max_connections;             /* -1 = unlimited */
     char *mount_point;               /* topic prefix, no wildcards; NULL = none */
@@ -28,7 +36,16 @@ struct listener_conf {
     int max_topic_alias_broker;      /* -1 = not set (Mosquitto 2.1 option, stored only) */
     int allow_zero_length_clientid;  /* effective 0/1 (listener value or config's) */
     bool use_username_as_clientid;   /* stored, not supported yet */
-    char *http_dir;                  /* stored, not supported yet */
+    /* Websockets listeners (docs/http.md). */
+    char *http_dir;           /* static files served on the listener, NULL = none */
+    bool http_api;            /* REST API under /api/v1 */
+    bool http_metrics;        /* Prometheus /metrics */
+    bool http_metrics_auth;   /* /metrics needs the API's auth (default true) */
+    char *http_trusted_proxy; /* space-separated addresses/CIDRs, NULL = none */
+    int http_max_header_size; /* bytes; 0 = default (8192) */
+    int http_max_body_size;   /* bytes; 0 = default (1 MiB) */
+    int http_idle_timeout;    /* seconds; 0 = default (60) */
+    char *websockets_path;    /* upgrade only on this path, NULL = any */
     /* TLS: stored for the TLS work, warned as not supported yet. */
     char *cafile, *capath, *certfile, *keyfile;
     char *ciphers, *ciphers_tls13, *tls_version, *crlfile, *dhparamfile, *psk_hint;
@@ -70,8 +87,8 @@ struct config {
     char *persistence_location, *persistence_file; /* file default "tern.db" */
     uint32_t autosave_interval;                    /* default 1800 s; accepted, see below */
     bool autosave_on_changes;                      /* accepted; the store is incremental */
-    int persistence_fsync;                  /* 0 always (default), 1 interval, 2 never */
-    uint32_t persistence_fsync_interval_ms; /* for "interval"; default 1000 */
+    int persistence_fsync;                         /* 0 always (default), 1 interval, 2 never */
+    uint32_t persistence_fsync_interval_ms;        /* for "interval"; default 1000 */
     /* Logging. */
     unsigned log_dest;          /* mask of enum log_dest (log.h); default LOG_DEST_STDERR */
     char *log_file;             /* for "log_dest file PATH" */
@@ -92,6 +109,13 @@ struct config {
     uint64_t memory_limit;            /* 0 = none */
     int websockets_log_level;         /* default 0 */
     uint16_t websockets_headers_size; /* 0 = library default */
+    char *http_api_token;             /* bearer token with the admin role, NULL = none */
+    /* Authentication methods (auth_method, repeatable; 0 = password only) and their files. */
+    unsigned auth_methods; /* mask of enum config_auth_method */
+    char *scram_file;
+    char *jwt_key_file, *jwt_jwks_file, *jwt_issuer, *jwt_audience, *jwt_username_claim;
+    int64_t jwt_leeway; /* seconds */
+    char *http_admin_users;           /* space-separated users with the admin role */
     size_t bridge_count;              /* `connection` sections seen (bridges not built yet) */
     size_t cli_port_count;            /* calls of config_set_cli_port() */
 };

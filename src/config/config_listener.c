@@ -18,6 +18,8 @@ static const size_t string_fields[] = {
     LSTR(mount_point),
     LSTR(bind_interface),
     LSTR(http_dir),
+    LSTR(http_trusted_proxy),
+    LSTR(websockets_path),
     LSTR(cafile),
     LSTR(capath),
     LSTR(certfile),
@@ -58,6 +60,7 @@ struct listener_conf *config_listener_new(void)
     l->max_topic_alias = -1;
     l->max_topic_alias_broker = -1;
     l->allow_zero_length_clientid = -1;
+    l->http_metrics_auth = true;
     return l;
 }
 

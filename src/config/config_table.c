@@ -425,11 +425,52 @@ static int h_protocol(struct config_parser *p, const struct config_option *o,
     if (i < 0)
         return set_enum(p, o, l, (struct config_dst){NULL, FT_NONE});
     p->fs.cur_listener->protocol = i == 0 ? LISTENER_MQTT : LISTENER_WEBSOCKETS;
-    if (i == 1)
-        return config_parse_warn(p, l,
-                                 "option 'protocol' value 'websockets' is not supported "
-                                 "yet and the listener is not started");
     return 0;
+}
+
+/* auth_method password|scram-sha-256|scram-sha-512|jwt, repeatable: the methods add up. */
+static int h_auth_method(struct config_parser *p, const struct config_option *o,
+                         const struct config_line *l, struct config_dst dst)
+{
+    (void)dst;
+    int i = choice(o->choices, l->args[0]);
+    if (i < 0)
+        return set_enum(p, o, l, (struct config_dst){NULL, FT_NONE});
+    p->cfg->auth_methods |= 1u << i;
+    return 0;
+}
+
+/* A repeatable list option (http_trusted_proxy, http_admin_users): each line's words are
+ * appended to the space-separated value. */
+static int h_words(struct config_parser *p, const struct config_option *o,
+                   const struct config_line *l, struct config_dst dst)
+{
+    (void)p;
+    (void)o;
+    char **field = dst.ptr;
+    size_t old = *field ? strlen(*field) : 0, add = l->rest.len;
+    char *s = mem_alloc(old + add + 2);
+    if (!s)
+        return TERN_ENOMEM;
+    size_t n = 0;
+    if (old) {
+        memcpy(s, *field, old);
+        s[old] = ' ';
+        n = old + 1;
+    }
+    memcpy(s + n, l->rest.ptr, add);
+    s[n + add] = '\0';
+    mem_free(*field);
+    *field = s;
+    return 0;
+}
+
+static int h_ws_path(struct config_parser *p, const struct config_option *o,
+                     const struct config_line *l, struct config_dst dst)
+{
+    if (l->args[0].ptr[0] != '/')
+        return config_parse_error(p, l, "path must start with '/'");
+    return set_str(p, o, l, dst);
 }
 
 static int h_mount_point(struct config_parser *p, const struct config_option *o,
@@ -570,7 +611,17 @@ static const struct config_option options[] = {
      LF(allow_anonymous), 0, 0, 1, 1, 0, NULL},
     LS("listener_auto_id_prefix", SC_LISTENER_ONLY, auto_id_prefix, 0),
     LB("use_username_as_clientid", SC_LISTENER, use_username_as_clientid, UNS),
-    LS("http_dir", SC_LISTENER_ONLY, http_dir, UNS),
+    LS("http_dir", SC_LISTENER_ONLY, http_dir, 0),
+    LB("http_api", SC_LISTENER_ONLY, http_api, 0),
+    LB("http_metrics", SC_LISTENER_ONLY, http_metrics, 0),
+    LB("http_metrics_auth", SC_LISTENER_ONLY, http_metrics_auth, 0),
+    {"http_trusted_proxy", h_words, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(http_trusted_proxy), 0,
+     0, 1, 1, OF_REST, NULL},
+    LI("http_max_header_size", SC_LISTENER_ONLY, http_max_header_size, 1024, 1048576, 0),
+    LI("http_max_body_size", SC_LISTENER_ONLY, http_max_body_size, 0, MAX_PAYLOAD, 0),
+    LI("http_idle_timeout", SC_LISTENER_ONLY, http_idle_timeout, 1, 86400, 0),
+    {"websockets_path", h_ws_path, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_path), 0, 0,
+     1, 1, 0, NULL},
     XS("websockets_origin", SC_LISTENER_ONLY, UNS),
     XS("accept_protocol_versions", SC_LISTENER_ONLY, UNS),
     XI("enable_proxy_protocol", SC_LISTENER_ONLY, 1, 2, UNS),
@@ -662,6 +713,18 @@ static const struct config_option options[] = {
     GS("user", user, 0),
     GS("pid_file", pid_file, 0),
     FN("include_dir", h_include_dir, SC_GLOBAL, 0, 0, 1, 1, OF_REST),
+    GS("http_api_token", http_api_token, 0),
+    {"auth_method", h_auth_method, SC_GLOBAL, FT_NONE, 0, FT_NONE, 0, 0, 0, 1, 1, 0,
+     "password|scram-sha-256|scram-sha-512|jwt"},
+    GS("scram_file", scram_file, 0),
+    GS("jwt_key_file", jwt_key_file, 0),
+    GS("jwt_jwks_file", jwt_jwks_file, 0),
+    GS("jwt_issuer", jwt_issuer, 0),
+    GS("jwt_audience", jwt_audience, 0),
+    GS("jwt_username_claim", jwt_username_claim, 0),
+    GI("jwt_leeway", jwt_leeway, FT_I64, 0, 86400, 0),
+    {"http_admin_users", h_words, SC_GLOBAL, FT_STR, CF(http_admin_users), FT_NONE, 0, 0, 0, 1, 1,
+     OF_REST, NULL},
     GI("websockets_log_level", websockets_log_level, FT_INT, I32_MIN, I32_MAX, UNS),
     GI("websockets_headers_size", websockets_headers_size, FT_U16, 0, 65535, UNS),
     GI("packet_buffer_size", websockets_headers_size, FT_U16, 0, 65535, UNS),

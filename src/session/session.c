@@ -45,6 +45,7 @@ void session_unref(struct session *s)
     mem_free(s->qos2_in);
     msg_unref(s->will);
     mem_free(s->username);
+    session_set_read_filters(s, false, NULL, 0);
     mem_free(s->client_id);
     mem_free(s);
 }
@@ -301,4 +302,26 @@ void session_set_will(struct session *s, struct msg *will, uint32_t delay_s)
     msg_unref(s->will);
     s->will = will;
     s->will_delay_s = delay_s;
+}
+
+int session_set_read_filters(struct session *s, bool claims, char *const *filters, size_t n)
+{
+    for (size_t i = 0; i < s->n_read_filters; i++)
+        mem_free(s->read_filters[i]);
+    mem_free(s->read_filters);
+    s->read_filters = NULL;
+    s->n_read_filters = 0;
+    s->claims = claims;
+    if (!claims || n == 0)
+        return 0;
+    s->read_filters = mem_calloc(n, sizeof *s->read_filters);
+    if (!s->read_filters)
+        return TERN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        s->read_filters[i] = mem_strdup(filters[i]);
+        if (!s->read_filters[i])
+            return TERN_ENOMEM; /* the ones copied so far stay: fewer grants, never more */
+        s->n_read_filters++;
+    }
+    return 0;
 }

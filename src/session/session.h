@@ -60,6 +60,9 @@ struct session {
     uint8_t version;     /* protocol version of the last connection */
     char *username;      /* of the last connection (for ACLs on delivery), or NULL */
     const void *listener; /* the broker's listener of the last connection (opaque here) */
+    bool claims;          /* JWT claims replace the ACL: read_filters decide delivery */
+    char **read_filters;
+    size_t n_read_filters;
     uint32_t expiry_s;   /* Session Expiry Interval; UINT32_MAX = never */
     uint64_t expiry_timer;
 
@@ -127,6 +130,9 @@ bool session_qos2_has(const struct session *s, uint16_t packet_id);
 TERN_MUST_CHECK int session_qos2_add(struct session *s, uint16_t packet_id);
 bool session_qos2_remove(struct session *s, uint16_t packet_id);
 
+/* JWT claims: when claims is true, only topics matching filters[0..n) may be delivered (the
+ * strings are copied); false clears them and the ACL file decides again. */
+int session_set_read_filters(struct session *s, bool claims, char *const *filters, size_t n);
 /* Replaces the will (takes over the reference; NULL clears). */
 void session_set_will(struct session *s, struct msg *will, uint32_t delay_s);
 

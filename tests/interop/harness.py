@@ -189,7 +189,7 @@ def fail_missing(what):
     sys.exit(1)
 
 
-def run_tests(description, tests, extra_conf=""):
+def run_tests(description, tests, extra_conf="", conf=None):
     """Runs tests (list of (name, fn(broker))) against one ternd, restarted if it dies, then
     stops it; prints 'ok'/'FAIL' lines and the closing 'N passed, N failed'; exits 0 iff all
     passed and ternd stopped cleanly."""
@@ -197,7 +197,7 @@ def run_tests(description, tests, extra_conf=""):
     if not os.access(args.ternd, os.X_OK):
         fail_missing("ternd binary %s" % args.ternd)
     passed = failed = 0
-    broker = Broker(os.path.abspath(args.ternd), extra_conf)
+    broker = Broker(os.path.abspath(args.ternd), extra_conf, conf=conf)
     try:
         broker.start()
     except TestFailure as e:

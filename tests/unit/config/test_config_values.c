@@ -110,6 +110,12 @@ static const struct good_case good_cases[] = {
     LG("use_identity_as_username true", use_identity_as_username, K_BOOL, 1),
     LG("use_subject_as_username true", use_subject_as_username, K_BOOL, 1),
     LG("use_username_as_clientid true", use_username_as_clientid, K_BOOL, 1),
+    LG("http_api true", http_api, K_BOOL, 1),
+    LG("http_metrics true", http_metrics, K_BOOL, 1),
+    LG("http_metrics_auth false", http_metrics_auth, K_BOOL, 0),
+    LG("http_max_header_size 16384", http_max_header_size, K_INT, 16384),
+    LG("http_max_body_size 0", http_max_body_size, K_INT, 0),
+    LG("http_idle_timeout 5", http_idle_timeout, K_INT, 5),
 };
 
 void test_good_values(void)
@@ -233,6 +239,11 @@ static const struct bad_case bad_cases[] = {
     {"auth_opt_", "auth_opt_", "unknown option"},
     {"mount_point a/", "mount_point", "only valid after a 'listener' line"},
     {"http_dir /www", "http_dir", "only valid after a 'listener' line"},
+    {"http_api true", "http_api", "only valid after a 'listener' line"},
+    {"listener 1\nhttp_metrics yes", "http_metrics", "bad boolean"},
+    {"listener 1\nhttp_max_header_size 100", "http_max_header_size", "out of range"},
+    {"listener 1\nhttp_idle_timeout 0", "http_idle_timeout", "out of range"},
+    {"listener 1\nwebsockets_path mqtt", "websockets_path", "must start with '/'"},
     {"address 10.0.0.1", "address", "only valid in a bridge section"},
     {"topic # both 0", "topic", "only valid in a bridge section"},
     {"auth_opt_db x", "auth_opt_db", "only valid after 'plugin'"},

@@ -1,0 +1,441 @@
+#!/usr/bin/python3
+"""Interop test: ternd's REST API (/api/v1), Prometheus /metrics and static files on websockets
+listeners, driven over HTTP by Python's http.client, with MQTT traffic from python3-paho-mqtt and
+Debian's mosquitto_pub.
+
+Every endpoint, authentication refused and accepted (bearer token, HTTP Basic against a password
+file made by mosquitto_passwd, admin role), paging and filters, JSON errors with status codes;
+/metrics validated by Debian's `promtool check metrics` and shown to move with traffic.
+"""
+
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # Keep __pycache__ out of the source tree.
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from harness import WAIT, TestFailure, check, check_eq, unique  # noqa: E402
+
+FILES = tempfile.mkdtemp(prefix="tern-http-")
+PASSWD = os.path.join(FILES, "passwd")
+WWW = os.path.join(FILES, "www")
+TOKEN = "t0ken-" + base64.urlsafe_b64encode(os.urandom(12)).decode().rstrip("=")
+ADMIN = ("admin", "admin-pass")
+USER = ("user", "user-pass")
+# BASE_CONF's TCP listener first; then the API listener (auth everywhere, static files) and a
+# metrics-only listener without auth and with a short idle timeout.
+EXTRA_CONF = ("password_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
+              "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
+              "http_dir %s\n"
+              "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
+              "http_metrics_auth false\nhttp_idle_timeout 1\n"
+              % (PASSWD, TOKEN, ADMIN[0], WWW))
+
+ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
+             ("GET", "/api/v1/clients/x"), ("DELETE", "/api/v1/clients/x"),
+             ("GET", "/api/v1/retained"), ("GET", "/api/v1/retained/a"),
+             ("DELETE", "/api/v1/retained/a"), ("POST", "/api/v1/publish"),
+             ("GET", "/api/v1/listeners"), ("GET", "/metrics")]
+
+
+def setup_files():
+    for user, pw in (ADMIN, USER):
+        r = subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if user == ADMIN[0] else []) +
+                           [PASSWD, user, pw], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            harness.fail_missing("mosquitto_passwd: %s" % r.stdout.decode("utf-8", "replace"))
+    os.mkdir(WWW)
+    with open(os.path.join(WWW, "index.html"), "w") as f:
+        f.write("<h1>tern</h1>\n")
+
+
+def ports(b):
+    p = [port for kind, _, port in b.listeners if kind == "ws"]
+    check(len(p) == 2, "expected two ws listeners in the ready file, got %r" % b.listeners)
+    return p
+
+
+def basic(user, pw):
+    return "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+
+
+def request(b, method, path, body=None, auth="bearer", listener=0, headers=None):
+    """Returns (status, headers dict with lower-case names, body bytes)."""
+    h = dict(headers or {})
+    if auth == "bearer":
+        h["Authorization"] = "Bearer " + TOKEN
+    elif auth:
+        h["Authorization"] = auth
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        h["Content-Type"] = "application/json"
+    c = http.client.HTTPConnection("127.0.0.1", ports(b)[listener], timeout=WAIT)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def api(b, method, path, body=None, status=200, **kw):
+    st, hdrs, data = request(b, method, path, body, **kw)
+    check(st == status, "%s %s: expected %d, got %d: %r" % (method, path, status, st, data[:300]))
+    check(hdrs.get("content-type", "").startswith("application/json"),
+          "%s %s: content type %r" % (method, path, hdrs.get("content-type")))
+    doc = json.loads(data)
+    if status >= 400:
+        check_eq(doc["error"]["status"], status, "%s %s: error body status" % (method, path))
+        check(doc["error"]["message"], "error message")
+    return doc
+
+
+class Client:
+    """A python3-paho-mqtt client over TCP with event-based waits."""
+
+    def __init__(self, b, cid=None, version=4):
+        import paho.mqtt.client as mqtt
+        self.cv = threading.Condition()
+        self.connected = self.suback = False
+        self.disconnect_rc = None
+        self.msgs = []
+        self.cid = cid or unique("http")
+        proto = mqtt.MQTTv5 if version == 5 else mqtt.MQTTv311
+        self.c = mqtt.Client(client_id=self.cid, protocol=proto)
+        self.c.on_connect = self._on_connect
+        self.c.on_subscribe = lambda *a: self._set("suback", True)
+        self.c.on_message = lambda c, u, m: self._set("msgs", self.msgs + [m])
+        self.c.on_disconnect = self._on_disconnect
+        self.c.connect(b.host, b.port)
+        self.c.loop_start()
+        self.wait(lambda: self.connected, "CONNACK")
+
+    def _set(self, name, value):
+        with self.cv:
+            setattr(self, name, value)
+            self.cv.notify_all()
+
+    def _on_connect(self, *a):
+        self._set("connected", True)
+
+    def _on_disconnect(self, c, u, rc, properties=None):
+        self._set("disconnect_rc", rc)
+
+    def wait(self, pred, what):
+        with self.cv:
+            check(self.cv.wait_for(pred, WAIT), "%s: no %s" % (self.cid, what))
+
+    def subscribe(self, topic):
+        self.suback = False
+        self.c.subscribe(topic, 1)
+        self.wait(lambda: self.suback, "SUBACK")
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def mosquitto_pub(b, topic, payload, retain=False):
+    r = subprocess.run(["mosquitto_pub", "-h", b.host, "-p", str(b.port), "-q", "1", "-t", topic,
+                        "-s"] + (["-r"] if retain else []), input=payload,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=WAIT * 3)
+    check(r.returncode == 0, "mosquitto_pub: %s" % r.stdout.decode("utf-8", "replace"))
+
+
+# ---- tests ----
+
+def auth_refused_everywhere(b):
+    for method, path in ENDPOINTS:
+        st, hdrs, data = request(b, method, path, auth=None)
+        check_eq(st, 401, "%s %s without credentials" % (method, path))
+        check(hdrs.get("www-authenticate", "").startswith("Basic"), "WWW-Authenticate on 401")
+        check_eq(json.loads(data)["error"]["status"], 401, "JSON error body")
+    api(b, "GET", "/api/v1/broker", auth="Bearer wrong-token", status=401)
+    api(b, "GET", "/api/v1/broker", auth=basic(ADMIN[0], "nope"), status=401)
+    api(b, "GET", "/api/v1/broker", auth=basic("nobody", "x"), status=401)
+    api(b, "GET", "/api/v1/broker", auth="Digest foo", status=401)
+    api(b, "GET", "/api/v1/broker", auth=basic(*USER), status=403)  # valid, but not admin
+
+
+def auth_accepted(b):
+    check_eq(api(b, "GET", "/api/v1/broker", auth=basic(*ADMIN))["version"].count("."), 2,
+             "version via Basic")
+    check(api(b, "GET", "/api/v1/broker")["uptime_s"] >= 0, "uptime via Bearer")
+
+
+def broker_info(b):
+    doc = api(b, "GET", "/api/v1/broker")
+    for key in ("version", "uptime_s", "start_time", "workers", "stats"):
+        check(key in doc, "broker info has %s: %r" % (key, doc))
+    for key in ("clients_connected", "messages_received", "bytes_sent", "publish_dropped",
+                "subscriptions", "retained_messages"):
+        check(isinstance(doc["stats"].get(key), (int, float)), "stats.%s: %r" % (key, doc))
+    c = Client(b)
+    try:
+        check(api(b, "GET", "/api/v1/broker")["stats"]["clients_connected"] >= 1,
+              "clients_connected counts a connected client")
+    finally:
+        c.close()
+
+
+def clients_paging(b):
+    tag = unique("page")
+    clients = [Client(b, "%s-%02d" % (tag, i), version=5 if i == 0 else 4) for i in range(12)]
+    try:
+        ids = sorted(c.cid for c in clients)
+        doc = api(b, "GET", "/api/v1/clients?match=%s&limit=5" % tag)
+        check_eq((doc["total"], doc["offset"], doc["limit"]), (12, 0, 5), "first page")
+        check_eq([c["client_id"] for c in doc["clients"]], ids[:5], "first page ids")
+        first = doc["clients"][0]
+        check_eq((first["connected"], first["protocol_version"], first["protocol"]),
+                 (True, 5, "5.0"), "v5 client row")
+        doc = api(b, "GET", "/api/v1/clients?match=%s&offset=5&limit=5" % tag)
+        check_eq([c["client_id"] for c in doc["clients"]], ids[5:10], "second page")
+        doc = api(b, "GET", "/api/v1/clients?match=%s&offset=10&limit=5" % tag)
+        check_eq([c["client_id"] for c in doc["clients"]], ids[10:], "last page")
+        doc = api(b, "GET", "/api/v1/clients?match=%s&offset=20" % tag)
+        check_eq((doc["total"], doc["clients"]), (12, []), "past the end")
+        doc = api(b, "GET", "/api/v1/clients?match=%s-03" % tag)
+        check_eq([c["client_id"] for c in doc["clients"]], [tag + "-03"], "match filter")
+        check_eq(doc["clients"][0]["protocol"], "3.1.1", "v3.1.1 client row")
+        check(api(b, "GET", "/api/v1/clients")["total"] >= 12, "unfiltered list")
+        for q in ("limit=x", "limit=1001", "offset=-1", "limit="):
+            api(b, "GET", "/api/v1/clients?" + q, status=400)
+        one = api(b, "GET", "/api/v1/clients/" + ids[1])
+        check_eq((one["client_id"], one["connected"]), (ids[1], True), "one client")
+        api(b, "GET", "/api/v1/clients/%s-none" % tag, status=404)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def mqtt_str(s):
+    return struct.pack(">H", len(s)) + s
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        d = s.recv(n - len(data))
+        check(d, "connection closed after %r" % data)
+        data += d
+    return data
+
+
+def kick(b):
+    """A v5 client (raw, to see the exact DISCONNECT) and a 3.1.1 client (paho) are kicked."""
+    cid = unique("kick5")
+    v5 = socket.create_connection((b.host, b.port), timeout=WAIT)
+    v3 = Client(b, version=4)
+    try:
+        body = mqtt_str(b"MQTT") + b"\x05\x02\x00\x3c\x00" + mqtt_str(cid.encode())
+        v5.sendall(bytes([0x10, len(body)]) + body)
+        hdr = recv_exact(v5, 2)
+        check(hdr[0] == 0x20 and hdr[1] < 128, "CONNACK header %r" % hdr)
+        check_eq(recv_exact(v5, hdr[1])[:2], b"\x00\x00", "CONNACK accepted")
+        doc = api(b, "DELETE", "/api/v1/clients/" + cid, status=202)
+        check_eq(doc, {"client_id": cid, "status": "disconnecting"}, "kick answer")
+        hdr = recv_exact(v5, 3)
+        check(hdr[0] == 0xE0 and hdr[1] >= 1, "DISCONNECT after the kick, got %r" % hdr)
+        check_eq(hdr[2], 0x98, "DISCONNECT reason Administrative action")
+        api(b, "DELETE", "/api/v1/clients/" + v3.cid, status=202)
+        v3.wait(lambda: v3.disconnect_rc is not None, "disconnect of the 3.1.1 client")
+        check(v3.disconnect_rc != 0, "the 3.1.1 client's connection was closed by the broker")
+        api(b, "DELETE", "/api/v1/clients/" + unique("absent"), status=404)
+        api(b, "DELETE", "/api/v1/clients/", status=400)
+    finally:
+        v5.close()
+        v3.close()
+
+
+def retained(b):
+    root = unique("ret")
+    mosquitto_pub(b, root + "/a", b"alpha", retain=True)
+    mosquitto_pub(b, root + "/b", b"beta", retain=True)
+    mosquitto_pub(b, root + "/bin", b"\x00\xff\x01", retain=True)
+    doc = api(b, "GET", "/api/v1/retained?filter=%s/%%23" % root)
+    check_eq(doc["total"], 3, "retained under the filter")
+    check_eq([m["topic"] for m in doc["retained"]], [root + "/a", root + "/b", root + "/bin"],
+             "sorted topics")
+    check_eq((doc["retained"][0]["payload"], doc["retained"][0]["qos"]), ("alpha", 1), "text")
+    check_eq(base64.b64decode(doc["retained"][2]["payload_base64"]), b"\x00\xff\x01", "binary")
+    doc = api(b, "GET", "/api/v1/retained?filter=%s/%%2B&offset=1&limit=1" % root)
+    check_eq([m["topic"] for m in doc["retained"]], [root + "/b"], "paged retained")
+    api(b, "GET", "/api/v1/retained?filter=a/%23/b", status=400)
+    api(b, "GET", "/api/v1/retained?filter=%24share/g/a", status=400)
+    check_eq(api(b, "GET", "/api/v1/retained/%s/b" % root)["payload"], "beta", "one retained")
+    check_eq(api(b, "DELETE", "/api/v1/retained/%s/a" % root), {"deleted": root + "/a"},
+             "delete answer")
+    api(b, "GET", "/api/v1/retained/%s/a" % root, status=404)
+    api(b, "DELETE", "/api/v1/retained/%s/a" % root, status=404)
+    api(b, "DELETE", "/api/v1/retained/a/%2B", status=400)
+    # A new subscriber gets b and bin, then the marker published after it subscribed: no a.
+    c = Client(b)
+    try:
+        c.subscribe(root + "/#")
+        mosquitto_pub(b, root + "/z", b"marker")
+        c.wait(lambda: any(m.topic == root + "/z" for m in c.msgs), "marker")
+        check_eq(sorted(m.topic for m in c.msgs),
+                 [root + "/b", root + "/bin", root + "/z"], "retained after the delete")
+    finally:
+        c.close()
+
+
+def publish(b):
+    topic = unique("rest/pub")
+    c = Client(b)
+    try:
+        c.subscribe(topic)
+        doc = api(b, "POST", "/api/v1/publish", {"topic": topic, "payload": "héllo", "qos": 1})
+        check_eq(doc, {"topic": topic, "routed": 1}, "publish answer")
+        c.wait(lambda: c.msgs, "message published by the API")
+        check_eq((c.msgs[0].payload, c.msgs[0].qos), ("héllo".encode(), 1), "message")
+        api(b, "POST", "/api/v1/publish",
+            {"topic": topic, "payload_base64": base64.b64encode(b"\x00\x01").decode()})
+        c.wait(lambda: len(c.msgs) == 2, "binary message")
+        check_eq(c.msgs[1].payload, b"\x00\x01", "binary payload")
+    finally:
+        c.close()
+    api(b, "POST", "/api/v1/publish", {"topic": topic + "/r", "payload": "kept", "retain": True})
+    check_eq(api(b, "GET", "/api/v1/retained/%s/r" % topic)["payload"], "kept", "retained")
+    for bad in ({"payload": "x"}, {"topic": "a/+"}, {"topic": "a", "qos": 3},
+                {"topic": "a", "qos": 1.5}, {"topic": "a", "retain": "yes"},
+                {"topic": "$SYS/x"}, {"topic": "a", "payload": 5},
+                {"topic": "a", "payload": "x", "payload_base64": "eA=="},
+                {"topic": "a", "payload_base64": "!!"}, [1, 2]):
+        api(b, "POST", "/api/v1/publish", bad, status=400)
+    api(b, "POST", "/api/v1/publish", "{not json", status=400)
+    # Refused on Content-Length alone: the 2 MiB body is never sent.
+    with socket.create_connection(("127.0.0.1", ports(b)[0]), timeout=WAIT) as s:
+        s.sendall(b"POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n"
+                  b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n")
+        check(s.recv(4096).startswith(b"HTTP/1.1 413 "), "body over http_max_body_size: 413")
+
+
+def listeners(b):
+    doc = api(b, "GET", "/api/v1/listeners")["listeners"]
+    check_eq([(l["protocol"], l["port"]) for l in doc],
+             [("mqtt", b.port), ("websockets", ports(b)[0]), ("websockets", ports(b)[1])],
+             "listeners")
+    check_eq((doc[1]["http_api"], doc[1]["http_metrics"], doc[2]["http_api"]),
+             (True, True, False), "listener HTTP settings")
+    check(doc[1]["connections"] >= 1, "the API's own connection is counted")
+
+
+def openapi(b):
+    doc = api(b, "GET", "/api/v1/openapi.json", auth=None)
+    check(doc["openapi"].startswith("3."), "OpenAPI version")
+    for path in ("/broker", "/clients", "/clients/{client_id}", "/retained", "/retained/{topic}",
+                 "/publish", "/listeners", "/openapi.json"):
+        check(path in doc["paths"], "OpenAPI documents %s" % path)
+    check_eq(sorted(doc["paths"]["/clients/{client_id}"]), ["delete", "get", "parameters"],
+             "client operations")
+
+
+def metric(text, name):
+    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    check(m, "metric %s present" % name)
+    return float(m.group(1))
+
+
+def scrape(b, listener=0, auth="bearer"):
+    st, hdrs, data = request(b, "GET", "/metrics", auth=auth, listener=listener)
+    check_eq(st, 200, "GET /metrics")
+    check(hdrs["content-type"].startswith("text/plain; version=0.0.4"), "metrics content type")
+    r = subprocess.run(["promtool", "check", "metrics"], input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=WAIT * 3)
+    check(r.returncode == 0, "promtool check metrics: %s" % r.stdout.decode("utf-8", "replace"))
+    return data.decode()
+
+
+def metrics(b):
+    before = scrape(b)
+    for name in ("tern_connections", "tern_sessions", "tern_retained_messages",
+                 "tern_subscriptions", "process_cpu_seconds_total",
+                 "process_resident_memory_bytes"):
+        metric(before, name)
+    check(re.search(r'^tern_worker_messages_received_total\{worker="0"\} ', before, re.M),
+          "per-worker counters")
+    topic = unique("metrics")
+    mosquitto_pub(b, topic, b"x" * 1000, retain=True)
+    after = scrape(b, listener=1, auth=None)  # the listener without auth
+    for name in ("tern_publish_received_total", "tern_messages_received_total",
+                 "tern_received_bytes_total", "tern_retained_messages"):
+        check(metric(after, name) > metric(before, name), "%s moved with traffic" % name)
+    check(metric(after, "tern_received_bytes_total") -
+          metric(before, "tern_received_bytes_total") >= 1000, "bytes counted")
+    st, _, _ = request(b, "GET", "/metrics", auth=None)
+    check_eq(st, 401, "/metrics on the listener with http_metrics_auth true")
+    st, _, _ = request(b, "GET", "/api/v1/broker", auth=None, listener=1)
+    check_eq(st, 404, "no API on the metrics-only listener")
+
+
+def static_and_errors(b):
+    st, hdrs, data = request(b, "GET", "/", auth=None)
+    check_eq((st, data), (200, b"<h1>tern</h1>\n"), "index.html from http_dir")
+    check(hdrs["content-type"].startswith("text/html"), "html content type")
+    st, _, _ = request(b, "GET", "/missing.html", auth=None)
+    check_eq(st, 404, "missing file")
+    st, _, _ = request(b, "GET", "/%2e%2e/passwd", auth=None)
+    check(st in (403, 404), "path escaping http_dir refused, got %d" % st)
+    api(b, "GET", "/api/v1/nothing", status=404)
+    st, hdrs, data = request(b, "PUT", "/api/v1/broker")
+    check_eq(st, 405, "PUT on a GET route")
+    check("GET" in hdrs.get("allow", ""), "Allow header")
+
+
+def idle_timeout(b):
+    """http_idle_timeout 1 on the metrics listener: an idle connection is closed by the broker."""
+    import socket
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", ports(b)[1]), timeout=WAIT) as s:
+        check_eq(s.recv(1), b"", "idle connection closed")
+    check(time.monotonic() - t0 >= 0.9, "closed only after the idle timeout")
+
+
+TESTS = [
+    ("auth_refused_everywhere", auth_refused_everywhere),
+    ("auth_accepted", auth_accepted),
+    ("broker_info", broker_info),
+    ("clients_paging", clients_paging),
+    ("kick", kick),
+    ("retained", retained),
+    ("publish", publish),
+    ("listeners", listeners),
+    ("openapi", openapi),
+    ("metrics", metrics),
+    ("static_and_errors", static_and_errors),
+    ("idle_timeout", idle_timeout),
+]
+
+
+def main():
+    for tool in ("mosquitto_pub", "mosquitto_passwd", "promtool"):
+        if shutil.which(tool) is None:
+            harness.fail_missing(tool + (" (Debian package prometheus)" if tool == "promtool"
+                                         else " (Debian package mosquitto-clients/mosquitto)"))
+    try:
+        import paho.mqtt.client  # noqa: F401
+    except ImportError:
+        harness.fail_missing("python3-paho-mqtt")
+    setup_files()
+    try:
+        harness.run_tests("ternd's HTTP API and metrics", TESTS, EXTRA_CONF)
+    finally:
+        shutil.rmtree(FILES, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
