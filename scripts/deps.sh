@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev openssl liburcu-dev libcjson-dev libargon2-dev libsqlite3-dev libhttp-parser-dev libwslay-dev)
-test_pkgs=(clang-14 libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt prometheus)
+test_pkgs=(clang-14 libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt prometheus chromium)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -31,6 +31,7 @@
 #define OUT_KEEP 65536
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
+static void on_readable(struct conn *c);
 static void drop_acks(struct conn *c);
 
 void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
@@ -71,6 +72,11 @@ void conn_start(struct worker *w, struct transport *t, const char *peer, struct 
     /* Until CONNECT arrives, use the keep-alive timer as a connect timeout. */
     c->keepalive_s = 10;
     conn_arm_keepalive(c);
+    /* A transport set up elsewhere may already hold input (MQTT bytes that came with the
+     * WebSocket upgrade request): the socket will not signal it again. */
+    c->layered = strcmp(t->ops->name, "tcp") != 0;
+    if (c->layered)
+        on_readable(c);
 }
 
 void conn_mark_dirty(struct conn *c)
@@ -264,7 +270,10 @@ static long read_once(struct conn *c, size_t *cap)
 
 static void on_readable(struct conn *c)
 {
-    for (int rounds = 0; rounds < 4 && c->state != CONN_CLOSED; rounds++) {
+    /* TLS and WebSocket transports can hold bytes the socket will not signal again: read them
+     * until the transport says EAGAIN. */
+    int max_rounds = c->layered ? 64 : 4;
+    for (int rounds = 0; rounds < max_rounds && c->state != CONN_CLOSED; rounds++) {
         size_t cap = 0;
         long n = read_once(c, &cap);
         if (n == TERN_EAGAIN)
@@ -283,8 +292,7 @@ static void on_readable(struct conn *c)
         c->last_rx_ms = loop_now_ms(c->w->loop);
         if (c->in.len == 0 && c->in.cap)
             buf_deinit(&c->in); /* nothing pending: give the memory back */
-        /* TLS may hold decrypted bytes the loop cannot see: read them now. */
-        if ((size_t)n < cap && !(transport_is_tls(c->t) && transport_tls_pending(c->t)))
+        if ((size_t)n < cap && !c->layered)
             break;
     }
     if (c->state != CONN_CLOSED)

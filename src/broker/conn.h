@@ -54,6 +54,7 @@ struct conn {
     uint32_t pending_expiry;
     bool connect_expiry_zero; /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
     bool in_process;          /* inside process_input: resuming must not recurse */
+    bool layered;             /* TLS or WebSocket: read until EAGAIN, not until a short read */
     bool taken_over;          /* closed because another connection took its session */
     struct session *s;
     char *username;

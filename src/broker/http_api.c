@@ -205,7 +205,7 @@ static void h_broker(const struct http_request *req, struct http_response *resp,
  * an aligned word). */
 static bool connected_hint(struct session *s)
 {
-    return __atomic_load_n(&s->conn, __ATOMIC_RELAXED) != NULL;
+    return atomic_load_explicit(&s->connected, memory_order_relaxed);
 }
 
 static const char *version_name(uint8_t v)
@@ -215,7 +215,7 @@ static const char *version_name(uint8_t v)
 
 static cJSON *client_object(struct session *s)
 {
-    uint8_t v = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
+    uint8_t v = atomic_load_explicit(&s->version, memory_order_relaxed);
     cJSON *o = cJSON_CreateObject();
     if (o && cJSON_AddStringToObject(o, "client_id", s->client_id) &&
         cJSON_AddBoolToObject(o, "connected", connected_hint(s)) &&

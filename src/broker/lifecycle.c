@@ -85,6 +85,7 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     lifecycle_cancel_timers(w, s);
     c->s = s;
     s->conn = c;
+    atomic_store(&s->connected, true);
     s->version = c->version;
     s->listener = c->lr;
     mem_free(s->username);
@@ -140,6 +141,7 @@ void lifecycle_detach(struct worker *w, struct conn *c)
     struct session *s = c->s;
     c->s = NULL;
     s->conn = NULL;
+    atomic_store(&s->connected, false);
     if (c->disconnect_normal) {
         session_set_will(s, NULL, 0); /* [MQTT-3.14.4-3] */
         persist_session(w->b, s);

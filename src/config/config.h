@@ -114,10 +114,10 @@ struct config {
     unsigned auth_methods; /* mask of enum config_auth_method */
     char *scram_file;
     char *jwt_key_file, *jwt_jwks_file, *jwt_issuer, *jwt_audience, *jwt_username_claim;
-    int64_t jwt_leeway; /* seconds */
-    char *http_admin_users;           /* space-separated users with the admin role */
-    size_t bridge_count;              /* `connection` sections seen (bridges not built yet) */
-    size_t cli_port_count;            /* calls of config_set_cli_port() */
+    int64_t jwt_leeway;     /* seconds */
+    char *http_admin_users; /* space-separated users with the admin role */
+    size_t bridge_count;    /* `connection` sections seen (bridges not built yet) */
+    size_t cli_port_count;  /* calls of config_set_cli_port() */
 };
 
 /* Result of parsing: errors and warnings as "FILE:LINE: message" strings. */

@@ -57,7 +57,8 @@ struct session {
                                read it when routing */
     _Atomic bool ended;  /* removed from the registry; deliveries are dropped. Other workers
                             read it only as a hint: the owner re-checks. */
-    uint8_t version;     /* protocol version of the last connection */
+    _Atomic uint8_t version; /* protocol version of the last connection (read by the REST API) */
+    _Atomic bool connected;  /* conn != NULL, for other workers (the REST API) */
     char *username;      /* of the last connection (for ACLs on delivery), or NULL */
     const void *listener; /* the broker's listener of the last connection (opaque here) */
     bool claims;          /* JWT claims replace the ACL: read_filters decide delivery */

@@ -1,0 +1,590 @@
+// End-to-end test of the web dashboard: builds web/ into the artifacts directory, starts the
+// real ternd with an MQTT listener and a websockets listener (http_dir = the build, REST API,
+// admin user from a password file, a bearer token), drives Debian's headless Chromium through
+// playwright-core, and checks what the dashboard shows against mosquitto_sub/mosquitto_pub and
+// the REST API. Screenshots go to the artifacts directory. Prints "ok NAME" / "FAIL NAME: why"
+// per step and "N passed, N failed"; exits non-zero on any failure (also when Chromium or a
+// client tool is missing: the project's test dependencies install them).
+//
+// usage: node dashboard_e2e.mjs --ternd PATH [--artifacts DIR] [--only WORD]
+
+import {spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+const WEB = join(ROOT, 'web');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'
+];
+const WAIT = 15000;  // deadline of every wait, ms
+const ADMIN = {
+    user: 'admin',
+    password: 'e2e-secret'
+};
+const VIEWER = {
+    user: 'viewer',
+    password: 'viewer-secret'
+};
+const TOKEN = 'e2e-token-0123456789abcdef';
+
+function parse_args(argv) {
+    const a = { artifacts: join(process.cwd(), 'web-e2e-artifacts'), only: '' };
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === '--ternd')
+            a.ternd = resolve(argv[++i]);
+        else if (argv[i] === '--artifacts')
+            a.artifacts = resolve(argv[++i]);
+        else if (argv[i] === '--only')
+            a.only = argv[++i];
+        else
+            throw new Error(`unknown argument ${argv[i]}`);
+    }
+    if (!a.ternd)
+        throw new Error(
+            'usage: node dashboard_e2e.mjs --ternd PATH [--artifacts DIR] [--only WORD]');
+    return a;
+}
+
+function run(cmd, args, opts = {}) {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+    if (r.error || r.status !== 0) {
+        throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr ?? ''}${
+            r.stdout ?? ''}`);
+    }
+    return r.stdout;
+}
+
+// Missing dependencies are failures that name what to install.
+function check_dependencies() {
+    const missing = [];
+    if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} (Debian package chromium)`);
+    for (const t of ['mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'stdbuf']) {
+        if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) {
+            missing.push(`${t} (Debian package ${
+                t === 'stdbuf'               ? 'coreutils' :
+                    t === 'mosquitto_passwd' ? 'mosquitto' :
+                                               'mosquitto-clients'})`);
+        }
+    }
+    if (missing.length) throw new Error(`missing test dependencies: ${missing.join(', ')}`);
+}
+
+// npm ci from the lockfiles when node_modules lack the packages; then the dashboard build.
+function prepare(artifacts) {
+    if (!existsSync(join(HERE, 'node_modules', 'playwright-core', 'package.json'))) {
+        run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE });
+    }
+    if (!existsSync(join(WEB, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'))) {
+        run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: WEB });
+    }
+    const dist = join(artifacts, 'dist');
+    run(process.execPath, [join(WEB, 'build.mjs'), dist]);
+    return dist;
+}
+
+// A child process whose output (stdout and stderr) can be awaited line by line.
+class Proc {
+    constructor(name, cmd, args) {
+        this.name = name;
+        this.out = '';
+        this.waiters = [];
+        this.exited = null;
+        this.p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const feed = (d) => {
+            this.out += d.toString();
+            this.poke();
+        };
+        this.p.stdout.on('data', feed);
+        this.p.stderr.on('data', feed);
+        this.p.on('exit', (code, sig) => {
+            this.exited = { code, sig };
+            this.poke();
+        });
+    }
+
+    poke() {
+        this.waiters = this.waiters.filter((w) => !w());
+    }
+
+    // Resolves when the output matches re; rejects at the deadline or when the process exits
+    // without matching.
+    wait_for(re, what = String(re), ms = WAIT) {
+        return new Promise((res, rej) => {
+            const timer = setTimeout(
+                () => rej(
+                    new Error(`${this.name}: no ${what} within ${ms} ms; output:\n${this.out}`)),
+                ms);
+            const check = () => {
+                const m = this.out.match(re);
+                if (m) {
+                    clearTimeout(timer);
+                    res(m);
+                    return true;
+                }
+                if (this.exited) {
+                    clearTimeout(timer);
+                    rej(new Error(`${this.name} exited (${JSON.stringify(this.exited)}) before ${
+                        what}; output:\n${this.out}`));
+                    return true;
+                }
+                return false;
+            };
+            if (!check()) this.waiters.push(check);
+        });
+    }
+
+    wait_exit(ms = WAIT) {
+        return new Promise((res, rej) => {
+            const timer =
+                setTimeout(() => rej(new Error(`${this.name} did not exit within ${ms} ms`)), ms);
+            const check = () => {
+                if (!this.exited) return false;
+                clearTimeout(timer);
+                res(this.exited);
+                return true;
+            };
+            if (!check()) this.waiters.push(check);
+        });
+    }
+
+    kill(sig = 'SIGKILL') {
+        if (!this.exited) this.p.kill(sig);
+    }
+}
+
+class Broker {
+    constructor(ternd, dir, dist) {
+        this.ternd = ternd;
+        this.dir = dir;
+        this.dist = dist;
+    }
+
+    async start() {
+        const pw = join(this.dir, 'passwd');
+        run('mosquitto_passwd', ['-c', '-b', pw, ADMIN.user, ADMIN.password]);
+        run('mosquitto_passwd', ['-b', pw, VIEWER.user, VIEWER.password]);
+        const conf = join(this.dir, 'ternd.conf');
+        writeFileSync(conf, [
+            'allow_anonymous true',
+            `password_file ${pw}`,
+            `http_admin_users ${ADMIN.user}`,
+            `http_api_token ${TOKEN}`,
+            'listener 0 127.0.0.1',
+            'listener 0 127.0.0.1',
+            'protocol websockets',
+            `http_dir ${this.dist}`,
+            'http_api true',
+            'http_metrics true',
+            '',
+        ].join('\n'));
+        const ready = join(this.dir, 'ready');
+        this.proc = new Proc('ternd', this.ternd, ['-c', conf, '--ready-file', ready]);
+        // The ready file is written atomically (renamed into place) once the listeners are open.
+        const deadline = Date.now() + 30000;
+        while (!existsSync(ready)) {
+            if (this.proc.exited)
+                throw new Error(`ternd exited before it was ready:\n${this.proc.out}`);
+            if (Date.now() > deadline)
+                throw new Error(`ternd not ready within 30 s:\n${this.proc.out}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        const lines = readFileSync(ready, 'utf8').trim().split('\n').map((l) => l.split(/\s+/));
+        const mqtt = lines.find((l) => l[0] === 'mqtt');
+        const ws = lines.find((l) => l[0] === 'ws');
+        if (!mqtt || !ws)
+            throw new Error(`ready file lacks an mqtt or a ws listener: ${JSON.stringify(lines)}`);
+        this.mqtt_port = Number(mqtt[2]);
+        this.ws_port = Number(ws[2]);
+        this.base = `http://127.0.0.1:${this.ws_port}`;
+    }
+
+    // A REST call outside the browser (to check what the dashboard did).
+    async rest(method, path, body) {
+        const headers = { Authorization: `Bearer ${TOKEN}` };
+        if (body) headers['Content-Type'] = 'application/json';
+        const r = await fetch(
+            `${this.base}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+        const text = await r.text();
+        if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+        return JSON.parse(text);
+    }
+
+    async stop() {
+        if (!this.proc || this.proc.exited) return this.proc?.exited;
+        this.proc.kill('SIGTERM');
+        return this.proc.wait_exit(20000);
+    }
+}
+
+function check(cond, what) {
+    if (!cond) throw new Error(what);
+}
+
+function sub(broker, id, topic, extra = []) {
+    return new Proc(`mosquitto_sub ${id}`, 'stdbuf', [
+        '-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.mqtt_port), '-i', id, '-t',
+        topic, '-d', '-V', 'mqttv5', ...extra
+    ]);
+}
+
+function pub(broker, topic, payload, extra = []) {
+    run('mosquitto_pub', [
+        '-h', '127.0.0.1', '-p', String(broker.mqtt_port), '-t', topic, '-m', payload, '-q', '1',
+        ...extra
+    ]);
+}
+
+async function main() {
+    const args = parse_args(process.argv.slice(2));
+    check_dependencies();
+    rmSync(args.artifacts, { recursive: true, force: true });
+    mkdirSync(args.artifacts, { recursive: true });
+    const dist = prepare(args.artifacts);
+    const require = createRequire(join(HERE, 'package.json'));
+    const { chromium } = require('playwright-core');
+
+    const run_id = `${process.pid}-${Date.now().toString(36)}`;
+    const t = (s) => `e2e/${run_id}/${s}`;
+    const broker = new Broker(args.ternd, mkdtempSync(join(args.artifacts, 'ternd-')), dist);
+    const procs = [];
+    let passed = 0;
+    let failed = 0;
+    let shot = 0;
+    let context = null;
+    let page = null;
+    const page_errors = [];
+
+    const screenshot = async (name) => {
+        shot++;
+        await page.screenshot({
+            path: join(args.artifacts, `${String(shot).padStart(2, '0')}-${name}.png`),
+            fullPage: true
+        });
+    };
+    const step = async (name, fn) => {
+        if (args.only && !name.includes(args.only)) return;
+        const t0 = Date.now();
+        const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+        try {
+            await fn();
+            passed++;
+            console.log(`ok ${name} (${took()})`);
+        } catch (e) {
+            failed++;
+            console.log(`FAIL ${name} (${took()}): ${e.message}`);
+            if (page) await screenshot(`FAIL-${name}`).catch(() => {});
+        }
+    };
+    const login = async (kind, cred) => {
+        await page.goto(`${broker.base}/`);
+        await page.locator('#login').waitFor({ state: 'visible', timeout: WAIT });
+        if (kind === 'basic') {
+            await page.check('input[name=kind][value=basic]');
+            await page.fill('#login-user', cred.user);
+            await page.fill('#login-password', cred.password);
+        } else {
+            await page.check('input[name=kind][value=token]');
+            await page.fill('#login-token', cred);
+        }
+        await page.click('#login-submit');
+    };
+    const go = (view) => page.evaluate((v) => (location.hash = `#/${v}`), view);
+
+    try {
+        await broker.start();
+        console.log(`ternd: mqtt port ${broker.mqtt_port}, websockets port ${
+            broker.ws_port}; artifacts in ${args.artifacts}`);
+        context = await chromium.launchPersistentContext(
+            mkdtempSync(join(args.artifacts, 'chromium-profile-')), {
+                executablePath: CHROMIUM,
+                headless: true,
+                args: CHROMIUM_ARGS,
+                viewport: { width: 1280, height: 900 },
+            });
+        page = context.pages()[0] || (await context.newPage());
+        page.on('pageerror', (e) => page_errors.push(`pageerror: ${e.message}`));
+        page.on('console', (m) => {
+            // Chromium logs every 4xx fetch as an error; the refused logins cause those on purpose.
+            if (m.type() === 'error' && !/status of 40[13]/.test(m.text()))
+                page_errors.push(`console: ${m.text()}`);
+        });
+        // No request may leave the broker's origin (the dashboard works offline, no CDN);
+        // data: and blob: URLs (MQTT.js's timer worker) are made in the page.
+        const foreign = [];
+        page.on('request', (r) => {
+            const u = new URL(r.url());
+            if (['data:', 'blob:'].includes(u.protocol)) return;
+            if (!['http:', 'ws:'].includes(u.protocol) || u.host !== `127.0.0.1:${broker.ws_port}`)
+                foreign.push(r.url());
+        });
+        const websockets = [];
+        page.on('websocket', (ws) => websockets.push(ws.url()));
+
+        await step('static_files_served', async () => {
+            for (const [path, type] of [
+                     ['/', 'text/html'], ['/js/main.js', 'text/javascript'],
+                     ['/vendor/mqtt.esm.js', 'text/javascript'], ['/app.css', 'text/css']]) {
+                const r = await fetch(`${broker.base}${path}`);
+                check(r.status === 200, `GET ${path}: status ${r.status}`);
+                check(
+                    (r.headers.get('content-type') || '').startsWith(type),
+                    `GET ${path}: content-type ${r.headers.get('content-type')}`);
+            }
+        });
+
+        await step('login_refused', async () => {
+            await login('basic', { user: ADMIN.user, password: 'wrong' });
+            await page.locator('#login-status.error').filter({ hasText: 'Refused' }).waitFor({
+                timeout: WAIT
+            });
+            await screenshot('login-refused');
+            await login('basic', VIEWER);  // a valid password-file user without the admin role
+            await page.locator('#login-status.error').filter({ hasText: 'not an admin' }).waitFor({
+                timeout: WAIT
+            });
+            check(await page.locator('#nav').isHidden(), 'navigation shown after a refused login');
+        });
+
+        await step('login_basic_overview', async () => {
+            await login('basic', ADMIN);
+            await page.locator('#view-overview').waitFor({ state: 'visible', timeout: WAIT });
+            const info = await broker.rest('GET', '/broker');
+            await page.locator('#overview-info [data-key=version] .v')
+                .filter({ hasText: info.version })
+                .waitFor({ timeout: WAIT });
+            await page.locator('#overview-info [data-key=uptime]').waitFor({ timeout: WAIT });
+            const stored = await page.evaluate(() => sessionStorage.getItem('tern.dashboard.auth'));
+            check(
+                stored && JSON.parse(stored).user === ADMIN.user, `sessionStorage holds ${stored}`);
+            // Rates appear from the second poll on (every 2 s by default).
+            await page
+                .locator('#overview-stats tr[data-key="stats.messages_received"] td:nth-child(4)')
+                .filter({ hasText: '/s' })
+                .waitFor({ timeout: WAIT });
+            check(
+                await page.locator('#overview-stats input[data-key="stats.messages_received"]')
+                    .isChecked(),
+                'messages_received is not charted by default');
+            await screenshot('overview');
+        });
+
+        const kick_id = `e2e-kick-${run_id}`;
+        const kicked = sub(broker, kick_id, t('kick/#'));
+        procs.push(kicked);
+        await step('client_appears', async () => {
+            await kicked.wait_for(/received SUBACK/, 'SUBACK');
+            await go('clients');
+            await page.fill('#clients-search', kick_id);
+            const row = page.locator('#clients-table tr', { hasText: kick_id });
+            await row.locator('.badge.on').waitFor({ timeout: WAIT });
+            check(
+                (await row.textContent()).includes('5.0'),
+                `protocol 5.0 not shown: ${await row.textContent()}`);
+            await screenshot('clients');
+        });
+
+        await step('client_kicked', async () => {
+            const button = page.locator(`#clients-table button.kick[data-client="${kick_id}"]`);
+            await button.click();
+            await page
+                .locator(
+                    `#clients-table button.kick[data-client="${kick_id}"]`, { hasText: 'Really' })
+                .waitFor({ timeout: WAIT });
+            await button.click();
+            await page.locator('#clients-status.ok')
+                .filter({ hasText: `kicked ${kick_id}` })
+                .waitFor({ timeout: WAIT });
+            // MQTT v5: the broker sends DISCONNECT 0x98 (152) Administrative action, mosquitto_sub
+            // exits.
+            await kicked.wait_for(/Received DISCONNECT \(152\)/, 'DISCONNECT 152');
+            await kicked.wait_exit();
+            await page.locator('#clients-table tr', { hasText: kick_id })
+                .locator('.badge.on')
+                .waitFor({ state: 'detached', timeout: WAIT });
+            await screenshot('client-kicked');
+        });
+
+        const listen = sub(broker, `e2e-listen-${run_id}`, t('console/#'));
+        procs.push(listen);
+        await step('console_publish_mqtt', async () => {
+            await listen.wait_for(/received SUBACK/, 'SUBACK');
+            await go('console');
+            await page.fill('#console-sub-filter', t('console/#'));
+            await page.click('#console-subscribe');
+            await page.locator('#console-state.on').waitFor({ timeout: WAIT });
+            await page.locator(`#console-subs li[data-filter="${t('console/#')}"]`).waitFor({
+                timeout: WAIT
+            });
+            const payload = `hello over websockets ${run_id}`;
+            await page.fill('#console-pub-topic', t('console/ws'));
+            await page.fill('#console-pub-payload', payload);
+            await page.selectOption('#console-pub-qos', '1');
+            await page.selectOption('#console-pub-via', 'mqtt');
+            await page.click('#console-publish');
+            await page.locator('#console-pub-status.ok').waitFor({ timeout: WAIT });
+            await listen.wait_for(
+                new RegExp(`\\n${payload}\\n`), 'the console\'s message at mosquitto_sub');
+            await page.locator('#console-log tr', { hasText: payload }).waitFor({ timeout: WAIT });
+            // And a message from mosquitto_pub arrives in the browser over the WebSocket.
+            pub(broker, t('console/tcp'), `from tcp ${run_id}`);
+            await page.locator('#console-log tr', { hasText: `from tcp ${run_id}` }).waitFor({
+                timeout: WAIT
+            });
+            await screenshot('console');
+        });
+
+        await step('console_publish_rest', async () => {
+            const payload = `hello through rest ${run_id}`;
+            await page.fill('#console-pub-topic', t('console/rest'));
+            await page.fill('#console-pub-payload', payload);
+            await page.selectOption('#console-pub-via', 'rest');
+            await page.click('#console-publish');
+            await page.locator('#console-pub-status.ok').filter({ hasText: 'REST' }).waitFor({
+                timeout: WAIT
+            });
+            await listen.wait_for(
+                new RegExp(`\\n${payload}\\n`), 'the REST message at mosquitto_sub');
+            await page.selectOption('#console-pub-via', 'mqtt');
+        });
+
+        await step('retained_browse_delete', async () => {
+            const topic = t('retained/one');
+            await page.fill('#console-pub-topic', topic);
+            await page.fill('#console-pub-payload', 'kept');
+            await page.check('#console-pub-retain');
+            await page.click('#console-publish');
+            await page.locator('#console-pub-status.ok').filter({ hasText: topic }).waitFor({
+                timeout: WAIT
+            });
+            await page.uncheck('#console-pub-retain');
+            await go('retained');
+            await page.fill('#retained-filter', t('retained/#'));
+            await page.click('#retained-load');
+            const row = page.locator('#retained-table tr', { hasText: topic });
+            await row.filter({ hasText: 'kept' }).waitFor({ timeout: WAIT });
+            await screenshot('retained');
+            const del = page.locator(`#retained-table button.delete[data-topic="${topic}"]`);
+            await del.click();
+            await del.click();
+            await page.locator('#retained-status.ok')
+                .filter({ hasText: `deleted ${topic}` })
+                .waitFor({ timeout: WAIT });
+            await row.waitFor({ state: 'detached', timeout: WAIT });
+            const left =
+                await broker.rest('GET', `/retained?filter=${encodeURIComponent(t('retained/#'))}`);
+            check(left.retained.length === 0, `retained after delete: ${JSON.stringify(left)}`);
+        });
+
+        await step('topic_tree', async () => {
+            const kept = t('tree/a/kept');
+            pub(broker, kept, 'retained leaf', ['-r']);
+            await go('topics');
+            await page.click('#topics-load');
+            await page.locator(`#topics-tree li[data-topic="${kept}"]`)
+                .waitFor({ state: 'attached', timeout: WAIT });
+            await page.fill('#topics-filter', t('tree/#'));
+            await page.click('#topics-watch');
+            await page.locator('#topics-status.ok').filter({ hasText: 'watching' }).waitFor({
+                timeout: WAIT
+            });
+            pub(broker, t('tree/b/live'), 'live leaf');
+            await page.locator(`#topics-tree li[data-topic="${t('tree/b/live')}"]`)
+                .waitFor({ state: 'attached', timeout: WAIT });
+            for (const s of await page.locator('#topics-tree summary').all()) await s.click();
+            await page.locator(`#topics-tree li[data-topic="${kept}"]`)
+                .filter({ hasText: 'retained' })
+                .waitFor({ timeout: WAIT });
+            await screenshot('topic-tree');
+            pub(broker, kept, '', ['-r']);
+        });
+
+        await step('overview_counters_moved', async () => {
+            await go('overview');
+            // The traffic above (console, mosquitto_pub) moved the message counters.
+            await page
+                .locator('#overview-stats tr[data-key="stats.messages_received"] td:nth-child(3)')
+                .filter({ hasNotText: /^0$/})
+                .waitFor({ timeout: WAIT });
+            const shown = Number(
+                (await page
+                     .locator(
+                         '#overview-stats tr[data-key="stats.messages_received"] td:nth-child(3)')
+                     .textContent())
+                    .replace(/,/g, ''));
+            check(shown > 0, `messages_received shown as ${shown}`);
+            await screenshot('overview-after-traffic');
+        });
+
+        await step('listeners', async () => {
+            await go('listeners');
+            const row = page.locator('#listeners-table tr', { hasText: 'websockets' });
+            await row.filter({ hasText: String(broker.ws_port) }).waitFor({ timeout: WAIT });
+            await page.locator('#listeners-table tr', { hasText: String(broker.mqtt_port) })
+                .waitFor({ timeout: WAIT });
+            await page.click('#openapi-show');
+            await page.locator('#openapi-doc').filter({ hasText: '/api/v1' }).waitFor({
+                timeout: WAIT
+            });
+            await screenshot('listeners');
+        });
+
+        await step('logout_and_token_login', async () => {
+            await page.click('#logout');
+            await page.locator('#login').waitFor({ state: 'visible', timeout: WAIT });
+            check(
+                await page.evaluate(() => sessionStorage.getItem('tern.dashboard.auth')) === null,
+                'credentials left in sessionStorage after logout');
+            await login('token', 'not-the-token');
+            await page.locator('#login-status.error').filter({ hasText: 'Refused' }).waitFor({
+                timeout: WAIT
+            });
+            await login('token', TOKEN);
+            await page.locator('#overview-info [data-key=version]').waitFor({ timeout: WAIT });
+            check(
+                (await page.locator('#who').textContent()) === 'token',
+                'not logged in with the token');
+        });
+
+        await step('no_page_errors_no_foreign_requests', async () => {
+            check(page_errors.length === 0, page_errors.join('\n'));
+            check(foreign.length === 0, `requests outside the broker: ${foreign.join(', ')}`);
+            const own = `ws://127.0.0.1:${broker.ws_port}/mqtt`;
+            check(
+                websockets.length > 0 && websockets.every((u) => u === own),
+                `websockets opened: ${websockets.join(', ')}`);
+        });
+    } catch (e) {
+        failed++;
+        console.log(`FAIL setup: ${e.stack || e.message}`);
+    } finally {
+        for (const p of procs) p.kill();
+        if (context) await context.close().catch(() => {});
+        const ex = await broker.stop().catch((e) => ({ error: e.message }));
+        await step('ternd_clean_exit', async () => {
+            if (!broker.proc) throw new Error('ternd was not started');
+            check(!ex.error, ex.error);
+            writeFileSync(join(args.artifacts, 'ternd.log'), broker.proc.out);
+            check(
+                ex.code === 0,
+                `ternd exit ${JSON.stringify(ex)}:\n${
+                    broker.proc.out.split('\n').slice(-30).join('\n')}`);
+            check(
+                !/AddressSanitizer|runtime error:|LeakSanitizer/.test(broker.proc.out),
+                `sanitizer report:\n${broker.proc.out}`);
+        });
+    }
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+    console.log(`FAIL: ${e.message}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+});

@@ -1,0 +1,164 @@
+// Unit tests of the dashboard's DOM-free modules (run: npm test, in web/): rates, topic tree,
+// Authorization headers, answer normalisation, REST paths and the chart's scale.
+
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+
+import {ApiError, list_of, make_api, topic_path, total_of} from '../src/js/api.js';
+import {auth_clear, auth_header, auth_load, auth_save, basic_header} from '../src/js/auth.js';
+import {nice_max} from '../src/js/chart.js';
+import {default_series, flatten_numbers, RateHistory, rates_between} from '../src/js/rates.js';
+import {
+    tree_add,
+    tree_children,
+    tree_find,
+    tree_new,
+    tree_topics,
+    tree_total,
+    tree_unretain
+} from '../src/js/topic_tree.js';
+
+test('flatten_numbers keeps finite numbers under dotted keys', () => {
+    const f = flatten_numbers(
+        { version: '1', uptime_s: 5, stats: { a: 1, b: { c: 2 }, s: 'x', n: NaN }, l: [1] });
+    assert.deepEqual(f, { uptime_s: 5, 'stats.a': 1, 'stats.b.c': 2 });
+});
+
+test('rates_between divides by seconds and refuses resets and new keys', () => {
+    const r = rates_between(
+        { t: 1000, values: { a: 10, b: 50 } }, { t: 3000, values: { a: 30, b: 40, c: 1 } });
+    assert.deepEqual(r, { a: 10, b: null, c: null });
+    assert.deepEqual(
+        rates_between({ t: 1000, values: { a: 1 } }, { t: 1000, values: { a: 2 } }), { a: null });
+});
+
+test('default_series picks message counters in and out, then bytes', () => {
+    const keys = [
+        'uptime_s', 'workers', 'stats.clients_connected', 'stats.messages_received',
+        'stats.messages_sent', 'stats.bytes_received', 'stats.publish_received'
+    ];
+    assert.deepEqual(default_series(keys), ['stats.messages_received', 'stats.messages_sent']);
+    assert.deepEqual(default_series(['x.bytes_in', 'x.bytes_out']), ['x.bytes_in', 'x.bytes_out']);
+    assert.deepEqual(default_series(['uptime_s', 'workers', 'a', 'b', 'c']), ['a', 'b']);
+});
+
+test('RateHistory keeps a bounded series', () => {
+    const h = new RateHistory(2);
+    h.push(0, { stats: { m: 0 } });
+    assert.deepEqual(h.series('stats.m'), []);
+    h.push(1000, { stats: { m: 5 } });
+    h.push(2000, { stats: { m: 15 } });
+    h.push(4000, { stats: { m: 15 } });
+    assert.deepEqual(h.series('stats.m'), [{ t: 2000, v: 10 }, { t: 4000, v: 0 }]);
+    assert.deepEqual(h.latest_rates(), { 'stats.m': 0 });
+});
+
+test('topic tree: levels, empty levels, counts, retained flags', () => {
+    const root = tree_new();
+    tree_add(root, 'a/b/c', { retained: true, payload: 'r' });
+    tree_add(root, 'a/b/c', { live: true, payload: 'x' });
+    tree_add(root, 'a/b', { live: true });
+    tree_add(root, '/lead', { live: true });
+    tree_add(root, 'a//d', { live: true });
+    assert.equal(tree_find(root, 'a/b/c').count, 1);
+    assert.equal(tree_find(root, 'a/b/c').retained, true);
+    assert.equal(tree_find(root, 'a/b/c').last.payload, 'x');
+    assert.equal(tree_find(root, 'a/b/c').topic, 'a/b/c');
+    assert.equal(tree_find(root, '/lead').topic, '/lead');
+    assert.ok(tree_find(root, 'a//d'));
+    assert.equal(tree_find(root, 'a/x'), null);
+    assert.equal(tree_total(root), 4);
+    assert.equal(tree_topics(root), 4);
+    assert.equal(tree_topics(tree_find(root, 'a')), 3);
+    assert.deepEqual(tree_children(root).map((n) => n.name), ['', 'a']);
+    tree_unretain(root, 'a/b/c');
+    assert.equal(tree_find(root, 'a/b/c').retained, false);
+    tree_add(root, 'x/y/z', { retained: true });
+    tree_add(root, 'x/w', { live: true });
+    tree_unretain(root, 'x/y/z');
+    assert.equal(tree_find(root, 'x/y'), null, 'empty branch pruned');
+    assert.ok(tree_find(root, 'x/w'), 'sibling kept');
+    tree_unretain(root, 'no/such');
+});
+
+test('basic_header encodes UTF-8 credentials', () => {
+    assert.equal(basic_header('admin', 'secret'), 'Basic YWRtaW46c2VjcmV0');
+    assert.equal(
+        basic_header('jö', 'p:w'), `Basic ${Buffer.from('jö:p:w', 'utf8').toString('base64')}`);
+    assert.equal(auth_header({ kind: 'token', token: 'abc' }), 'Bearer abc');
+    assert.equal(auth_header(null), null);
+});
+
+test('auth is stored in the given storage and cleared', () => {
+    const m = new Map();
+    const st = {
+        getItem: (k) => m.get(k) ?? null,
+        setItem: (k, v) => m.set(k, v),
+        removeItem: (k) => m.delete(k)
+    };
+    assert.equal(auth_load(st), null);
+    auth_save({ kind: 'token', token: 't' }, st);
+    assert.deepEqual(auth_load(st), { kind: 'token', token: 't' });
+    m.set('tern.dashboard.auth', '{bad json');
+    assert.equal(auth_load(st), null);
+    auth_save({ kind: 'basic', user: 'u', password: 'p' }, st);
+    auth_clear(st);
+    assert.equal(auth_load(st), null);
+});
+
+test('list_of and total_of accept arrays and wrapped answers', () => {
+    assert.deepEqual(list_of([1, 2], 'clients'), [1, 2]);
+    assert.deepEqual(list_of({ clients: [1], total: 9 }, 'clients'), [1]);
+    assert.deepEqual(list_of({ items: [3], total: 9 }, 'clients'), [3]);
+    assert.deepEqual(list_of({ a: [1], b: [2] }, 'clients'), []);
+    assert.deepEqual(list_of(null, 'x'), []);
+    assert.equal(total_of({ total: 9 }), 9);
+    assert.equal(total_of([1]), null);
+});
+
+test('topic_path encodes each level and keeps the separators', () => {
+    assert.equal(topic_path('a b/c#/?x/%'), 'a%20b/c%23/%3Fx/%25');
+    assert.equal(topic_path('/a//b'), '/a//b');
+});
+
+test('api calls send auth, JSON bodies, and raise JSON errors', async () => {
+    const calls = [];
+    const answers = [
+        { ok: true, status: 200, text: '{"clients":[]}' },
+        { ok: true, status: 200, text: '{"topic":"t","routed":0}' },
+        {
+            ok: false,
+            status: 401,
+            statusText: 'Unauthorized',
+            text: '{"error":{"status":401,"message":"unauthorized"}}'
+        },
+    ];
+    const fake = async (url, init) => {
+        calls.push({ url, init });
+        const a = answers.shift();
+        return { ok: a.ok, status: a.status, statusText: a.statusText, text: async () => a.text };
+    };
+    const api = make_api(() => ({ kind: 'token', token: 'tok' }), '/api/v1', fake);
+    assert.deepEqual(await api.clients({ offset: 10, limit: 5, match: 'a b' }), { clients: [] });
+    assert.equal(calls[0].url, '/api/v1/clients?offset=10&limit=5&match=a+b');
+    assert.equal(calls[0].init.headers.Authorization, 'Bearer tok');
+    assert.equal(calls[0].init.credentials, 'omit');
+    await api.publish({ topic: 't', payload: 'p', qos: 1, retain: false });
+    assert.equal(calls[1].init.method, 'POST');
+    assert.deepEqual(
+        JSON.parse(calls[1].init.body), { topic: 't', payload: 'p', qos: 1, retain: false });
+    await assert.rejects(
+        api.kick('a/b c'),
+        (e) => e instanceof ApiError && e.status === 401 && /unauthorized/.test(e.message));
+    assert.equal(calls[2].url, '/api/v1/clients/a%2Fb%20c');
+    assert.equal(calls[2].init.method, 'DELETE');
+});
+
+test('nice_max rounds up to 1, 2 or 5 times a power of ten', () => {
+    assert.equal(nice_max(0), 1);
+    assert.equal(nice_max(1.5), 2);
+    assert.equal(nice_max(3), 5);
+    assert.equal(nice_max(7), 10);
+    assert.equal(nice_max(120), 200);
+    assert.equal(nice_max(1000), 1000);
+});
