@@ -153,7 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (w.has_transport)
         abort(); /* every transport was closed */
-    if (w.out_len > 0 && (w.out_len < 9 || memcmp(w.out, "HTTP/1.1 ", 9) != 0))
+    /* The harness may close an upgraded connection before its last bytes are out, so the
+     * output can be a mere prefix of a status line. */
+    if (w.out_len > 0 && memcmp(w.out, "HTTP/1.1 ", w.out_len < 9 ? w.out_len : 9) != 0)
         abort();
     fuzz_wire_deinit(&w);
     http_addr_trust_free(trust);

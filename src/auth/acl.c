@@ -105,7 +105,10 @@ static char *parse_access(char *rest, unsigned *access, const char **why)
     *access = ACL_READ | ACL_WRITE; /* no access word: readwrite */
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
         size_t n = strlen(words[i].word);
-        if (strncmp(rest, words[i].word, n) == 0 && (rest[n] == ' ' || rest[n] == '\t')) {
+        /* An access word alone ("topic deny") is a rule with its filter missing, as in
+         * Mosquitto, never a grant on a topic named "deny". */
+        if (strncmp(rest, words[i].word, n) == 0 &&
+            (rest[n] == ' ' || rest[n] == '\t' || rest[n] == '\0')) {
             *access = words[i].access;
             rest = skip_space(rest + n);
             break;

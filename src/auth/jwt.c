@@ -427,17 +427,29 @@ static bool aud_ok(const cJSON *aud, const char *want)
     return false;
 }
 
+/* A NumericDate as seconds, refusing values no real date has (so the conversion and the
+ * leeway arithmetic cannot overflow). */
+#define JWT_TIME_MAX 4611686018427387904.0 /* 2^62 */
+
+static bool time_of(const cJSON *j, int64_t *out)
+{
+    if (!cJSON_IsNumber(j) || !(j->valuedouble > -JWT_TIME_MAX && j->valuedouble < JWT_TIME_MAX))
+        return false;
+    *out = (int64_t)j->valuedouble;
+    return true;
+}
+
 static const char *check_times(const struct jwt_verifier *v, const cJSON *pl, int64_t now,
                                struct jwt_claims *out)
 {
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(pl, "exp");
     const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(pl, "nbf");
-    if (!cJSON_IsNumber(exp))
-        return "missing exp";
-    out->exp = (int64_t)exp->valuedouble;
+    int64_t nbf_s = 0;
+    if (!time_of(exp, &out->exp))
+        return "missing or invalid exp";
     if (now >= out->exp + v->leeway_s)
         return "expired";
-    if (nbf != NULL && (!cJSON_IsNumber(nbf) || now + v->leeway_s < (int64_t)nbf->valuedouble))
+    if (nbf != NULL && (!time_of(nbf, &nbf_s) || now + v->leeway_s < nbf_s))
         return "not yet valid (nbf)";
     return NULL;
 }

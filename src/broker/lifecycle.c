@@ -182,6 +182,10 @@ void lifecycle_end(struct worker *w, struct session *s)
         if (topic_tree_remove(b->tree, bytes_of(x->filter, x->filter_len), s) == 0)
             atomic_fetch_sub(&b->stats.subscriptions, 1);
     }
+    /* Readers of the tree (RCU) may still be looking at s after the removals: wait for them
+     * before the registry's reference can go, so none can take a reference to a freed s. */
+    if (s->n_subs)
+        topic_tree_quiesce(b->tree);
     deliver_redistribute(w, s);
     persist_session_end(w->b, s);
     session_subs_clear(s);

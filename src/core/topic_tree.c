@@ -209,6 +209,12 @@ static void writer_done(struct topic_tree *t)
         gc_submit(t, g);
 }
 
+void topic_tree_quiesce(struct topic_tree *t)
+{
+    urcu_bp_synchronize_rcu();
+    TSAN_ACQUIRE(&t->grace);
+}
+
 void topic_tree_reclaim(struct topic_tree *t)
 {
     pthread_mutex_lock(&t->lock);

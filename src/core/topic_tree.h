@@ -63,6 +63,10 @@ void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
 /* Subscriptions in the tree (each shared group member counts one). Thread-safe. */
 size_t topic_tree_count(struct topic_tree *t);
 
+/* Returns once every match that started before the call has finished: after removing a
+ * subscriber, no reader can still be looking at it. Blocks for an RCU grace period; must not be
+ * called from inside a match callback. Thread-safe. */
+void topic_tree_quiesce(struct topic_tree *t);
 /* Waits until no reader can still see removed nodes and frees them now (otherwise they are
  * freed in batches). For tests and memory accounting; must not be called from inside fn.
  * Thread-safe. */
