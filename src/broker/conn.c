@@ -420,13 +420,14 @@ static void send_ack_now(struct conn *c, uint8_t type, uint16_t packet_id, uint8
     conn_send(c, &p);
 }
 
-/* A QoS 2 PUBLISH held until its in-flight row was durable (deliver.c send_in_window). */
-static void send_held_publish(struct conn *c, uint16_t packet_id)
+/* A QoS 2 PUBLISH held until its in-flight row was durable (deliver.c send_in_window and
+ * deliver_resend, which asks for DUP). */
+static void send_held_publish(struct conn *c, uint16_t packet_id, bool dup)
 {
     struct inflight *f = c->s ? session_inflight_find(c->s, packet_id) : NULL;
     if (!f || f->state != INFLIGHT_WAIT_PUBREC)
         return;
-    if (deliver_send_publish(c, &f->d, packet_id, false) != 0) {
+    if (deliver_send_publish(c, &f->d, packet_id, dup) != 0) {
         persist_inflight_del(c->w->b, c->s, packet_id); /* too large for this client */
         session_inflight_remove(c->s, f);
     }
@@ -449,9 +450,9 @@ static bool release(struct conn *c, uint64_t durable)
         if (a->seq > durable)
             return false;
         if (a->type == MQTT_PUBLISH)
-            send_held_publish(c, a->packet_id);
+            send_held_publish(c, a->packet_id, a->reason != 0); /* reason carries DUP here */
         else
-            send_ack_now(c, a->type, a->packet_id, a->reason);
+            send_ack_now(c, a->type, a->packet_id, a->type == MQTT_PUBREL ? 0 : a->reason);
         c->ack_head = (c->ack_head + 1) % c->ack_cap;
         c->ack_len--;
     }

@@ -275,10 +275,19 @@ void deliver_pump(struct worker *w, struct session *s)
 
 void deliver_resend(struct worker *w, struct session *s)
 {
-    (void)w;
     struct conn *c = s->conn;
     for (size_t i = 0; i < s->n_inflight; i++) {
         struct inflight *f = &s->inflight[i];
+        /* QoS 2 state of a persistent session goes out again only once it is on disk (it may
+         * have been held, unsent, on the previous connection): rewriting the row gives a seq
+         * to wait for. Otherwise a crash could restore it as still queued, and the client
+         * would get it again under a new packet id. */
+        uint64_t seq = f->d.qos == 2 && persist_acks_wait(w->b) ? persist_inflight(w->b, s, f) : 0;
+        if (seq) {
+            conn_ack(c, f->state == INFLIGHT_WAIT_PUBCOMP ? MQTT_PUBREL : MQTT_PUBLISH,
+                     f->packet_id, 1 /* DUP */, seq);
+            continue;
+        }
         if (f->state == INFLIGHT_WAIT_PUBCOMP) {
             struct mqtt_packet p;
             memset(&p, 0, sizeof p);
