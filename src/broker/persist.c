@@ -5,6 +5,7 @@
 #include "persist.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
@@ -348,6 +349,20 @@ static int load_retained(void *ctx, const char *topic, const struct msg *m, uint
     return rc == TERN_EFULL ? 0 : rc;
 }
 
+/* For tests of the broker's behaviour when the disk fails: TERN_TEST_STORE_FAIL=write|sync makes
+ * every write (disk full) or fsync (I/O error) of the store fail from the start. Not a setting:
+ * the name says what it is for. */
+static void fault_hook(struct broker *b)
+{
+    const char *f = getenv("TERN_TEST_STORE_FAIL");
+    if (!f || !*f)
+        return;
+    enum store_fail mode = strcmp(f, "sync") == 0 ? STORE_FAIL_SYNC : STORE_FAIL_WRITE;
+    store_test_fail_io(mode);
+    log_msg(b->log, TLOG_WARN, "Warning: TERN_TEST_STORE_FAIL=%s: store %s fail (test hook)", f,
+            mode == STORE_FAIL_SYNC ? "fsyncs" : "writes");
+}
+
 static enum store_fsync fsync_policy(const struct config *cfg)
 {
     switch (cfg->persistence_fsync) {
@@ -390,6 +405,7 @@ void persist_open(struct broker *b)
         return;
     }
     b->store_fsync = o.fsync;
+    fault_hook(b);
     struct load l = {.b = b, .now_wall_s = clock_wall_s()};
     struct store_load_cb cb = {load_session, load_sub,  load_inflight,
                                load_queued,  load_qos2, load_retained};

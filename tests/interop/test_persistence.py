@@ -639,6 +639,41 @@ def policy_case(ternd, fsync, crash):
         b.close()
 
 
+def test_store_fault(ternd):
+    """The disk fails (every store write, or every fsync, fails from the start: ternd's test
+    hook TERN_TEST_STORE_FAIL): the broker keeps serving, does not acknowledge a QoS 1 message
+    it cannot store for a persistent subscriber, and says so in its log."""
+    for mode in ("write", "sync"):
+        os.environ["TERN_TEST_STORE_FAIL"] = mode
+        try:
+            b = Ternd(ternd, ROOT).start()
+        finally:
+            del os.environ["TERN_TEST_STORE_FAIL"]
+        try:
+            keep = Client(b.port, "ff-keep-" + mode, V3, clean=False)
+            keep.subscribe(1, [("ff/t", 1)])
+            keep.disconnect()
+            live = Client(b.port, "ff-live-" + mode, V3, clean=True)
+            live.subscribe(1, [("ff/t", 0)])
+            pub = Client(b.port, "ff-pub-" + mode, V3)
+            pub.publish("ff/t", b"durable?", qos=1, pid=7)
+            # Still serving: the clean subscriber gets the message at QoS 0 at once.
+            got = live.expect(PUBLISH)
+            check_eq(got.payload, b"durable?", "%s: delivery to a clean subscriber" % mode)
+            # Absence is what is under test: no PUBACK while the store cannot make it durable.
+            p = pub.try_recv(1.5)
+            check(p is False, "%s: acknowledged a message the store could not keep: %r" % (mode, p))
+            pub.publish("ff/q0", b"qos0")  # QoS 0 publishes still flow
+            log = b.log()
+            check("COMMIT FAILED" in log and "not durable" in log,
+                  "%s: the store failure is not reported:\n%s" % (mode, b.log_tail()))
+            for c in (pub, live):
+                c.close()
+            b.stop()
+        finally:
+            b.close()
+
+
 def test_policies(ternd):
     """interval and never: everything survives a SIGTERM restart; always: everything
     acknowledged survives SIGKILL."""
@@ -688,6 +723,7 @@ TESTS = [
     ("crash_inflight_dup", test_crash_inflight_dup),
     ("crash_inbound_qos2", test_crash_inbound_qos2),
     ("crash_during_drain", test_crash_during_drain),
+    ("store_fault", test_store_fault),
     ("corrupt_store", test_corrupt_store),
     ("policies", test_policies),
     ("session_expiry_restart", test_session_expiry_restart),
