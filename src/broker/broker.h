@@ -34,15 +34,9 @@ struct listener_rt {
 };
 
 struct broker_stats {
-    _Atomic uint64_t clients_total; /* sessions known, online or not */
     _Atomic uint64_t clients_connected;
     _Atomic uint64_t clients_maximum;
-    _Atomic uint64_t msgs_received;
-    _Atomic uint64_t msgs_sent;
-    _Atomic uint64_t bytes_received;
-    _Atomic uint64_t bytes_sent;
     _Atomic uint64_t publish_received;
-    _Atomic uint64_t publish_sent;
     _Atomic uint64_t publish_dropped;
     _Atomic uint64_t subscriptions;
     _Atomic uint64_t connections_refused;
@@ -57,10 +51,10 @@ struct broker {
     struct config **old_cfgs;
     size_t n_old_cfgs;
     struct sys_state *sys;
-    struct store *store; /* durable store, NULL when persistence is off */
-    int store_fsync;     /* enum store_fsync in force */
-    bool loading;        /* replaying the store: no store writes */
-    unsigned polls;      /* broker_poll calls, main thread only */
+    struct store *store;     /* durable store, NULL when persistence is off */
+    int store_fsync;         /* enum store_fsync in force */
+    bool loading;            /* replaying the store: no store writes */
+    unsigned polls;          /* broker_poll calls, main thread only */
     struct retired *retired; /* replaced security objects, freed by security_free */
     pthread_mutex_t retire_lock;
     struct log *log;

@@ -36,8 +36,6 @@ static const struct family stats_families[] = {
      offsetof(struct broker_stats, connections_refused)},
     {"tern_publish_received_total", METRICS_COUNTER, "PUBLISH packets received from clients.",
      offsetof(struct broker_stats, publish_received)},
-    {"tern_publish_sent_total", METRICS_COUNTER, "PUBLISH packets sent to clients.",
-     offsetof(struct broker_stats, publish_sent)},
     {"tern_publish_dropped_total", METRICS_COUNTER,
      "Messages dropped instead of delivered (queue full, too large, expired).",
      offsetof(struct broker_stats, publish_dropped)},
@@ -49,7 +47,7 @@ static const struct family stats_families[] = {
 static const struct family worker_families[] = {
     {"messages_received_total", METRICS_COUNTER, "MQTT packets received",
      offsetof(struct worker_stats, msgs_received)},
-    {"messages_sent_total", METRICS_COUNTER, "MQTT packets sent",
+    {"messages_sent_total", METRICS_COUNTER, "PUBLISH packets sent to clients",
      offsetof(struct worker_stats, msgs_sent)},
     {"received_bytes_total", METRICS_COUNTER, "Bytes received from MQTT clients",
      offsetof(struct worker_stats, bytes_received)},

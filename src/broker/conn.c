@@ -18,10 +18,10 @@
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"
-#include "persist.h"
 #include "msg.h"
-#include "session.h"
+#include "persist.h"
 #include "security.h"
+#include "session.h"
 #include "transport.h"
 #include "transport_tls.h"
 #include "worker.h"
@@ -75,6 +75,7 @@ void conn_start(struct worker *w, struct transport *t, const char *peer, struct 
     /* A transport set up elsewhere may already hold input (MQTT bytes that came with the
      * WebSocket upgrade request): the socket will not signal it again. */
     c->layered = strcmp(t->ops->name, "tcp") != 0;
+    c->mount_len = lr->conf->mount_point ? (uint16_t)strlen(lr->conf->mount_point) : 0;
     if (c->layered)
         on_readable(c);
 }
@@ -383,9 +384,9 @@ struct tern_bytes conn_mount(const struct conn *c, struct tern_bytes t, char **o
 {
     const char *mp = c->lr->conf->mount_point;
     *owned = NULL;
-    if (!mp || !*mp)
+    if (!c->mount_len)
         return t;
-    size_t mlen = strlen(mp), skip = 0;
+    size_t mlen = c->mount_len, skip = 0;
     struct tern_bytes group, rest;
     if (codec_topic_shared_split(t, &group, &rest))
         skip = (size_t)(rest.ptr - t.ptr);
@@ -402,14 +403,11 @@ struct tern_bytes conn_mount(const struct conn *c, struct tern_bytes t, char **o
 
 size_t conn_unmount_len(const struct conn *c, const char *topic, size_t len)
 {
-    const char *mp = c->lr->conf->mount_point;
-    if (!mp || !*mp)
-        return 0;
-    size_t mlen = strlen(mp);
-    return mlen < len && memcmp(topic, mp, mlen) == 0 ? mlen : 0;
+    size_t mlen = c->mount_len; /* cached: this runs per subscriber per message */
+    return mlen && mlen < len && memcmp(topic, c->lr->conf->mount_point, mlen) == 0 ? mlen : 0;
 }
 
-static void send_ack_now(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+void conn_send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
 {
     struct mqtt_packet p;
     memset(&p, 0, sizeof p);
@@ -452,7 +450,7 @@ static bool release(struct conn *c, uint64_t durable)
         if (a->type == MQTT_PUBLISH)
             send_held_publish(c, a->packet_id, a->reason != 0); /* reason carries DUP here */
         else
-            send_ack_now(c, a->type, a->packet_id, a->type == MQTT_PUBREL ? 0 : a->reason);
+            conn_send_ack(c, a->type, a->packet_id, a->type == MQTT_PUBREL ? 0 : a->reason);
         c->ack_head = (c->ack_head + 1) % c->ack_cap;
         c->ack_len--;
     }
@@ -463,7 +461,7 @@ void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, 
 {
     struct broker *b = c->w->b;
     if (c->ack_len == 0 && (!persist_acks_wait(b) || seq <= persist_durable(b))) {
-        send_ack_now(c, type, packet_id, reason);
+        conn_send_ack(c, type, packet_id, reason);
         return;
     }
     if (c->ack_len == c->ack_cap) {
@@ -501,8 +499,7 @@ void conn_release_acks(struct worker *w)
         return;
     uint64_t durable = persist_durable(w->b);
     struct list_node *it, *tmp;
-    LIST_FOREACH(it, tmp, &w->ack_conns)
-    {
+    LIST_FOREACH (it, tmp, &w->ack_conns) {
         struct conn *c = LIST_ENTRY(it, struct conn, ack_node);
         if (release(c, durable))
             list_remove(&c->ack_node);

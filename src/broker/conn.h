@@ -54,6 +54,7 @@ struct conn {
     uint32_t pending_expiry;
     bool connect_expiry_zero; /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
     bool in_process;          /* inside process_input: resuming must not recurse */
+    uint16_t mount_len;       /* strlen of the listener's mount_point (0 = none) */
     bool layered;             /* TLS or WebSocket: read until EAGAIN, not until a short read */
     bool taken_over;          /* closed because another connection took its session */
     struct session *s;
@@ -108,6 +109,8 @@ struct pending_ack {
     uint8_t reason;
 };
 
+/* Sends PUBACK/PUBREC/PUBREL/PUBCOMP now (v3: without the reason code). */
+void conn_send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason);
 /* Sends a PUBACK/PUBREC now, or queues it behind earlier ones until store seq is durable. */
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq);
 /* Sends the queued acknowledgements the store has made durable (on w's thread). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "codec.h"
 #include "config.h"
@@ -18,7 +19,6 @@
 #include "msg.h"
 #include "persist.h"
 #include "retain.h"
-#include "acl.h"
 #include "security.h"
 #include "session.h"
 #include "topic_tree.h"

@@ -98,8 +98,8 @@ static int step(struct conn *c, const struct mqtt_props *pr, uint8_t *out, size_
 
 uint8_t auth_start(struct conn *c, const struct mqtt_connect *ct, struct pending_connect *pc)
 {
-    c->auth_method = mem_strndup((const char *)ct->props.auth_method.ptr,
-                                 ct->props.auth_method.len);
+    c->auth_method =
+        mem_strndup((const char *)ct->props.auth_method.ptr, ct->props.auth_method.len);
     c->scram = scram_for(c, ct->props.auth_method);
     if (!c->auth_method || !c->scram) {
         pending_free(pc);
@@ -122,8 +122,8 @@ static void finish_connect(struct conn *c, struct mqtt_auth *au)
 {
     uint8_t out[AUTH_DATA_MAX];
     size_t n = 0;
-    int rc = au->reason == MQTT_RC_CONTINUE_AUTHENTICATION ? step(c, &au->props, out, &n)
-                                                           : TERN_EPROTO;
+    int rc =
+        au->reason == MQTT_RC_CONTINUE_AUTHENTICATION ? step(c, &au->props, out, &n) : TERN_EPROTO;
     if (rc == SCRAM_CONTINUE)
         return;
     struct pending_connect *pc = c->pending;
@@ -155,7 +155,8 @@ static void finish_connect(struct conn *c, struct mqtt_auth *au)
 static void reauth(struct conn *c, struct mqtt_auth *au)
 {
     if (!c->auth_method || !bytes_eq_str(au->props.auth_method, c->auth_method)) {
-        conn_protocol_error(c, MQTT_RC_PROTOCOL_ERROR, "AUTH with another method"); /* [MQTT-4.12.1-1] */
+        conn_protocol_error(c, MQTT_RC_PROTOCOL_ERROR,
+                            "AUTH with another method"); /* [MQTT-4.12.1-1] */
         return;
     }
     if (au->reason == MQTT_RC_REAUTHENTICATE) {

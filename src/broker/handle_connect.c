@@ -1,7 +1,6 @@
 /* CONNECT: protocol version, client identifier rules, keep alive, v5 limits, the will, and the
  * session: new, resumed on this worker, or taken over from the worker that owns it. */
 #include "handle.h"
-#include "handle_auth.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
+#include "handle_auth.h"
 #include "lifecycle.h"
 #include "loop.h"
 #include "mem.h"

@@ -1,20 +1,20 @@
 /* Inbound PUBLISH (topic aliases, limits, QoS 1/2 acknowledgement with QoS 2 de-duplication by
  * packet id until PUBREL) and the acknowledgements of outbound messages. */
 #include "handle.h"
-#include "handle_auth.h"
 
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
+#include "handle_auth.h"
 #include "loop.h"
 #include "mem.h"
 #include "msg.h"
 #include "persist.h"
-#include "acl.h"
 #include "security.h"
 #include "session.h"
 #include "worker.h"
@@ -30,17 +30,6 @@ static bool acl_allows(struct conn *c, struct tern_bytes topic, int access)
                           : t.ptr && security_acl(c->lr, c->s->client_id, c->username, t, access);
     mem_free(owned);
     return ok;
-}
-
-static void send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
-{
-    struct mqtt_packet p;
-    memset(&p, 0, sizeof p);
-    p.type = type;
-    p.flags = type == MQTT_PUBREL ? 0x2 : 0;
-    p.u.ack.packet_id = packet_id;
-    p.u.ack.reason = c->version == MQTT_V5 ? reason : 0;
-    conn_send(c, &p);
 }
 
 /* Resolves a v5 Topic Alias [MQTT-3.3.2-7..12]. Returns 0 and sets *topic, or a reason code. */
@@ -202,7 +191,7 @@ void handle_pubrec(struct conn *c, struct mqtt_packet *p)
     uint16_t id = p->u.ack.packet_id;
     struct inflight *f = session_inflight_find(s, id);
     if (!f || f->state == INFLIGHT_WAIT_PUBACK) {
-        send_ack(c, MQTT_PUBREL, id, MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+        conn_send_ack(c, MQTT_PUBREL, id, MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
         return;
     }
     if (p->u.ack.reason >= 0x80) {
@@ -226,7 +215,7 @@ void handle_pubrel(struct conn *c, struct mqtt_packet *p)
     bool had = session_qos2_remove(c->s, id);
     if (had)
         persist_qos2(c->w->b, c->s, id, false);
-    send_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+    conn_send_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
 }
 
 void handle_pubcomp(struct conn *c, struct mqtt_packet *p)

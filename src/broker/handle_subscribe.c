@@ -1,21 +1,21 @@
 /* SUBSCRIBE and UNSUBSCRIBE: per-filter validation and reason codes, the subscription tree and
  * the session's own list, and retained messages sent after the SUBACK per Retain Handling. */
 #include "handle.h"
-#include "handle_auth.h"
 
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "codec.h"
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
+#include "handle_auth.h"
 #include "loop.h"
 #include "mem.h"
-#include "persist.h"
 #include "msg.h"
+#include "persist.h"
 #include "retain.h"
-#include "acl.h"
 #include "security.h"
 #include "session.h"
 #include "topic_tree.h"
@@ -92,8 +92,8 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     if (!mounted.ptr)
         return err;
     int claims = auth_claims_subscribe(c, mounted);
-    if (claims == 0 ||
-        (claims < 0 && !security_acl(c->lr, c->s->client_id, c->username, mounted, ACL_SUBSCRIBE))) {
+    if (claims == 0 || (claims < 0 && !security_acl(c->lr, c->s->client_id, c->username, mounted,
+                                                    ACL_SUBSCRIBE))) {
         mem_free(owned);
         return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V3_SUBACK_FAILURE;
     }
@@ -177,7 +177,8 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
         uint8_t rc = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
         char *owned = NULL;
         struct tern_bytes mf = conn_mount(c, f, &owned);
-        struct subscription *x = mf.ptr ? session_sub_get(c->s, (const char *)mf.ptr, mf.len) : NULL;
+        struct subscription *x =
+            mf.ptr ? session_sub_get(c->s, (const char *)mf.ptr, mf.len) : NULL;
         if (x)
             persist_sub(b, c->s, x->filter, 0, 0, false);
         if (x && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {

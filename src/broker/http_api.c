@@ -170,7 +170,7 @@ static cJSON *stats_object(struct broker *b)
         add_u64(o, "messages_sent", w[1]) && add_u64(o, "bytes_received", w[2]) &&
         add_u64(o, "bytes_sent", w[3]) &&
         add_u64(o, "publish_received", atomic_load(&st->publish_received)) &&
-        add_u64(o, "publish_sent", atomic_load(&st->publish_sent)) &&
+        add_u64(o, "publish_sent", w[1]) && /* workers count PUBLISHes sent */
         add_u64(o, "publish_dropped", atomic_load(&st->publish_dropped)) &&
         add_u64(o, "subscriptions", atomic_load(&st->subscriptions)) &&
         add_u64(o, "retained_messages", retain_count(b->retain)) &&

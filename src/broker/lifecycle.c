@@ -136,6 +136,12 @@ static void expiry_fired(struct loop *l, void *ctx)
         lifecycle_end(session_owner(s), s);
 }
 
+/* Starts s's expiry countdown on its owner's loop (s is offline). */
+static void arm_expiry(struct worker *w, struct session *s, uint64_t ms)
+{
+    s->expiry_timer = loop_timer_add(w->loop, ms, expiry_fired, s);
+}
+
 void lifecycle_detach(struct worker *w, struct conn *c)
 {
     struct session *s = c->s;
@@ -160,8 +166,7 @@ void lifecycle_detach(struct worker *w, struct conn *c)
         if (s->expiry_s == 0)
             lifecycle_end(w, s);
         else if (s->expiry_s != UINT32_MAX)
-            s->expiry_timer =
-                loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u, expiry_fired, s);
+            arm_expiry(w, s, (uint64_t)s->expiry_s * 1000u);
     }
     if (!s->ended && !c->taken_over)
         persist_session_offline(w->b, s); /* its expiry counts from now, across restarts too */
@@ -222,8 +227,7 @@ void lifecycle_handoff(struct worker *w, struct session *s, struct conn *c)
         /* The new connection went away while waiting: the session stays, offline. */
         msg_unref(will);
         if (!s->ended && s->expiry_s != UINT32_MAX && !s->conn)
-            s->expiry_timer =
-                loop_timer_add(w->loop, (uint64_t)s->expiry_s * 1000u, expiry_fired, s);
+            arm_expiry(w, s, (uint64_t)s->expiry_s * 1000u);
         session_unref(s);
         return;
     }
@@ -320,8 +324,7 @@ void lifecycle_restored(struct worker *w, struct session *s, int64_t expiry_left
                         int64_t will_left_ms)
 {
     if (s->expiry_s != UINT32_MAX)
-        s->expiry_timer = loop_timer_add(w->loop, expiry_left_ms > 0 ? (uint64_t)expiry_left_ms : 0,
-                                         expiry_fired, s);
+        arm_expiry(w, s, expiry_left_ms > 0 ? (uint64_t)expiry_left_ms : 0);
     if (s->will && will_left_ms >= 0)
         s->will_timer = loop_timer_add(w->loop, (uint64_t)will_left_ms, will_fired, s);
 }

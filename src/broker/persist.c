@@ -33,8 +33,8 @@ static void store_notify(void *ctx)
 {
     struct broker *b = ctx;
     for (unsigned i = 0; i < b->n_workers; i++)
-        if (b->workers[i] && atomic_load_explicit(&b->workers[i]->acks_waiting,
-                                                  memory_order_relaxed))
+        if (b->workers[i] &&
+            atomic_load_explicit(&b->workers[i]->acks_waiting, memory_order_relaxed))
             loop_wake(b->workers[i]->loop);
 }
 
@@ -416,6 +416,8 @@ void persist_open(struct broker *b)
     if (rc != 0)
         log_msg(b->log, TLOG_ERR, "Error: restoring from %s stopped early: %s", path,
                 tern_strerror(rc));
-    log_msg(b->log, TLOG_NOTICE, "Restored %zu sessions, %zu queued or in-flight messages and %zu "
-            "retained messages from %s.", l.sessions, l.messages, l.retained, path);
+    log_msg(b->log, TLOG_NOTICE,
+            "Restored %zu sessions, %zu queued or in-flight messages and %zu "
+            "retained messages from %s.",
+            l.sessions, l.messages, l.retained, path);
 }

@@ -31,11 +31,11 @@ struct scram_file;
 
 /* What a listener checks clients against; immutable once published. */
 struct listener_auth {
-    unsigned methods;          /* enum auth_methods */
-    struct passwd_file *pw;    /* NULL: no password file */
-    struct acl *acl;           /* NULL: no ACL file: everything allowed */
-    struct scram_file *scram;  /* scram_file, or NULL */
-    struct jwt_verifier *jwt;  /* with AUTH_JWT */
+    unsigned methods;         /* enum auth_methods */
+    struct passwd_file *pw;   /* NULL: no password file */
+    struct acl *acl;          /* NULL: no ACL file: everything allowed */
+    struct scram_file *scram; /* scram_file, or NULL */
+    struct jwt_verifier *jwt; /* with AUTH_JWT */
 };
 
 /* Loads TLS material and password/ACL files for every listener. Logs each problem with the
