@@ -250,7 +250,9 @@ class Ternd:
         if location is None:
             os.mkdir(self.store)
         self.port = free_port()
-        self.conf = ("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        # `user root`: tests run as whoever started them; ternd started as root would otherwise
+        # drop to the `mosquitto` user, which cannot write this root-owned temporary directory.
+        self.conf = ("user root\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
                      "persistence_location %s\npersistence_fsync %s\n%s"
                      % (self.port, self.store, fsync, extra))
         self.proc = None

@@ -54,12 +54,22 @@ class Sub:
         self.unreleased = {}  # QoS 2 packet id -> payload, until PUBREL
         self.want_dup = set()
         self.c = None
+        self.conns = 0
+        self.history = []  # (connection number, packet), to explain a failure
+
+    def trace(self, payload):
+        """The packets of this subscriber's history that concern payload, for failure messages."""
+        pids = {p.pid for _, p in self.history if p.type == PUBLISH and p.payload == payload}
+        return "\n".join("  conn %d: %r" % (n, p) for n, p in self.history
+                         if getattr(p, "payload", None) == payload
+                         or (p.type == PUBREL and p.pid in pids))
 
     def connect(self, first=False):
         """first: start a new persistent session; otherwise resume it (Session Present)."""
         v3_clean = False if self.version == V3 else first
         self.c = Client(self.broker.port, self.client_id, self.version, clean=v3_clean,
                         expiry=SESSION_EXPIRY)
+        self.conns += 1
         if first:
             self.c.subscribe(1, [(self.prefix + "/q1/#", 1), (self.prefix + "/q2/#", 2)])
         return self.c.session_present
@@ -76,6 +86,7 @@ class Sub:
     def handle(self, p, ack=True):
         """Takes one packet from the broker; acknowledges it when ack."""
         check(p.type in (PUBLISH, PUBREL), "%s: unexpected %r" % (self.client_id, p))
+        self.history.append((self.conns, p))
         if p.type == PUBREL:
             self.unreleased.pop(p.pid, None)
             if ack:
@@ -178,8 +189,8 @@ class Sub:
             check(m in sent, "%s: delivered %r that nobody published" % (name, m))
             check_eq(self.qos[m], sent[m], "%s: QoS of %r" % (name, m))
             if sent[m] == 2:
-                check(k == 1, "%s: QoS 2 message %r delivered %d times (exactly once expected)"
-                      % (name, m, k))
+                check(k == 1, "%s: QoS 2 message %r delivered %d times (exactly once expected):\n%s"
+                      % (name, m, k, self.trace(m)))
 
 
 def run_parallel(fns):
