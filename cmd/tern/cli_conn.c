@@ -20,11 +20,20 @@ int cli_conn_error(const struct cli_cfg *cfg, int err)
     if (!cfg->quiet) {
         if (err == TERN_ERROR_CLOSED || err == TERN_ERROR_IO)
             fprintf(stderr, "Error: Connection refused\n");
+        else if (err == TERN_ERROR_PROXY)
+            fprintf(stderr, "Error: Proxy error.\n");
+        else if (err == TERN_ERROR_PROXY_AUTH)
+            fprintf(stderr, "Error: Authorisation failed.\n");
         else if (err == TERN_ERROR_NOTFOUND)
             fprintf(stderr, "Error: Name or service not known\n");
         else
             fprintf(stderr, "Error: %s\n", tern_error_string(err));
     }
+    /* As mosquitto's clients: libmosquitto's MOSQ_ERR_PROXY and MOSQ_ERR_AUTH as exit status. */
+    if (err == TERN_ERROR_PROXY)
+        return 16;
+    if (err == TERN_ERROR_PROXY_AUTH)
+        return 11;
     return 1;
 }
 
@@ -71,23 +80,24 @@ void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c)
     }
 }
 
+/* libmosquitto's reason strings (mosquitto_reason_string), capitals included. */
 static const char *v5_reason(uint8_t r)
 {
     switch (r) {
     case 0x80:
         return "Unspecified error";
     case 0x81:
-        return "Malformed packet";
+        return "Malformed Packet";
     case 0x82:
-        return "Protocol error";
+        return "Protocol Error";
     case 0x83:
         return "Implementation specific error";
     case 0x84:
-        return "Unsupported protocol version";
+        return "Unsupported Protocol Version";
     case 0x85:
         return "Client identifier not valid";
     case 0x86:
-        return "Bad username or password";
+        return "Bad User Name or Password";
     case 0x87:
         return "Not authorized";
     case 0x88:

@@ -17,7 +17,9 @@
 int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud,
                   struct tern_client **out);
 
-/* Prints "Error: <message>" for a libtern error unless quiet; returns exit status 1. */
+/* Prints "Error: <message>" for a libtern error unless quiet; returns the exit status: 16 for a
+ * SOCKS5 proxy error and 11 for a refused proxy authentication method (libmosquitto's
+ * MOSQ_ERR_PROXY and MOSQ_ERR_AUTH, as mosquitto's clients), otherwise 1. */
 int cli_conn_error(const struct cli_cfg *cfg, int err);
 
 /* Sends DISCONNECT (with -D disconnect properties) and waits for the close. */

@@ -39,7 +39,9 @@ static const char common_opts[] =
     " --psk-identity : client identity for TLS-PSK mode (needed with --psk).\n"
     " --unix : connect through this unix domain socket instead of TCP.\n"
     " --nodelay : disable Nagle's algorithm (lower latency, possibly more packets).\n"
-    " --proxy : SOCKS5 proxy URL: not supported by tern (refused with an error).\n";
+    " --proxy : SOCKS5 proxy URL of the form:\n"
+    "           socks5h://[username[:password]@]hostname[:port]\n"
+    "           Only \"none\" and \"username\" authentication is supported.\n";
 
 void cli_help_main(FILE *out)
 {

@@ -600,6 +600,31 @@ static int parse_sub(struct cli_cfg *c, int argc, char **argv, int *i, FILE *err
 
 /* ---- Checks after parsing ---- */
 
+/* Mosquitto's checks and messages for --proxy socks5h://[user[:pass]@]host[:port]; libtern
+ * parses the URL again when connecting (and refuses what slips through with "invalid
+ * argument"). */
+static int check_proxy(const struct cli_cfg *c, FILE *err)
+{
+    static const char scheme[] = "socks5h://";
+    if (strncmp(c->proxy, scheme, sizeof scheme - 1) != 0)
+        return fail(c, err, "Unsupported proxy protocol: %s", c->proxy);
+    const char *hp = c->proxy + sizeof scheme - 1;
+    const char *at = strrchr(hp, '@');
+    if (at)
+        hp = at + 1;
+    const char *colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
+    if (colon && hp[0] == '[')
+        colon++;
+    if (colon) {
+        int port = atoi(colon + 1);
+        if (port < 1 || port > 65535)
+            return fail(c, err, "Invalid proxy port %d", port);
+    }
+    if (hp[0] == '\0' || hp[0] == ':' || (at && at == c->proxy + sizeof scheme - 1))
+        return fail(c, err, "Invalid proxy.%s", "");
+    return OK;
+}
+
 static int check_common(struct cli_cfg *c, FILE *err)
 {
     if (c->will_payload && !c->will_topic)
@@ -616,8 +641,8 @@ static int check_common(struct cli_cfg *c, FILE *err)
         return fail(c, err, "Only one of --psk or --cafile/--capath may be used at once.%s", "");
     if (c->psk && !c->psk_identity)
         return fail(c, err, "--psk-identity required if --psk used.%s", "");
-    if (c->proxy)
-        return fail(c, err, "--proxy (SOCKS5) is not supported by this build of tern.%s", "");
+    if (c->proxy && check_proxy(c, err) != OK)
+        return FAIL;
     if (c->cafile || c->capath || c->cert || c->psk || c->tls_use_os_certs)
         c->tls = true;
     if ((c->cert && !c->key) || (c->key && !c->cert))
@@ -727,6 +752,7 @@ void cli_connect_options(struct cli_cfg *c, struct tern_connect_options *o)
     o->host = c->host ? c->host : "localhost";
     o->unix_path = c->unix_path;
     o->tcp_nodelay = c->nodelay;
+    o->proxy_url = c->proxy;
     if (c->tool != CLI_PUB) {
         /* As mosquitto_sub and mosquitto_rr: reconnect after losing the broker. */
         c->reconnect.min_delay_ms = 1000;

@@ -90,6 +90,18 @@ struct tern_connect_options {
     const char *unix_path; /* connect to this Unix domain socket instead of host:port */
     bool tcp_nodelay;      /* disable Nagle's algorithm (TCP only) */
     const struct tern_reconnect_options *reconnect; /* NULL = no automatic reconnect */
+    /* Connect through a SOCKS5 proxy (RFC 1928), NULL = directly. The URL has Mosquitto's form
+     * "socks5h://[user[:password]@]proxyhost[:port]" (port 1080 by default; an IPv6 proxy
+     * address in brackets; user name and password are sent as is, not %-decoded, at most 255
+     * bytes each). Only the proxy's name is looked up here: host goes to the proxy as a domain
+     * name for it to resolve (an IP literal host as an address). With a user name the client
+     * offers RFC 1929 user name / password authentication besides none. The handshake is part
+     * of the non-blocking connect, before TLS (which still checks host) and CONNECT.
+     * TERN_ERROR_INVAL for a malformed URL or with unix_path. Failures close the connection
+     * with TERN_ERROR_PROXY_AUTH (no acceptable authentication method), TERN_ERROR_PROXY
+     * (credentials refused, or another proxy failure), TERN_ERROR_CLOSED (proxy unreachable,
+     * or the server refused the proxy's connection), TERN_ERROR_IO, TERN_ERROR_PROTO. */
+    const char *proxy_url;
 };
 
 struct tern_sub {
@@ -133,10 +145,10 @@ struct tern_client *tern_client_new(const struct tern_callbacks *cb, void *userd
 /* Closes the socket without DISCONNECT and frees everything. Accepts NULL. */
 void tern_client_free(struct tern_client *c);
 
-/* Opens the TCP (and TLS) connection without blocking, except for the host name lookup, and
- * queues CONNECT. Messages still unacknowledged from an earlier connection are resent with DUP
- * after CONNACK. 0, TERN_ERROR_INVAL (bad options), TERN_ERROR_NOTFOUND (host), TERN_ERROR_IO,
- * TERN_ERROR_TLS, TERN_ERROR_NOMEM. */
+/* Opens the TCP (and SOCKS5, and TLS) connection without blocking, except for the host name
+ * lookup, and queues CONNECT. Messages still unacknowledged from an earlier connection are resent
+ * with DUP after CONNACK. 0, TERN_ERROR_INVAL (bad options), TERN_ERROR_NOTFOUND (host, or the
+ * proxy's host), TERN_ERROR_IO, TERN_ERROR_TLS, TERN_ERROR_NOMEM. */
 int tern_client_connect(struct tern_client *c, const struct tern_connect_options *opt,
                         uint64_t now_ms);
 /* Reconnects with the options of the last tern_client_connect (closing any current socket). */

@@ -22,6 +22,13 @@ enum tern_error {
     TERN_ERROR_FULL = -13,     /* inflight window or queue full */
     TERN_ERROR_TLS = -14,      /* TLS handshake or certificate failure */
     TERN_ERROR_SYS = -15,      /* a system call failed */
+    /* SOCKS5 proxy (tern_connect_options.proxy_url): the proxy refused the user name and
+     * password, or refused to open the connection to the server for a reason other than
+     * "connection refused" / "unreachable" (those are TERN_ERROR_CLOSED / TERN_ERROR_IO). */
+    TERN_ERROR_PROXY = -16,
+    /* The SOCKS5 proxy accepts none of the offered authentication methods ("no
+     * authentication", and "user name and password" when the URL has a user name). */
+    TERN_ERROR_PROXY_AUTH = -17,
 };
 
 /* A short English message for err ("connection closed"); never NULL. */

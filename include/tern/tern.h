@@ -3,6 +3,7 @@
 #ifndef TERN_PUBLIC_TERN_H
 #define TERN_PUBLIC_TERN_H
 
+#include "alloc.h"
 #include "client.h"
 #include "errors.h"
 #include "message.h"

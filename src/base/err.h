@@ -22,7 +22,9 @@
     X(EDENIED, -12, "not authorised")                                                              \
     X(EFULL, -13, "queue full")                                                                    \
     X(ETLS, -14, "TLS error")                                                                      \
-    X(ESYS, -15, "system call failed")
+    X(ESYS, -15, "system call failed")                                                             \
+    X(EPROXY, -16, "proxy error")                                                                  \
+    X(EPROXYAUTH, -17, "proxy authentication method refused")
 
 enum tern_err {
     TERN_OK = 0,

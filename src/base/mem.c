@@ -1,12 +1,21 @@
 /* Counting allocator with fault injection. Each block carries a 16-byte header holding its size,
- * so live bytes can be reported without malloc_usable_size. */
+ * so live bytes can be reported without malloc_usable_size. The blocks come from libc or from
+ * hooks set once at start-up (mem_set_hooks). */
 #include "mem.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
+
 #define HDR 16
+
+/* Written only by mem_set_hooks, before any allocation (its contract), so plain reads are safe
+ * from every thread started afterwards. */
+static mem_malloc_fn hook_malloc = malloc;
+static mem_realloc_fn hook_realloc = realloc;
+static mem_free_fn hook_free = free;
 
 static _Atomic size_t in_use;
 static _Atomic uint64_t alloc_count;
@@ -23,7 +32,7 @@ void *mem_alloc(size_t len)
 {
     if (should_fail() || len > SIZE_MAX - HDR)
         return NULL;
-    unsigned char *p = malloc(len + HDR);
+    unsigned char *p = hook_malloc(len + HDR);
     if (!p)
         return NULL;
     memcpy(p, &len, sizeof len);
@@ -50,7 +59,7 @@ void *mem_realloc(void *ptr, size_t len)
     unsigned char *base = (unsigned char *)ptr - HDR;
     size_t old;
     memcpy(&old, base, sizeof old);
-    unsigned char *p = realloc(base, len + HDR);
+    unsigned char *p = hook_realloc(base, len + HDR);
     if (!p)
         return NULL;
     memcpy(p, &len, sizeof len);
@@ -67,7 +76,7 @@ void mem_free(void *ptr)
     size_t len;
     memcpy(&len, base, sizeof len);
     atomic_fetch_sub_explicit(&in_use, len + HDR, memory_order_relaxed);
-    free(base);
+    hook_free(base);
 }
 
 void *mem_dup(const void *src, size_t len)
@@ -107,4 +116,19 @@ void mem_fail_at(uint64_t nth)
 uint64_t mem_alloc_count(void)
 {
     return atomic_load(&alloc_count);
+}
+
+int mem_set_hooks(mem_malloc_fn m, mem_realloc_fn r, mem_free_fn f)
+{
+    if (!m && !r && !f) {
+        m = malloc;
+        r = realloc;
+        f = free;
+    }
+    if (!m || !r || !f)
+        return TERN_EINVAL;
+    hook_malloc = m;
+    hook_realloc = r;
+    hook_free = f;
+    return 0;
 }

@@ -28,6 +28,8 @@ SAME_ERR(DENIED)
 SAME_ERR(FULL)
 SAME_ERR(TLS)
 SAME_ERR(SYS)
+SAME_ERR(PROXY)
+_Static_assert((int)TERN_EPROXYAUTH == (int)TERN_ERROR_PROXY_AUTH, "error code PROXY_AUTH");
 
 int client_err(int err)
 {
@@ -250,7 +252,12 @@ static int copy_conn_opts(struct client_conn_opts *d, const struct tern_connect_
         d->psk_identity = dup_opt(t->psk_identity, &failed);
         d->psk_hex = dup_opt(t->psk_hex, &failed);
     }
-    return failed ? TERN_ENOMEM : 0;
+    int rc = failed ? TERN_ENOMEM : 0;
+    if (rc == 0 && o->proxy_url)
+        rc = o->unix_path ? TERN_EINVAL : client_socks_parse_url(o->proxy_url, d);
+    if (rc)
+        client_conn_opts_free(d);
+    return rc;
 }
 
 /* Resets per-connection state and queues CONNECT. */

@@ -41,6 +41,26 @@ struct out_msg {
 
 struct addrinfo;
 
+/* The SOCKS5 handshake (client_socks.c) between the TCP connect and TLS/MQTT. The largest
+ * request is the RFC 1929 one (3 + 255 + 255 bytes); the largest reply is a CONNECT reply with a
+ * domain name (4 + 1 + 255 + 2). */
+enum socks_state {
+    SOCKS_START,   /* nothing sent yet */
+    SOCKS_METHOD,  /* greeting sent; waiting for the chosen method */
+    SOCKS_AUTH,    /* user name and password sent; waiting for the status */
+    SOCKS_CONNECT, /* CONNECT sent; waiting for the reply */
+    SOCKS_DONE,    /* the tunnel is open */
+};
+
+struct client_socks {
+    uint8_t state; /* enum socks_state */
+    uint16_t out_len;
+    uint16_t out_off;
+    uint16_t in_len;
+    uint8_t out[516];
+    uint8_t in[262];
+};
+
 /* The socket and optional TLS session. */
 struct client_io {
     int fd;
@@ -51,6 +71,7 @@ struct client_io {
     bool want_write; /* TLS needs the socket writable to progress */
     void *ssl_ctx;   /* SSL_CTX * */
     void *ssl;       /* SSL * */
+    struct client_socks socks;
 };
 
 /* Copied connect options, kept for reconnects. */
@@ -72,6 +93,10 @@ struct client_conn_opts {
     char *psk_hex;
     char *unix_path; /* used instead of host:port when set */
     bool nodelay;
+    char *proxy_host; /* SOCKS5 proxy, or NULL for a direct connection */
+    uint16_t proxy_port;
+    char *proxy_user; /* NULL = offer no user name / password authentication */
+    char *proxy_pass; /* NULL when the URL has none (sent as empty) */
 };
 
 /* Automatic reconnect settings and state (client_reconnect.c). */
@@ -209,6 +234,19 @@ long client_io_read(struct client_io *io, void *buf, size_t len);
 long client_io_write(struct client_io *io, const void *buf, size_t len);
 void client_io_close(struct client_io *io);
 void client_conn_opts_free(struct client_conn_opts *o);
+
+/* ---- client_socks.c ---- */
+
+/* Parses "socks5h://[user[:pass]@]host[:port]" into o->proxy_* (replacing them).
+ * 0, TERN_EINVAL (malformed, a field over 255 bytes, port not 1..65535), TERN_ENOMEM. */
+int client_socks_parse_url(const char *url, struct client_conn_opts *o);
+/* Forgets any handshake progress (a new socket). */
+void client_socks_reset(struct client_socks *s);
+/* Runs the SOCKS5 handshake on the connected io->fd towards o->host:o->port without blocking:
+ * 0 once the tunnel is open, TERN_EAGAIN while waiting (io->want_write when output is pending),
+ * TERN_EPROTO (not a SOCKS5 reply), TERN_EPROXYAUTH, TERN_EPROXY, TERN_ECLOSED (the
+ * proxy closed, or the server refused the proxy's connection), TERN_EIO. */
+int client_socks_progress(struct client_io *io, const struct client_conn_opts *o);
 
 /* ---- client_props.c ---- */
 

@@ -1,7 +1,7 @@
-/* libtern transport: a non-blocking TCP connection (trying each resolved address in turn) or
- * Unix domain socket, with optional TLS through OpenSSL (CA file/dir, client certificate, host
- * name verification, cipher list, ALPN, TLS-PSK). The host name lookup (getaddrinfo) is the
- * only blocking call. No MQTT knowledge here. */
+/* libtern transport: a non-blocking TCP connection (trying each resolved address in turn),
+ * optionally through a SOCKS5 proxy (client_socks.c), or a Unix domain socket, with optional TLS
+ * through OpenSSL (CA file/dir, client certificate, host name verification, cipher list, ALPN,
+ * TLS-PSK). The host name lookup (getaddrinfo) is the only blocking call. No MQTT here. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +43,9 @@ void client_conn_opts_free(struct client_conn_opts *o)
     mem_free(o->psk_identity);
     mem_free(o->psk_hex);
     mem_free(o->unix_path);
+    mem_free(o->proxy_host);
+    mem_free(o->proxy_user);
+    mem_free(o->proxy_pass);
     memset(o, 0, sizeof *o);
 }
 
@@ -58,6 +61,7 @@ static void close_socket(struct client_io *io)
     io->tcp_connected = false;
     io->tls_done = false;
     io->want_write = false;
+    client_socks_reset(&io->socks);
 }
 
 void client_io_close(struct client_io *io)
@@ -293,14 +297,16 @@ int client_io_open(struct client_io *io, const struct client_conn_opts *o)
             client_io_close(io);
         return rc;
     }
+    /* Through a proxy, only the proxy's name is resolved here; the proxy resolves o->host. */
     char port[8];
-    snprintf(port, sizeof port, "%u", (unsigned)o->port);
+    snprintf(port, sizeof port, "%u", (unsigned)(o->proxy_host ? o->proxy_port : o->port));
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
-    if (getaddrinfo(o->host, port, &hints, &io->ai_list) != 0 || !io->ai_list) {
+    const char *host = o->proxy_host ? o->proxy_host : o->host;
+    if (getaddrinfo(host, port, &hints, &io->ai_list) != 0 || !io->ai_list) {
         io->ai_list = NULL;
         client_io_close(io);
         return TERN_ENOTFOUND;
@@ -354,6 +360,11 @@ int client_io_progress(struct client_io *io, const struct client_conn_opts *o)
         return TERN_ECLOSED;
     if (!io->tcp_connected) {
         int rc = tcp_progress(io, o);
+        if (rc)
+            return rc;
+    }
+    if (o->proxy_host && io->socks.state != SOCKS_DONE) {
+        int rc = client_socks_progress(io, o);
         if (rc)
             return rc;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Interop tests of the `tern` CLI against Debian's mosquitto broker and clients.
+"""Interop tests of the `tern` CLI (and so of libtern) against Debian's mosquitto clients, run
+once per broker: Debian's mosquitto, or ternd (`cli_interop_mosquitto`, `cli_interop_ternd`).
 
-Starts /usr/sbin/mosquitto on a free loopback port and checks that:
+Starts the broker on a loopback port and checks that:
 - `tern pub` messages reach mosquitto_sub unchanged (QoS 0/1/2, retained, v5 -D properties);
 - `tern sub` and mosquitto_sub given the same flags print byte-identical output (-v, default,
   several -F formats; time fields are masked);
@@ -11,20 +12,34 @@ Starts /usr/sbin/mosquitto on a free loopback port and checks that:
 - `tern pub -d` prints the same debug lines as `mosquitto_pub -d` (client id masked), `tern sub -d`
   too (the PUBACK line may come before or after the message: compared as sets);
 - `tern sub` reconnects when the broker restarts on the same port and re-subscribes;
-- TLS-PSK (--psk, --psk-identity, --ciphers), --unix, --tls-use-os-certs and --tls-alpn work.
-Synchronisation uses persistent sessions (subscribe with -c -E, publish, then fetch the queued
-messages with -C) or retained messages, never sleeps. Usage: cli_interop.py /path/to/tern
+- TLS-PSK (--psk, --psk-identity, --ciphers), --unix, --tls-use-os-certs and --tls-alpn work;
+- a password file written by mosquitto_passwd works for the broker too (so each broker is
+  checked with both tools' files);
+- --proxy: tern pub / sub through a SOCKS5 proxy written here (RFC 1928/1929, with and without
+  user name and password; it records what it was asked to connect to), also before TLS; refused
+  proxy authentication gives mosquitto's message and exit status.
+Both brokers run the same checks: the clients are compared with each other, never with one
+broker's bytes. Every failure line names the broker. Synchronisation uses persistent sessions
+(subscribe with -c -E, publish, then fetch the queued messages with -C) or retained messages,
+never sleeps; ternd's start is awaited by a bounded poll on its --ready-file.
+Usage: cli_interop.py /path/to/tern mosquitto | cli_interop.py /path/to/tern ternd /path/to/ternd
 """
 import os
 import re
 import select
 import shutil
 import socket
+import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 TERN = sys.argv[1]
+KIND = sys.argv[2] if len(sys.argv) > 2 else "mosquitto"
+TERND = sys.argv[3] if len(sys.argv) > 3 else None
 MOSQUITTO = "/usr/sbin/mosquitto"
 TIMEOUT = 20
 failures = 0
@@ -33,10 +48,10 @@ failures = 0
 def check(cond, what):
     global failures
     if cond:
-        print("ok   " + what.split("\n")[0])
+        print("ok   [%s] %s" % (KIND, what.split("\n")[0]))
     else:
         failures += 1
-        print("FAIL " + what)
+        print("FAIL [%s] %s" % (KIND, what))
 
 
 def free_port():
@@ -47,7 +62,7 @@ def free_port():
     return port
 
 
-class Broker:
+class MosquittoBroker:
     def __init__(self, tmp, extra="", port=None):
         self.port = port or free_port()
         conf = os.path.join(tmp, "mosquitto-%d.conf" % self.port)
@@ -79,8 +94,62 @@ class Broker:
         self.drain.wait()
 
 
+class TerndBroker:
+    """ternd with the same configuration lines (ternd reads Mosquitto's format). `user root`
+    keeps it from dropping privileges when the tests run as root: its files are in our temp
+    directory. Port 0 lets it choose; the port is read from the ready file."""
+
+    def __init__(self, tmp, extra="", port=None):
+        self.tmp = tmp
+        n = len(os.listdir(tmp))
+        conf = os.path.join(tmp, "ternd-%d.conf" % n)
+        ready = os.path.join(tmp, "ternd-%d.ready" % n)
+        self.log_path = os.path.join(tmp, "ternd-%d.log" % n)
+        with open(conf, "w") as f:
+            f.write("user root\nlistener %d 127.0.0.1\n%s\n" % (port or 0, extra))
+            if "allow_anonymous" not in extra:
+                f.write("allow_anonymous true\n")
+            f.write("queue_qos0_messages true\n")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([TERND, "-c", conf, "-v", "--ready-file", ready],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = self._wait_ready(ready)
+
+    def _wait_ready(self, ready):
+        """A bounded poll on the ready file (written by rename once every listener is bound)."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if os.path.exists(ready):
+                for line in open(ready).read().splitlines():
+                    f = line.split()
+                    if len(f) == 3 and f[0] == "mqtt" and f[1] == "127.0.0.1":
+                        return int(f[2])
+                raise RuntimeError("ternd ready file without a TCP listener: %r"
+                                   % open(ready).read())
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.proc.kill()
+        self.proc.wait()
+        raise RuntimeError("ternd did not start: " + open(self.log_path, errors="replace").read())
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+def start_broker(tmp, extra="", port=None):
+    return (TerndBroker if KIND == "ternd" else MosquittoBroker)(tmp, extra, port)
+
+
 def run(args, stdin=None):
-    p = subprocess.run(args, input=stdin, capture_output=True, timeout=TIMEOUT)
+    """(exit status, stdout, stderr); a command still running after TIMEOUT is killed and
+    reported with status "timeout" (so the check that uses it fails, naming the command)."""
+    try:
+        p = subprocess.run(args, input=stdin, capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        return "timeout", e.stdout or b"", (e.stderr or b"") + b" [timeout]"
     return p.returncode, p.stdout, p.stderr
 
 
@@ -128,22 +197,31 @@ def test_tern_pub_to_mosquitto_sub(broker):
                 version, "-t", tag + "/#"]
         rc, _, _ = run(base + ["-E"])
         check(rc == 0, tag + ": mosquitto_sub session")
-        payloads = [b"zero", b"one", b"two", b"", b"bin\x00\x01\xff"]
-        for qos, p in zip([0, 1, 2, 1], payloads):
+        payloads = [b"one", b"two", b"", b"bin\x00\x01\xff"]
+        for qos, p in zip([1, 2, 1], payloads):
             rc, out, err = run(tpub(broker, "-V", version, "-t", tag + "/q", "-q", str(qos),
                                     "-m", p.decode()))
             check(rc == 0 and out == b"" and err == b"", "%s: tern pub qos %d" % (tag, qos))
         rc, _, _ = run(tpub(broker, "-V", version, "-t", tag + "/f", "-q", "1", "-s"),
-                       stdin=payloads[4])
+                       stdin=payloads[3])
         check(rc == 0, tag + ": tern pub -s binary stdin")
-        rc, out, _ = run(base + ["-C", "5", "-F", "%t|%q|%l|%x"])
-        # The broker may deliver queued QoS 2 messages after later QoS 0/1 ones: compare sets.
+        rc, out, _ = run(base + ["-C", "4", "-F", "%t|%q|%l|%x"])
+        # The broker may deliver queued QoS 2 messages after later QoS 1 ones: compare sets.
         out = b"".join(sorted(out.splitlines(True)))
         want = b"".join(sorted(b"%s/%s|%d|%d|%s\n" % (tag.encode(), t, q, len(p), p.hex().encode())
-                        for t, q, p in [(b"q", 0, payloads[0]), (b"q", 1, payloads[1]),
-                                        (b"q", 2, payloads[2]), (b"q", 1, payloads[3]),
-                                        (b"f", 1, payloads[4])]))
+                        for t, q, p in [(b"q", 1, payloads[0]), (b"q", 2, payloads[1]),
+                                        (b"q", 1, payloads[2]), (b"f", 1, payloads[3])]))
         check(rc == 0 and out == want, "%s: mosquitto_sub got identical payloads %r" % (tag, out))
+        # QoS 0 through a retained message: ternd does not queue QoS 0 messages for offline
+        # sessions (it ignores queue_qos0_messages), and this test is about tern pub.
+        rc, out, err = run(tpub(broker, "-V", version, "-t", tag + "/r0", "-q", "0", "-r", "-m",
+                                "zero"))
+        check(rc == 0 and out == b"" and err == b"", "%s: tern pub qos 0" % tag)
+        rc, out, _ = run(["mosquitto_sub", "-p", str(broker.port), "-V", version, "-t",
+                          tag + "/r0", "-C", "1", "-F", "%t|%q|%r|%p"])
+        check(rc == 0 and out == b"%s/r0|0|1|zero\n" % tag.encode(),
+              "%s: mosquitto_sub got the QoS 0 message: %r" % (tag, out))
+        run(mpub(broker, "-t", tag + "/r0", "-r", "-n"))
 
 
 def test_retained_and_lines(broker):
@@ -280,11 +358,32 @@ def test_passwd(tmp):
     check(re.match(r"^dan:\$argon2id\$v=19\$m=47104,t=1,p=1\$[A-Za-z0-9+/]{86}\$[A-Za-z0-9+/]{86}\n$",
                    a2) is not None, "tern passwd -H argon2id writes Mosquitto 2.1's line: %r %r"
           % (a2, err))
-    broker = Broker(tmp, "allow_anonymous false\npassword_file %s\n" % pwfile)
+    # The other half: users added to the same file by mosquitto_passwd ($7$ and -H sha512 $6$).
+    # Every user must get in with both clients, whichever tool wrote the line.
+    users = [("alice", "s3cret", "tern passwd"), ("bob", "b0b", "tern passwd -H sha512"),
+             ("carol", "c", "tern passwd -I 1000")]
+    for user, pw, sha512 in (("erin", "3rin", False), ("frank", "fr@nk:x", True)):
+        rc, out, err = run(["mosquitto_passwd", "-b"] + (["-H", "sha512"] if sha512 else []) +
+                           [pwfile, user, pw])
+        check(rc == 0, "mosquitto_passwd adds %s (%r %r)" % (user, out, err))
+        users.append((user, pw, "mosquitto_passwd" + (" -H sha512" if sha512 else "")))
+    if KIND == "ternd":
+        # ternd checks argon2id lines too (Debian's mosquitto 2.0 cannot).
+        with open(pwfile, "a") as f:
+            f.write(a2)
+        users.append(("dan", "d4n", "tern passwd -H argon2id"))
+    broker = start_broker(tmp, "allow_anonymous false\npassword_file %s\n" % pwfile)
     try:
-        for user, pw in (("alice", "s3cret"), ("bob", "b0b"), ("carol", "c")):
+        for user, pw, tool in users:
             rc, _, err = run(mpub(broker, "-t", "t", "-m", "m", "-u", user, "-P", pw))
-            check(rc == 0, "mosquitto accepts %s from tern passwd (%s)" % (user, err))
+            check(rc == 0, "%s accepts %s from %s for mosquitto_pub (%s)" % (KIND, user, tool, err))
+            rc, _, err = run(tpub(broker, "-t", "t", "-m", "m", "-u", user, "-P", pw))
+            check(rc == 0, "%s accepts %s from %s for tern pub (%s)" % (KIND, user, tool, err))
+            rc, _, err = run(tpub(broker, "-t", "t", "-m", "m", "-u", user, "-P", pw + "x"))
+            # CONNACK 4 "bad user name or password" (ternd) or 5 "not authorised" (mosquitto):
+            # both are right for MQTT 3.1.1; the exit status is the code.
+            check(rc in (4, 5), "%s refuses %s (%s) with a wrong password: %r %r"
+                  % (KIND, user, tool, rc, err))
         for version in ("mqttv311", "mqttv5"):
             mrc, _, merr = run(mpub(broker, "-t", "t", "-m", "m", "-u", "alice", "-P", "bad",
                                     "-V", version))
@@ -333,7 +432,7 @@ def test_tls(tmp):
         return
     make_certs(tmp)
     ca = os.path.join(tmp, "ca.crt")
-    broker = Broker(tmp, "cafile %s\ncertfile %s\nkeyfile %s\n"
+    broker = start_broker(tmp, "cafile %s\ncertfile %s\nkeyfile %s\n"
                     % (ca, os.path.join(tmp, "server.crt"), os.path.join(tmp, "server.key")))
     try:
         base = ["mosquitto_sub", "-p", str(broker.port), "-h", "localhost", "--cafile", ca,
@@ -354,10 +453,20 @@ def test_tls(tmp):
         rc, _, err = run(tern("pub", "-L", "mqtts://localhost:%d/tls/url" % broker.port,
                               "--cafile", ca, "-m", "url", "-q", "1"))
         check(rc == 0, "tls: -L mqtts:// (%s)" % err)
-        rc, out, _ = run(base + ["-C", "4", "-F", "%t %p"])
+        # Through a SOCKS5 proxy: the tunnel comes first, then TLS checks the name "localhost".
+        proxy = Socks5Proxy()
+        try:
+            rc, _, err = run(tern("pub", "-p", str(broker.port), "-h", "localhost", "--cafile",
+                                  ca, "--proxy", "socks5h://127.0.0.1:%d" % proxy.port, "-t",
+                                  "tls/proxy", "-m", "tunnel", "-q", "1"))
+            check(rc == 0 and proxy.requests == [(1, 3, "localhost", broker.port)],
+                  "tls: tern pub --proxy then TLS (%s) %r" % (err, proxy.requests))
+        finally:
+            proxy.stop()
+        rc, out, _ = run(base + ["-C", "5", "-F", "%t %p"])
         got = sorted(out.splitlines())
         check(got == [b"tls/insecure yes", b"tls/mqttv311 secret", b"tls/mqttv5 secret",
-                      b"tls/url url"], "tls: messages arrived: %r" % out)
+                      b"tls/proxy tunnel", b"tls/url url"], "tls: messages arrived: %r" % out)
         rc, out, err = run(tern("sub", "-p", str(broker.port), "-h", "localhost", "--cafile", ca,
                                 "-t", "tls/none", "-E"))
         check(rc == 0, "tls: tern sub over TLS (%s)" % err)
@@ -371,6 +480,150 @@ def test_tls(tmp):
         check(rc == 0, "tls: --cafile with --tls-use-os-certs, --tls-alpn, --nodelay (%s)" % err)
     finally:
         broker.stop()
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+class Socks5Proxy:
+    """A SOCKS5 proxy for the tests (RFC 1928 CONNECT; RFC 1929 user name / password when
+    `users` maps names to passwords, otherwise only "no authentication"). Records every CONNECT
+    request as (command, address type, host, port) and every login as (user, password), then
+    relays bytes both ways. One thread per connection (socketserver)."""
+
+    def __init__(self, users=None):
+        self.users = users
+        self.requests = []
+        self.auths = []
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                try:
+                    proxy._serve(self.request)
+                except (EOFError, OSError):
+                    pass
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _authenticate(self, s):
+        """Method negotiation and RFC 1929; False when the client is turned away."""
+        ver, n = recv_exact(s, 2)
+        methods = recv_exact(s, n)
+        method = 0 if self.users is None else 2
+        if ver != 5 or method not in methods:
+            s.sendall(b"\x05\xff")
+            return False
+        s.sendall(bytes([5, method]))
+        if method == 0:
+            return True
+        _, ulen = recv_exact(s, 2)
+        user = recv_exact(s, ulen).decode()
+        pw = recv_exact(s, recv_exact(s, 1)[0]).decode()
+        self.auths.append((user, pw))
+        ok = self.users.get(user) == pw
+        s.sendall(b"\x01\x00" if ok else b"\x01\x01")
+        return ok
+
+    def _serve(self, s):
+        if not self._authenticate(s):
+            return
+        _, cmd, _, atyp = recv_exact(s, 4)
+        if atyp == 1:
+            host = socket.inet_ntop(socket.AF_INET, recv_exact(s, 4))
+        elif atyp == 4:
+            host = socket.inet_ntop(socket.AF_INET6, recv_exact(s, 16))
+        else:
+            host = recv_exact(s, recv_exact(s, 1)[0]).decode()
+        port = struct.unpack("!H", recv_exact(s, 2))[0]
+        self.requests.append((cmd, atyp, host, port))
+        try:
+            up = socket.create_connection((host, port), timeout=TIMEOUT)
+        except OSError:
+            s.sendall(b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00")  # connection refused
+            return
+        s.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01" + struct.pack("!H", self.port))
+        with up:
+            other = {s: up, up: s}
+            while True:
+                ready, _, _ = select.select(list(other), [], [])
+                for x in ready:
+                    data = x.recv(65536)
+                    if not data:
+                        return
+                    other[x].sendall(data)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_proxy(broker):
+    """tern pub / sub through SOCKS5 proxies; errors as mosquitto_pub / mosquitto_sub."""
+    port = broker.port
+    sess = ["mosquitto_sub", "-p", str(port), "-c", "-i", "px-check", "-q", "1", "-t", "px/#"]
+    run(sess + ["-E"])
+    open_px = Socks5Proxy()
+    auth_px = Socks5Proxy({"pxuser": "pxpass"})
+    try:
+        url = "socks5h://127.0.0.1:%d" % open_px.port
+        rc, _, err = run(tern("pub", "-h", "localhost", "-p", str(port), "--proxy", url,
+                              "-t", "px/name", "-m", "one", "-q", "1"))
+        check(rc == 0 and open_px.requests == [(1, 3, "localhost", port)],
+              "proxy: tern pub asks the proxy for the host name (%s) %r" % (err, open_px.requests))
+        rc, _, err = run(tern("pub", "-h", "127.0.0.1", "-p", str(port), "--proxy", url,
+                              "-t", "px/ip", "-m", "two", "-q", "1"))
+        check(rc == 0 and open_px.requests[1:] == [(1, 1, "127.0.0.1", port)],
+              "proxy: an IP literal goes as an IPv4 address (%s) %r" % (err, open_px.requests))
+        auth_url = "socks5h://pxuser:pxpass@127.0.0.1:%d" % auth_px.port
+        rc, _, err = run(tern("pub", "-h", "localhost", "-p", str(port), "--proxy", auth_url,
+                              "-t", "px/auth", "-m", "three", "-q", "1", "-V", "5"))
+        check(rc == 0 and auth_px.auths == [("pxuser", "pxpass")] and
+              auth_px.requests == [(1, 3, "localhost", port)],
+              "proxy: user name and password (%s) %r %r" % (err, auth_px.auths, auth_px.requests))
+        rc, out, _ = run(sess + ["-C", "3", "-F", "%t %p"])
+        check(sorted(out.splitlines()) == [b"px/auth three", b"px/ip two", b"px/name one"],
+              "proxy: the messages arrived: %r" % out)
+        # tern sub through the proxy: a persistent session, fed while it is away.
+        tsub = tern("sub", "-h", "localhost", "-p", str(port), "--proxy", auth_url, "-c", "-i",
+                    "px-tern", "-q", "1", "-t", "px/#")
+        rc, _, err = run(tsub + ["-E"])
+        check(rc == 0, "proxy: tern sub -E through the proxy (%s)" % err)
+        run(mpub(broker, "-t", "px/sub", "-m", "four", "-q", "1"))
+        rc, out, err = run(tsub + ["-C", "1", "-v"])
+        check(rc == 0 and out == b"px/sub four\n" and len(auth_px.requests) == 3,
+              "proxy: tern sub receives through the proxy: %r %r" % (out, err))
+        # Refused authentication: wrong password (RFC 1929 status), and no credentials for a
+        # proxy that requires them (no acceptable method): mosquitto's message and exit status.
+        bad = "socks5h://pxuser:nope@127.0.0.1:%d" % auth_px.port
+        none = "socks5h://127.0.0.1:%d" % auth_px.port
+        dead = "socks5h://127.0.0.1:%d" % free_port()
+        for url, want_rc in ((bad, 16), (none, 11), (dead, 1)):
+            for tool, args in (("pub", ["-m", "x"]), ("sub", ["-E"])):
+                argv = ["-h", "localhost", "-p", str(port), "-t", "px/x", "--proxy", url] + args
+                mrc, _, merr = run(["mosquitto_" + tool] + argv)
+                trc, _, terr = run(tern(tool, *argv))
+                check(trc == mrc == want_rc and terr == merr and terr.startswith(b"Error: "),
+                      "proxy refused %s %s: tern %r %r / mosquitto %r %r"
+                      % (tool, url, trc, terr, mrc, merr))
+    finally:
+        open_px.stop()
+        auth_px.stop()
+    for url in ("http://proxy", "socks5h://", "socks5h://host:99999", "socks5h://host:0"):
+        mrc, _, merr = run(["mosquitto_pub", "-t", "a", "-m", "b", "--proxy", url])
+        trc, _, terr = run(tern("pub", "-t", "a", "-m", "b", "--proxy", url))
+        check(trc == mrc == 1 and terr.replace(b"tern pub", b"mosquitto_pub") == merr,
+              "proxy URL error %s: %r / %r" % (url, terr, merr))
 
 
 def mask_id(out, cid):
@@ -434,7 +687,7 @@ def test_sub_reconnects(tmp):
     """The broker restarts on the same port (without persistence: the subscription is gone);
     tern sub must reconnect by itself and subscribe again. Retained messages make the order of
     publish and (re)subscribe irrelevant."""
-    broker = Broker(tmp)
+    broker = start_broker(tmp)
     port = broker.port
     sub = subprocess.Popen(tern("sub", "-p", str(port), "-t", "rc/#", "-v", "-q", "1"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -443,7 +696,7 @@ def test_sub_reconnects(tmp):
         run(mpub(broker, "-t", "rc/before", "-m", "1", "-r", "-q", "1"))
         first = reader.line()
         broker.stop()
-        broker = Broker(tmp, port=port)
+        broker = start_broker(tmp, port=port)
         run(mpub(broker, "-t", "rc/after", "-m", "2", "-r", "-q", "1"))
         second = reader.line()
         # Now subscribed again: a plain (not retained) message arrives too.
@@ -468,7 +721,7 @@ def test_psk_and_unix(tmp):
     with open(pskfile, "w") as f:
         f.write("ident:00112233445566778899aabbccddeeff\n")
     os.chmod(pskfile, 0o644)
-    broker = Broker(tmp, "psk_hint tern\npsk_file %s\nlistener 0 %s\n" % (pskfile, path))
+    broker = start_broker(tmp, "psk_hint tern\npsk_file %s\nlistener 0 %s\n" % (pskfile, path))
     psk = ["--psk", "00112233445566778899aabbccddeeff", "--psk-identity", "ident"]
     try:
         base = ["mosquitto_sub", "-p", str(broker.port), "-c", "-i", "psk-sub", "-q", "1",
@@ -507,7 +760,7 @@ def main():
         return 0
     tmp = tempfile.mkdtemp(prefix="tern-cli-")
     os.chmod(tmp, 0o755)  # mosquitto started as root reads its files as user "mosquitto"
-    broker = Broker(tmp)
+    broker = start_broker(tmp)
     try:
         test_tern_pub_to_mosquitto_sub(broker)
         test_retained_and_lines(broker)
@@ -515,6 +768,7 @@ def main():
         test_sub_output_matches(broker)
         test_rr(broker)
         test_errors(broker)
+        test_proxy(broker)
         test_debug_output(broker)
         test_passwd(tmp)
         test_tls(tmp)

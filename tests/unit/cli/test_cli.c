@@ -290,9 +290,34 @@ static void test_parse_connection_options(void)
                           NULL};
     CHECK_EQ_INT(parse(&c, CLI_PUB, both, err, sizeof err), 1);
     CHECK(strstr(err, "Only one of --psk or --cafile/--capath") != NULL);
-    const char *proxy[] = {"pub", "-t", "a", "-m", "x", "--proxy", "socks5h://h", NULL};
-    CHECK_EQ_INT(parse(&c, CLI_PUB, proxy, err, sizeof err), 1);
-    CHECK(strstr(err, "--proxy") != NULL);
+    const char *proxy[] = {
+        "rr", "-t", "a", "-e", "b", "-m", "x", "--proxy", "socks5h://u:p@[::1]:1081", NULL};
+    REQUIRE(parse(&c, CLI_RR, proxy, err, sizeof err) == 0);
+    cli_connect_options(&c, &o);
+    CHECK(o.proxy_url != NULL && strcmp(o.proxy_url, "socks5h://u:p@[::1]:1081") == 0);
+}
+
+/* --proxy URLs refused while parsing, with mosquitto_pub's messages. */
+static void test_parse_proxy_errors(void)
+{
+    static struct cli_cfg c;
+    static const struct {
+        const char *url;
+        const char *want;
+    } cases[] = {
+        {"http://h:1080", "Error: Unsupported proxy protocol: http://h:1080\n"},
+        {"socks5h://", "Error: Invalid proxy.\n"},
+        {"socks5h://u:p@", "Error: Invalid proxy.\n"},
+        {"socks5h://h:0", "Error: Invalid proxy port 0\n"},
+        {"socks5h://h:70000", "Error: Invalid proxy port 70000\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[512] = "";
+        const char *args[] = {"pub", "-t", "a", "-m", "x", "--proxy", cases[i].url, NULL};
+        CHECK_EQ_INT(parse(&c, CLI_PUB, args, err, sizeof err), 1);
+        CHECK(strncmp(err, cases[i].want, strlen(cases[i].want)) == 0);
+        CHECK(strstr(err, "Use 'tern pub --help' to see usage.") != NULL);
+    }
 }
 
 /* The -d line for one packet built independently with pkt.h. */
@@ -355,4 +380,5 @@ static void test_debug_lines(void)
 UNIT_MAIN(UNIT_TEST(test_default_and_verbose), UNIT_TEST(test_fields_width_precision),
           UNIT_TEST(test_time_fields), UNIT_TEST(test_properties), UNIT_TEST(test_json),
           UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors), UNIT_TEST(test_parse_sub),
-          UNIT_TEST(test_parse_connection_options), UNIT_TEST(test_debug_lines))
+          UNIT_TEST(test_parse_connection_options), UNIT_TEST(test_parse_proxy_errors),
+          UNIT_TEST(test_debug_lines))

@@ -1,7 +1,8 @@
 /* libtern over real sockets against a fake server written here (a loopback TCP or Unix domain
  * listener that reads packets and answers with bytes from tests/support/pkt.h): automatic
  * reconnect with exponential backoff and jitter, queued publishes surviving a reconnect, Unix
- * domain sockets, TCP_NODELAY on request and the on_packet trace hook. Time is injected through
+ * domain sockets, TCP_NODELAY on request, the on_packet trace hook and the SOCKS5 handshake
+ * (the fake server then plays the proxy, answering in single bytes). Time is injected through
  * tern_client_tick(), so backoff delays are checked exactly; the only waits are poll() on sockets.
  */
 #include <errno.h>
@@ -445,7 +446,162 @@ static void test_nodelay_only_when_asked(void)
     close(lfd);
 }
 
-UNIT_MAIN(UNIT_TEST(test_backoff_doubles_caps_and_resets), UNIT_TEST(test_nodelay_only_when_asked),
+/* ---- SOCKS5 ---- */
+
+/* Writes data to fd one byte at a time, letting the client read after each byte: the handshake
+ * must survive replies split anywhere. False when the client closed or failed meanwhile. */
+static bool trickle(struct tern_client *c, int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++) {
+        if (write(fd, p + i, 1) != 1)
+            return false;
+        struct pollfd pfd = {tern_client_fd(c), POLLIN, 0};
+        if (poll(&pfd, 1, WAIT_MS) != 1)
+            return false;
+        tern_client_on_readable(c);
+        if (tern_client_is_closed(c))
+            return i + 1 == len; /* a refusal closes only after the whole reply */
+    }
+    return true;
+}
+
+static bool read_bytes(int fd, const void *want, size_t len)
+{
+    struct pkt p;
+    pkt_init(&p);
+    pkt_raw(&p, want, len);
+    bool ok = read_exact(fd, &p);
+    pkt_free(&p);
+    return ok;
+}
+
+static struct tern_client *connect_via(struct events *e, const char *url, const char *host)
+{
+    memset(e, 0, sizeof *e);
+    struct tern_connect_options o;
+    memset(&o, 0, sizeof o);
+    o.host = host;
+    o.port = 1883;
+    o.client_id = "rc";
+    o.clean_start = true;
+    o.proxy_url = url;
+    struct tern_client *c = tern_client_new(&callbacks, e);
+    if (c && tern_client_connect(c, &o, 0) != 0) {
+        tern_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void test_socks5_handshake_in_pieces(void)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    REQUIRE(lfd >= 0);
+    char url[96];
+    snprintf(url, sizeof url, "socks5h://us:pw@127.0.0.1:%u", (unsigned)port);
+    struct events e;
+    struct tern_client *c = connect_via(&e, url, "broker.example");
+    REQUIRE(c);
+    CHECK(pump_until(c, output_written));
+    int fd = accept(lfd, NULL, NULL);
+    REQUIRE(fd >= 0);
+    /* Greeting: version 5, methods "none" and "user name / password" (RFC 1928 section 3). */
+    CHECK(read_bytes(fd, "\x05\x02\x00\x02", 4));
+    CHECK(trickle(c, fd, "\x05\x02", 2));
+    CHECK(pump_until(c, output_written));
+    /* RFC 1929: version 1, user, password. */
+    CHECK(read_bytes(fd, "\x01\x02us\x02pw", 7));
+    CHECK(trickle(c, fd, "\x01\x00", 2));
+    CHECK(pump_until(c, output_written));
+    /* CONNECT with the name for the proxy to resolve (address type 3), port 1883. */
+    CHECK(read_bytes(fd,
+                     "\x05\x01\x00\x03\x0e"
+                     "broker.example\x07\x5b",
+                     21));
+    CHECK(!tern_client_is_closed(c) && !tern_client_is_connected(c));
+    /* The reply with a domain-name bound address, byte by byte; then MQTT goes through. */
+    CHECK(trickle(c, fd,
+                  "\x05\x00\x00\x03\x03"
+                  "abc\x12\x34",
+                  10));
+    CHECK(pump_until(c, output_written));
+    struct pkt want;
+    pkt_init(&want);
+    pkt_connect(&want, 4, "rc", 0, 1);
+    CHECK(read_exact(fd, &want));
+    pkt_free(&want);
+    CHECK(write(fd, "\x20\x02\x00\x00", 4) == 4);
+    CHECK(pump_until(c, is_connected));
+    CHECK_EQ_INT(e.connacks, 1);
+    close(fd);
+    tern_client_free(c);
+    close(lfd);
+}
+
+/* One refused handshake: the greeting expected, then `reply`; returns the close error. */
+static int socks_refusal(const char *userinfo, const char *greeting, size_t glen, const char *reply,
+                         size_t rlen, bool auth_step)
+{
+    uint16_t port;
+    int lfd = listen_tcp(&port);
+    if (lfd < 0)
+        return 1;
+    char url[96];
+    snprintf(url, sizeof url, "socks5h://%s127.0.0.1:%u", userinfo, (unsigned)port);
+    struct events e;
+    struct tern_client *c = connect_via(&e, url, "10.1.2.3");
+    int fd = c && pump_until(c, output_written) ? accept(lfd, NULL, NULL) : -1;
+    int result = 1;
+    if (fd >= 0 && read_bytes(fd, greeting, glen)) {
+        if (auth_step && trickle(c, fd, "\x05\x02", 2) && pump_until(c, output_written))
+            read_bytes(fd, "\x01\x01u\x01p", 5);
+        if (trickle(c, fd, reply, rlen) && tern_client_is_closed(c) && e.disconnects == 1)
+            result = e.disconnect_err;
+    }
+    if (fd >= 0)
+        close(fd);
+    tern_client_free(c);
+    close(lfd);
+    return result;
+}
+
+static void test_socks5_refusals_and_bad_urls(void)
+{
+    /* No acceptable method (0xFF). */
+    CHECK_EQ_INT(socks_refusal("", "\x05\x01\x00", 3, "\x05\xff", 2, false), TERN_ERROR_PROXY_AUTH);
+    /* The proxy picks user name / password, which we did not offer. */
+    CHECK_EQ_INT(socks_refusal("", "\x05\x01\x00", 3, "\x05\x02", 2, false), TERN_ERROR_PROXY_AUTH);
+    /* Wrong user name or password (RFC 1929 status 1). */
+    CHECK_EQ_INT(socks_refusal("u:p@", "\x05\x02\x00\x02", 4, "\x01\x01", 2, true),
+                 TERN_ERROR_PROXY);
+    /* Not a SOCKS5 server. */
+    CHECK_EQ_INT(socks_refusal("", "\x05\x01\x00", 3, "HT", 2, false), TERN_ERROR_PROTO);
+
+    struct events e;
+    const char *bad[] = {"http://127.0.0.1:1080", "socks5h://",      "socks5h://h:0",
+                         "socks5h://h:65536",     "socks5h://h:12x", "socks5h://@h",
+                         "socks5h://::1:1080",    "socks5h://[::1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tern_client *c = tern_client_new(&callbacks, &e);
+        REQUIRE(c);
+        struct tern_connect_options o;
+        memset(&o, 0, sizeof o);
+        o.host = "h";
+        o.client_id = "rc";
+        o.clean_start = true;
+        o.proxy_url = bad[i];
+        CHECK_EQ_INT(tern_client_connect(c, &o, 0), TERN_ERROR_INVAL);
+        o.proxy_url = "socks5h://127.0.0.1:1";
+        o.unix_path = "/nonexistent.sock"; /* a proxy needs TCP */
+        CHECK_EQ_INT(tern_client_connect(c, &o, 0), TERN_ERROR_INVAL);
+        tern_client_free(c);
+    }
+}
+
+UNIT_MAIN(UNIT_TEST(test_socks5_handshake_in_pieces), UNIT_TEST(test_socks5_refusals_and_bad_urls),
+          UNIT_TEST(test_backoff_doubles_caps_and_resets), UNIT_TEST(test_nodelay_only_when_asked),
           UNIT_TEST(test_no_reconnect_before_first_connack_or_after_own_disconnect),
           UNIT_TEST(test_unacked_publish_resent_after_reconnect),
           UNIT_TEST(test_jitter_stays_within_half_to_full_delay),
