@@ -107,6 +107,20 @@ uint64_t persist_inflight(struct broker *b, struct session *s, const struct infl
     return store_inflight_put(b->store, s->client_id, f->packet_id, f->state, &sd);
 }
 
+uint64_t persist_inflight_enter(struct broker *b, struct session *s, struct inflight *f)
+{
+    if (!f->d.stored || !persistent(b, s)) {
+        uint64_t seq = persist_inflight(b, s, f);
+        uint64_t seq2 = persist_unqueue(b, s, &f->d);
+        return seq2 > seq ? seq2 : seq;
+    }
+    f->d.stored = false;
+    uint64_t seq, id = msg_id(b, f->d.m, &seq);
+    struct store_delivery sd = sd_of(id, &f->d);
+    uint64_t seq2 = store_inflight_move(b->store, s->client_id, f->packet_id, f->state, &sd);
+    return seq2 > seq ? seq2 : seq;
+}
+
 void persist_inflight_del(struct broker *b, struct session *s, uint16_t packet_id)
 {
     if (persistent(b, s))
@@ -119,6 +133,16 @@ uint64_t persist_qos2(struct broker *b, struct session *s, uint16_t packet_id, b
         return 0;
     return add ? store_qos2_put(b->store, s->client_id, packet_id)
                : store_qos2_del(b->store, s->client_id, packet_id);
+}
+
+void persist_group_begin(struct broker *b)
+{
+    store_group_begin(b->loading ? NULL : b->store);
+}
+
+void persist_group_end(struct broker *b)
+{
+    store_group_end(b->loading ? NULL : b->store);
 }
 
 void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
@@ -310,6 +334,9 @@ static int load_inflight(void *ctx, const char *client_id, uint16_t packet_id, u
         delivery_clear(&d);
         rc = TERN_ENOMEM;
     }
+    /* The gauges count what is restored too (workers have not started: no race). */
+    if (rc == 0)
+        worker_stat_add(&session_owner(s)->stats.inflight, 1);
     l->messages += rc == 0;
     return rc;
 }
@@ -328,6 +355,8 @@ static int load_queued(void *ctx, const char *client_id, const struct msg *m,
         delivery_clear(&d);
         rc = TERN_ENOMEM;
     }
+    if (rc == 0)
+        worker_stat_add(&session_owner(s)->stats.queued, 1);
     l->messages += rc == 0;
     return rc;
 }

@@ -34,8 +34,15 @@ uint64_t persist_queue(struct broker *b, struct session *s, struct delivery *d);
 /* d leaves s's queue (sent, dropped or expired). */
 uint64_t persist_unqueue(struct broker *b, struct session *s, struct delivery *d);
 uint64_t persist_inflight(struct broker *b, struct session *s, const struct inflight *f);
+/* f just entered the window: its in-flight row, and the removal of its queue row when it was
+ * queued, as one store op (a crash between two ops would restore it twice). Returns the seq. */
+uint64_t persist_inflight_enter(struct broker *b, struct session *s, struct inflight *f);
 void persist_inflight_del(struct broker *b, struct session *s, uint16_t packet_id);
 uint64_t persist_qos2(struct broker *b, struct session *s, uint16_t packet_id, bool add);
+/* Brackets writes that must reach the disk together (store_group_begin/end); no-ops without a
+ * store. */
+void persist_group_begin(struct broker *b);
+void persist_group_end(struct broker *b);
 void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
                  uint32_t sub_id, bool add);
 /* At attach: makes the store match s (expiry, will, and, when s just became persistent, its

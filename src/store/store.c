@@ -27,6 +27,7 @@ struct store {
     pthread_mutex_t mu;  /* guards everything up to db_mu */
     pthread_cond_t wake; /* the store thread waits here */
     pthread_cond_t done; /* flushers wait here */
+    pthread_cond_t group_cv; /* threads starting a group wait here while a grab is pending */
     struct store_op *head, *tail;
     uint64_t queued;
     uint64_t next_seq;
@@ -36,6 +37,8 @@ struct store {
     uint64_t fail_gen;   /* bumped at each failed commit */
     struct store_stats st;
     bool stop, hold;
+    unsigned groups_open; /* threads inside store_group_begin/end that have submitted ops */
+    bool grab_waiting;    /* the store thread waits for groups_open to reach 0 */
     _Atomic uint64_t durable;
     _Atomic uint64_t failed;
 
@@ -51,6 +54,11 @@ struct store {
     void *notify_ctx;
     pthread_t thread;
 };
+
+/* This thread's open group (store_group_begin), and whether it is counted in groups_open
+ * (only once it submits an op: a group that writes nothing costs no lock). */
+static _Thread_local struct store *group_of;
+static _Thread_local bool group_counted;
 
 struct store_now store_now_read(void)
 {
@@ -120,8 +128,8 @@ static void report_failure(struct store *s, int rc, uint64_t first, uint64_t las
 }
 
 /* Under mu: waits until there is a batch to commit now. False when the thread must exit. */
-static bool wait_for_work(struct store *s, bool retrying, uint32_t retry_ms,
-                          const struct timespec *last_commit, bool *dirty)
+static bool wait_for_batch(struct store *s, bool retrying, uint32_t retry_ms,
+                           const struct timespec *last_commit, bool *dirty)
 {
     for (;;) {
         bool have = s->head != NULL || retrying;
@@ -165,6 +173,43 @@ static bool wait_for_work(struct store *s, bool retrying, uint32_t retry_ms,
     }
 }
 
+/* Under mu: wait_for_batch, then until no group is open, so a group's ops are never split
+ * between two commits. Groups opening meanwhile wait for the grab (group_cv): the store thread
+ * cannot be starved by a stream of groups. */
+static bool wait_for_work(struct store *s, bool retrying, uint32_t retry_ms,
+                          const struct timespec *last_commit, bool *dirty)
+{
+    for (;;) {
+        if (!wait_for_batch(s, retrying, retry_ms, last_commit, dirty))
+            return false;
+        if (s->groups_open == 0 || s->stop)
+            return true;
+        s->grab_waiting = true;
+        while (s->groups_open > 0 && !s->stop)
+            pthread_cond_wait(&s->wake, &s->mu);
+    }
+}
+
+static const double commit_bounds_s[STORE_COMMIT_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+double store_commit_bound_s(size_t i)
+{
+    return commit_bounds_s[i < STORE_COMMIT_BUCKETS ? i : STORE_COMMIT_BUCKETS - 1];
+}
+
+/* Under mu: counts a commit attempt that ran from t0 to t1 in the duration histogram. */
+static void time_commit(struct store *s, const struct timespec *t0, const struct timespec *t1)
+{
+    int64_t ns = (int64_t)(t1->tv_sec - t0->tv_sec) * 1000000000 + (t1->tv_nsec - t0->tv_nsec);
+    double sec = ns > 0 ? (double)ns / 1e9 : 0;
+    size_t i = 0;
+    while (i < STORE_COMMIT_BUCKETS && sec > commit_bounds_s[i])
+        i++;
+    s->st.commit_buckets[i]++;
+    s->st.commit_ns += ns > 0 ? (uint64_t)ns : 0;
+}
+
 /* Under mu: publishes the outcome of a commit attempt of batch (last seq `last`). */
 static void publish(struct store *s, int rc, uint64_t last, uint64_t n_ops)
 {
@@ -192,6 +237,10 @@ static void *store_thread(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &last_commit);
     pthread_mutex_lock(&s->mu);
     while (wait_for_work(s, batch != NULL, retry_ms, &last_commit, &dirty)) {
+        if (s->grab_waiting) {
+            s->grab_waiting = false;
+            pthread_cond_broadcast(&s->group_cv);
+        }
         /* The retried batch keeps its place in front: seqs become durable in order. */
         if (s->head) {
             if (batch_tail)
@@ -206,9 +255,12 @@ static void *store_thread(void *arg)
         pthread_mutex_unlock(&s->mu);
         uint64_t n_ops = 0;
         char why[256] = "";
+        struct timespec started;
+        clock_gettime(CLOCK_MONOTONIC, &started);
         int rc = commit_batch(s, batch, &n_ops, why, sizeof why);
         clock_gettime(CLOCK_MONOTONIC, &last_commit);
         pthread_mutex_lock(&s->mu);
+        time_commit(s, &started, &last_commit);
         publish(s, rc, batch_tail->seq, n_ops);
         if (rc == 0) {
             pthread_mutex_unlock(&s->mu);
@@ -273,6 +325,7 @@ struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->wake, &ca);
     pthread_cond_init(&s->done, &ca);
+    pthread_cond_init(&s->group_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&s->thread, NULL, store_thread, s) != 0) {
         snprintf(err, errlen, "store: cannot start its thread");
@@ -280,6 +333,7 @@ struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
     }
     return s;
 fail_sync:
+    pthread_cond_destroy(&s->group_cv);
     pthread_cond_destroy(&s->done);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->db_mu);
@@ -303,11 +357,30 @@ void store_close(struct store *s)
     pthread_join(s->thread, NULL);
     free_ops(s->head);
     store_db_close(&s->db);
+    pthread_cond_destroy(&s->group_cv);
     pthread_cond_destroy(&s->done);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->db_mu);
     pthread_mutex_destroy(&s->mu);
     mem_free(s);
+}
+
+void store_group_begin(struct store *s)
+{
+    group_of = s;
+    group_counted = false;
+}
+
+void store_group_end(struct store *s)
+{
+    if (group_of == s && group_counted) {
+        pthread_mutex_lock(&s->mu);
+        if (--s->groups_open == 0 && s->grab_waiting)
+            pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->mu);
+    }
+    group_of = NULL;
+    group_counted = false;
 }
 
 uint64_t store_durable_seq(const struct store *s)
@@ -349,6 +422,12 @@ static uint64_t submit(struct store *s, struct store_op *op, uint64_t *msg_id)
     if (!op)
         return 0;
     pthread_mutex_lock(&s->mu);
+    if (group_of == s && !group_counted) {
+        while (s->grab_waiting && !s->stop)
+            pthread_cond_wait(&s->group_cv, &s->mu);
+        s->groups_open++;
+        group_counted = true;
+    }
     if (msg_id)
         *msg_id = op->msg_id = s->next_msg_id++;
     if (op->kind == STORE_OP_EXPIRE) {
@@ -497,6 +576,18 @@ uint64_t store_inflight_put(struct store *s, const char *client_id, uint16_t pac
     if (op) {
         op->packet_id = packet_id;
         op->state = state;
+    }
+    return submit(s, op, NULL);
+}
+
+uint64_t store_inflight_move(struct store *s, const char *client_id, uint16_t packet_id,
+                             uint8_t state, const struct store_delivery *d)
+{
+    struct store_op *op = delivery_op(STORE_OP_INFLIGHT_PUT, client_id, d);
+    if (op) {
+        op->packet_id = packet_id;
+        op->state = state;
+        op->unqueue = true;
     }
     return submit(s, op, NULL);
 }

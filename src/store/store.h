@@ -62,13 +62,22 @@ struct store_will {
     uint32_t delay_s;    /* Will Delay Interval */
 };
 
+#define STORE_COMMIT_BUCKETS 12
+
 struct store_stats {
     uint64_t commits;        /* successful commits */
     uint64_t failed_commits; /* commit attempts that failed (I/O error, disk full) */
     uint64_t ops;            /* ops applied and committed */
     uint64_t queued;         /* ops waiting for the store thread now */
     int last_err;            /* TERN_E* of the last failure, 0 when none yet */
+    /* Commit attempts (failed ones too) by duration: [i] took at most store_commit_bound_s(i)
+     * and more than the bound before; [STORE_COMMIT_BUCKETS] took longer than all bounds. */
+    uint64_t commit_buckets[STORE_COMMIT_BUCKETS + 1];
+    uint64_t commit_ns; /* time spent in them */
 };
+
+/* The upper bound in seconds of commit_buckets[i], i < STORE_COMMIT_BUCKETS (increasing). */
+double store_commit_bound_s(size_t i);
 
 /* Opens (creating if needed) the store at o->path and starts the store thread.
  * The file is checked first (PRAGMA quick_check, schema version). A file that is not a
@@ -134,6 +143,11 @@ uint64_t store_queue_del(struct store *s, const char *client_id, uint64_t msg_id
  * state is the session's enum inflight_state. */
 uint64_t store_inflight_put(struct store *s, const char *client_id, uint16_t packet_id,
                             uint8_t state, const struct store_delivery *d);
+/* As store_inflight_put for a delivery that leaves the session's queue: the in-flight row is
+ * written and the oldest queue row of d->msg_id removed by one op, so no commit (and so no
+ * crash) can see both rows, or neither. */
+uint64_t store_inflight_move(struct store *s, const char *client_id, uint16_t packet_id,
+                             uint8_t state, const struct store_delivery *d);
 uint64_t store_inflight_del(struct store *s, const char *client_id, uint16_t packet_id);
 
 /* Inbound QoS 2 packet ids whose PUBREL has not arrived. */
@@ -198,6 +212,15 @@ enum store_fail {
     STORE_FAIL_WRITE, /* every write to a store file fails with "disk full" */
     STORE_FAIL_SYNC,  /* every fsync of a store file fails with an I/O error */
 };
+
+/* A group: the ops this thread submits between store_group_begin and store_group_end are
+ * committed in one transaction (never split between two commits), so a crash keeps all of them
+ * or none. Used where two writes only make sense together (an inbound QoS 2 packet id and the
+ * copies of its message). The store thread waits for open groups before it takes a batch, so a
+ * group must be short and must not wait for the store (no store_flush inside). One group per
+ * thread at a time; a group that submits nothing costs no lock. s may be NULL (no-op). */
+void store_group_begin(struct store *s);
+void store_group_end(struct store *s);
 
 /* Process-wide fault injection in the store's SQLite VFS shim. Thread-safe. */
 void store_test_fail_io(enum store_fail mode);

@@ -291,8 +291,12 @@ static int dispatch(struct store_db *d, const struct store_op *op)
     case STORE_OP_SUB_DEL:
         return sub_del(d, op);
     case STORE_OP_QUEUE_PUT:
-    case STORE_OP_INFLIGHT_PUT:
         return delivery_put(d, op);
+    case STORE_OP_INFLIGHT_PUT: {
+        /* The in-flight row first: it keeps the message referenced when the queue row goes. */
+        int rc = delivery_put(d, op);
+        return rc || !op->unqueue ? rc : by_key_n(d, S_QUEUE_DEL, op->b[0], (int64_t)op->msg_id);
+    }
     case STORE_OP_QUEUE_DEL: {
         int rc = by_key_n(d, S_QUEUE_DEL, op->b[0], (int64_t)op->msg_id);
         return rc ? rc : gc(d, op->msg_id);

@@ -49,6 +49,7 @@ struct store_op {
     uint8_t options;
     bool retain;
     bool has_will;
+    bool unqueue; /* INFLIGHT_PUT: also remove the message's queue row, in the same op */
     struct tern_bytes b[STORE_OP_MAX_BLOBS];
 };
 

@@ -1,9 +1,12 @@
 /* Unit tests for src/store: every record kind through close, reopen and load; updates and
  * cascades; group commit from 4 threads; durable seq and notify under each policy; flush;
  * expiry (live and at load); message garbage collection. */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "msg.h"
 #include "store.h"
@@ -437,8 +440,123 @@ static void test_message_gc(void)
     fx_deinit(&f);
 }
 
-UNIT_MAIN(UNIT_TEST(test_roundtrip_every_kind), UNIT_TEST(test_updates_and_cascades),
-          UNIT_TEST(test_group_commit_four_threads), UNIT_TEST(test_always_notifies_without_flush),
+/* The commit-duration histogram (tern_store_commit_duration_seconds): every commit attempt is
+ * in exactly one bucket, the time adds up, and the bounds increase. */
+static void test_commit_histogram(void)
+{
+    struct fx f;
+    fx_init(&f);
+    struct store *s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
+    REQUIRE(s);
+    run_writers(s, 50);
+    CHECK_EQ_INT(store_flush(s), 0);
+    struct store_stats st;
+    store_stats(s, &st);
+    uint64_t n = 0;
+    for (size_t i = 0; i <= STORE_COMMIT_BUCKETS; i++)
+        n += st.commit_buckets[i];
+    CHECK(st.commits >= 1);
+    CHECK_EQ_INT(n, st.commits + st.failed_commits);
+    CHECK(st.commit_ns > 0);
+    for (size_t i = 1; i < STORE_COMMIT_BUCKETS; i++)
+        CHECK(store_commit_bound_s(i) > store_commit_bound_s(i - 1));
+    store_close(s);
+    fx_deinit(&f);
+}
+
+/* store_inflight_move: the in-flight row appears and exactly one queue row of that message goes,
+ * in one op (a crash between two separate ops restored the message twice, issue 7). */
+static void test_inflight_move(void)
+{
+    struct fx f;
+    fx_init(&f);
+    struct store_now now = store_now_read();
+    struct store *s = fx_open(&f, STORE_FSYNC_NEVER, 0);
+    REQUIRE(s);
+    struct msg *m = fx_msg("mv/t", "body", 2, 0, false, now.mono_ms);
+    uint64_t id = 0;
+    store_session_put(s, "m", 60, NULL, &now);
+    store_msg_put(s, m, &now, &id);
+    struct store_delivery d = {id, 2, false, 0, NULL};
+    /* Queued twice (a retained message re-sent by a second SUBSCRIBE): one copy moves. */
+    store_queue_put(s, "m", &d);
+    store_queue_put(s, "m", &d);
+    uint64_t seq = store_inflight_move(s, "m", 4, 1, &d);
+    CHECK(seq > 0);
+    CHECK_EQ_INT(store_flush(s), 0);
+    CHECK(store_durable_seq(s) >= seq);
+    CHECK_EQ_INT(store_test_count(s, "queue"), 1);
+    CHECK_EQ_INT(store_test_count(s, "inflight"), 1);
+    CHECK_EQ_INT(store_test_count(s, "msgs"), 1);
+    struct fx_rec r;
+    CHECK_EQ_INT(fx_load(s, &r, &now), 0);
+    CHECK(strstr(r.text, "F m p4 s1 mv/t|body|") != NULL);
+    CHECK(strstr(r.text, "Q m mv/t|body|") != NULL);
+    fx_rec_free(&r);
+    /* The second copy moves too; the queue is empty and the body is kept by the in-flight rows. */
+    store_inflight_move(s, "m", 5, 1, &d);
+    store_inflight_del(s, "m", 4);
+    CHECK_EQ_INT(store_flush(s), 0);
+    CHECK_EQ_INT(store_test_count(s, "queue"), 0);
+    CHECK_EQ_INT(store_test_count(s, "inflight"), 1);
+    CHECK_EQ_INT(store_test_count(s, "msgs"), 1);
+    store_inflight_del(s, "m", 5);
+    CHECK_EQ_INT(store_flush(s), 0);
+    CHECK_EQ_INT(store_test_count(s, "msgs"), 0);
+    msg_unref(m);
+    store_close(s);
+    fx_deinit(&f);
+}
+
+static void *flush_thread(void *arg)
+{
+    store_flush(arg);
+    return NULL;
+}
+
+/* A group's ops are committed together: while it is open the store commits none of them
+ * (a flusher waiting for them cannot finish), after store_group_end all of them at once. */
+static void test_group_not_split(void)
+{
+    struct fx f;
+    fx_init(&f);
+    struct store_now now = store_now_read();
+    struct store *s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
+    REQUIRE(s);
+    store_group_begin(s);
+    uint64_t seq1 = store_session_put(s, "g", 60, NULL, &now);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, flush_thread, s) == 0);
+    /* Absence of a commit can only be observed over a bounded wait. */
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 200000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    CHECK_EQ_INT(pthread_timedjoin_np(t, NULL, &dl), ETIMEDOUT);
+    CHECK(store_durable_seq(s) < seq1);
+    uint64_t seq2 = store_sub_put(s, "g", "a/b", 1, 0);
+    store_group_end(s);
+    CHECK_EQ_INT(pthread_join(t, NULL), 0);
+    CHECK_EQ_INT(store_flush(s), 0);
+    CHECK(store_durable_seq(s) >= seq2);
+    CHECK_EQ_INT(store_test_count(s, "subs"), 1);
+    /* A group that writes nothing takes no lock and blocks nothing. */
+    store_group_begin(s);
+    store_group_end(s);
+    store_sub_del(s, "g", "a/b");
+    CHECK_EQ_INT(store_flush(s), 0);
+    CHECK_EQ_INT(store_test_count(s, "subs"), 0);
+    store_close(s);
+    fx_deinit(&f);
+}
+
+UNIT_MAIN(UNIT_TEST(test_commit_histogram), UNIT_TEST(test_roundtrip_every_kind),
+          UNIT_TEST(test_updates_and_cascades), UNIT_TEST(test_group_commit_four_threads),
+          UNIT_TEST(test_always_notifies_without_flush),
           UNIT_TEST(test_interval_waits_then_commits), UNIT_TEST(test_never_commits_and_persists),
           UNIT_TEST(test_expiry), UNIT_TEST(test_online_session_seen_at_last_commit),
-          UNIT_TEST(test_message_gc))
+          UNIT_TEST(test_message_gc), UNIT_TEST(test_inflight_move),
+          UNIT_TEST(test_group_not_split))
