@@ -36,8 +36,6 @@ struct listener_rt {
 struct broker_stats {
     _Atomic uint64_t clients_connected;
     _Atomic uint64_t clients_maximum;
-    _Atomic uint64_t publish_received;
-    _Atomic uint64_t publish_dropped;
     _Atomic uint64_t subscriptions;
     _Atomic uint64_t connections_refused;
 };
@@ -75,11 +73,19 @@ struct broker {
     size_t reg_cap, reg_len;
 };
 
-/* Builds a broker for cfg (taken over, also on failure) and binds every listener; logs through
- * log. Returns NULL and logs why on failure. */
+/* Builds a broker for cfg (taken over, also on failure), binds every listener and builds the
+ * TLS contexts and password/ACL databases; logs through log. It opens no store and starts no
+ * thread, so the caller may drop privileges before broker_start. Returns NULL and logs why on
+ * failure. */
 struct broker *broker_new(struct config *cfg, struct log *log);
-/* Starts the worker threads. */
+/* Opens the store (persistence), replays it, then starts the worker threads. */
 TERN_MUST_CHECK int broker_start(struct broker *b);
+/* For the in-memory broker (broker_mem.h): as broker_new, but no listener is bound (their
+ * struct listener_rt exist, for connections attached by hand). */
+struct broker *broker_new_unbound(struct config *cfg, struct log *log);
+/* Opens the store like broker_start but starts no thread: the caller's thread drives the
+ * workers (worker_run_once). Stop with broker_mem_free's sequence, not broker_stop. */
+void broker_start_inline(struct broker *b);
 /* Writes "mqtt ADDRESS PORT" lines for every bound listener to path, atomically. */
 int broker_write_ready_file(const struct broker *b, const char *path);
 /* Disconnects every client (v5: DISCONNECT 0x8B), stops and joins the workers. */

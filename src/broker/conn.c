@@ -150,7 +150,7 @@ void conn_flush(struct conn *c)
         conn_close(c, -1);
         return;
     }
-    c->w->stats.bytes_sent += (uint64_t)n;
+    worker_stat_add(&c->w->stats.bytes_sent, (uint64_t)n);
     buf_consume(&c->out, (size_t)n);
     if (c->out.len == 0 && c->out.cap > OUT_KEEP)
         buf_deinit(&c->out); /* a burst is over: do not keep its buffer per connection */
@@ -226,7 +226,7 @@ static size_t decode_loop(struct conn *c, const uint8_t *data, size_t len)
             break;
         }
         off += (size_t)n;
-        c->w->stats.msgs_received++;
+        worker_stat_add(&c->w->stats.msgs_received, 1);
         handle_packet(c, &p);
     }
     c->in_process = false;
@@ -289,7 +289,7 @@ static void on_readable(struct conn *c)
             conn_close(c, -1);
             return;
         }
-        c->w->stats.bytes_received += (uint64_t)n;
+        worker_stat_add(&c->w->stats.bytes_received, (uint64_t)n);
         c->last_rx_ms = loop_now_ms(c->w->loop);
         if (c->in.len == 0 && c->in.cap)
             buf_deinit(&c->in); /* nothing pending: give the memory back */
@@ -425,9 +425,13 @@ static void send_held_publish(struct conn *c, uint16_t packet_id, bool dup)
     struct inflight *f = c->s ? session_inflight_find(c->s, packet_id) : NULL;
     if (!f || f->state != INFLIGHT_WAIT_PUBREC)
         return;
-    if (deliver_send_publish(c, &f->d, packet_id, dup) != 0) {
+    int rc = deliver_send_publish(c, &f->d, packet_id, dup);
+    if (rc != 0) {
         persist_inflight_del(c->w->b, c->s, packet_id); /* too large for this client */
         session_inflight_remove(c->s, f);
+        worker_stat_add(&c->w->stats.inflight, (uint64_t)-1);
+        enum drop_reason why = rc == TERN_ETOOBIG ? DROP_TOO_LARGE : DROP_NO_MEMORY;
+        worker_stat_add(&c->w->stats.dropped[why], 1);
     }
 }
 

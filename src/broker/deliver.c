@@ -173,9 +173,17 @@ static bool may_read(const struct session *s, const struct msg *m)
            security_acl(s->listener, s->client_id, s->username, msg_topic(m), ACL_READ);
 }
 
-/* Drops d, and its queue entry in the store. */
-static void drop(struct worker *w, struct session *s, struct delivery *d)
+/* Why deliver_send_publish's rc kept a message from a subscriber. */
+static enum drop_reason send_failure(int rc)
 {
+    /* Over the client's Maximum Packet Size: discarded as if sent [MQTT-3.1.2-25]. */
+    return rc == TERN_ETOOBIG ? DROP_TOO_LARGE : DROP_NO_MEMORY;
+}
+
+/* Drops d, and its queue entry in the store, counting it under why. */
+static void drop(struct worker *w, struct session *s, struct delivery *d, enum drop_reason why)
+{
+    worker_stat_add(&w->stats.dropped[why], 1);
     persist_unqueue(w->b, s, d);
     delivery_clear(d);
 }
@@ -186,28 +194,23 @@ static void send_in_window(struct worker *w, struct session *s, struct delivery 
     /* Checked again here: a session restored from the store had no listener (and so no ACL)
      * when the message was routed to it. */
     if (!may_read(s, d->m)) {
-        drop(w, s, d);
+        drop(w, s, d, DROP_ACL_DENIED);
         return;
     }
     uint16_t pid = session_next_packet_id(s);
     if (pid == 0) {
-        w->b->stats.publish_dropped++;
-        drop(w, s, d);
+        drop(w, s, d, DROP_NO_PACKET_ID);
         return;
     }
     uint8_t qos = d->qos;
     uint8_t state = qos == 1 ? INFLIGHT_WAIT_PUBACK : INFLIGHT_WAIT_PUBREC;
     if (session_inflight_add(s, pid, state, d) != 0) {
-        drop(w, s, d);
+        drop(w, s, d, DROP_NO_MEMORY);
         return;
     }
-    /* The in-flight row first, then the queue row goes: removing the last reference first
-     * would let the store delete the message body in between. */
+    worker_stat_add(&w->stats.inflight, 1);
     struct inflight *f = &s->inflight[s->n_inflight - 1];
-    uint64_t seq = persist_inflight(w->b, s, f);
-    uint64_t seq2 = persist_unqueue(w->b, s, &f->d);
-    /* Both must be on disk before it goes out, or a crash could restore it twice. */
-    seq = seq2 > seq ? seq2 : seq;
+    uint64_t seq = persist_inflight_enter(w->b, s, f);
     /* QoS 2 to a persistent session goes out only once its packet id is on disk: after a crash
      * the broker must not hand out an id the client still holds, or the client would take the
      * new message for a duplicate. It waits in the connection's ordered queue. */
@@ -215,8 +218,10 @@ static void send_in_window(struct worker *w, struct session *s, struct delivery 
         conn_ack(s->conn, MQTT_PUBLISH, pid, 0, seq);
         return;
     }
-    if (deliver_send_publish(s->conn, &f->d, pid, false) != 0) {
-        w->b->stats.publish_dropped++;
+    int rc = deliver_send_publish(s->conn, &f->d, pid, false);
+    if (rc != 0) {
+        worker_stat_add(&w->stats.dropped[send_failure(rc)], 1);
+        worker_stat_add(&w->stats.inflight, (uint64_t)-1);
         persist_inflight_del(w->b, s, pid);
         session_inflight_remove(s, f);
     }
@@ -227,20 +232,24 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
     struct broker *b = w->b;
     uint64_t now = loop_now_ms(w->loop);
     if (s->ended || msg_expired(d->m, now)) {
-        drop(w, s, d);
+        drop(w, s, d, s->ended ? DROP_SESSION_ENDED : DROP_EXPIRED);
         return;
     }
     /* Every delivery, retained ones included, passes the subscriber's read ACL. */
     if (s->listener && !may_read(s, d->m)) {
-        drop(w, s, d);
+        drop(w, s, d, DROP_ACL_DENIED);
         return;
     }
     if (d->qos == 0) {
         /* QoS 0 is never queued for an offline client (Mosquitto's queue_qos0_messages
          * false), nor piled up without bound for a client that does not read. */
-        if (!online(s) || ((struct conn *)s->conn)->out.len > OUT_LIMIT ||
-            deliver_send_publish(s->conn, d, 0, false) != 0)
-            atomic_fetch_add(&b->stats.publish_dropped, 1);
+        int rc = 0;
+        if (!online(s))
+            worker_stat_add(&w->stats.dropped[DROP_QOS0_OFFLINE], 1);
+        else if (((struct conn *)s->conn)->out.len > OUT_LIMIT)
+            worker_stat_add(&w->stats.dropped[DROP_SLOW_CONSUMER], 1);
+        else if ((rc = deliver_send_publish(s->conn, d, 0, false)) != 0)
+            worker_stat_add(&w->stats.dropped[send_failure(rc)], 1);
         delivery_clear(d);
         return;
     }
@@ -250,11 +259,12 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
     }
     if (!d->stored)
         persist_queue(b, s, d); /* e.g. a retained message for a new subscription */
-    if (session_queue_push(s, d, b->cfg->max_queued_messages, b->cfg->max_queued_bytes) != 0) {
-        atomic_fetch_add(&b->stats.publish_dropped, 1);
-        drop(w, s, d);
+    int rc = session_queue_push(s, d, b->cfg->max_queued_messages, b->cfg->max_queued_bytes);
+    if (rc != 0) {
+        drop(w, s, d, rc == TERN_EFULL ? DROP_QUEUE_FULL : DROP_NO_MEMORY);
         return;
     }
+    worker_stat_add(&w->stats.queued, 1);
     deliver_pump(w, s);
 }
 
@@ -265,8 +275,9 @@ void deliver_pump(struct worker *w, struct session *s)
         struct delivery d;
         if (!session_queue_pop(s, &d))
             return;
+        worker_stat_add(&w->stats.queued, (uint64_t)-1);
         if (msg_expired(d.m, now)) {
-            drop(w, s, &d);
+            drop(w, s, &d, DROP_EXPIRED);
             continue;
         }
         send_in_window(w, s, &d);
@@ -431,7 +442,8 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     memcpy(p, m->payload, m->payload_len);
     c->out.len += total;
     conn_mark_dirty(c);
-    c->w->stats.msgs_sent++;
+    worker_stat_add(&c->w->stats.msgs_sent, 1);
+    worker_stat_add(&c->w->stats.publish_sent[d->qos], 1);
     return 0;
 }
 
@@ -464,6 +476,7 @@ static void redeliver_one(struct worker *w, struct session *s, struct delivery *
         }
         return;
     }
+    worker_stat_add(&w->stats.dropped[DROP_SESSION_ENDED], 1); /* no other member is left */
     delivery_clear(d);
 }
 
@@ -480,9 +493,12 @@ void deliver_redistribute(struct worker *w, struct session *s)
     struct delivery d;
     size_t n = s->q_len;
     for (size_t i = 0; i < n && session_queue_pop(s, &d); i++) {
-        if (d.shared)
+        worker_stat_add(&w->stats.queued, (uint64_t)-1);
+        if (d.shared) {
             redeliver_one(w, s, &d);
-        else
+        } else {
+            worker_stat_add(&w->stats.dropped[DROP_SESSION_ENDED], 1);
             delivery_clear(&d);
+        }
     }
 }

@@ -94,10 +94,10 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         conn_protocol_error(c, rc, "invalid PUBLISH");
         return;
     }
-    atomic_fetch_add_explicit(&b->stats.publish_received, 1, memory_order_relaxed);
+    worker_stat_add(&w->stats.publish_received[pub->qos], 1);
     if (!handle_topic_depth_ok(pub->topic)) {
         /* Refused like Mosquitto; v5 tells the publisher why. */
-        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        worker_stat_add(&w->stats.dropped[DROP_BAD_TOPIC], 1);
         if (pub->qos)
             conn_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pub->packet_id,
                      MQTT_RC_TOPIC_NAME_INVALID, 0);
@@ -108,15 +108,17 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         conn_ack(c, MQTT_PUBREC, pub->packet_id, 0, 0);
         return;
     }
-    /* The inbound QoS 2 id is recorded before the message is routed: the store commits in
-     * order, so once the subscribers' copies are durable the id is too, and a publisher that
-     * resends after a crash is recognised instead of delivered twice. */
+    /* The inbound QoS 2 id and the subscribers' copies reach the disk in one commit (a store
+     * group, ended below): after a crash the broker has either both, and recognises the
+     * publisher's resend, or neither, and routes the resend as new. Never one without the
+     * other: the id alone would acknowledge a lost message, the copies alone deliver twice. */
     uint64_t qos2_seq = 0;
     if (pub->qos == 2) {
         if (session_qos2_add(c->s, pub->packet_id) != 0) {
             conn_ack(c, MQTT_PUBREC, pub->packet_id, MQTT_RC_UNSPECIFIED_ERROR, 0);
             return;
         }
+        persist_group_begin(b);
         qos2_seq = persist_qos2(b, c->s, pub->packet_id, true);
     }
     uint32_t limit = b->cfg->message_size_limit;
@@ -125,17 +127,18 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
     if (bytes_has_prefix(pub->topic, "$SYS")) {
         /* $SYS belongs to the broker: clients' messages there are acknowledged and dropped,
          * as Mosquitto does. */
-        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        worker_stat_add(&w->stats.dropped[DROP_SYS_TOPIC], 1);
     } else if (!acl_allows(c, pub->topic, ACL_WRITE)) {
         /* Refused by the ACL: dropped; v5 publishers are told, v3 ones cannot be (Mosquitto
          * acknowledges those as if delivered). */
         log_msg(b->log, TLOG_DEBUG, "Denied PUBLISH from %s on %.*s", c->s->client_id,
                 (int)pub->topic.len, (const char *)pub->topic.ptr);
+        worker_stat_add(&w->stats.dropped[DROP_ACL_DENIED], 1);
         rc = MQTT_RC_NOT_AUTHORIZED;
     } else if (limit && pub->payload.len > limit) {
         log_msg(b->log, TLOG_NOTICE, "Message from %s on %.*s dropped: payload over %u bytes",
                 c->s->client_id, (int)pub->topic.len, (const char *)pub->topic.ptr, limit);
-        atomic_fetch_add(&b->stats.publish_dropped, 1);
+        worker_stat_add(&w->stats.dropped[DROP_TOO_LARGE], 1);
         rc = MQTT_RC_QUOTA_EXCEEDED; /* 0x95 may not travel in PUBACK/PUBREC [MQTT-3.4.2-1] */
     } else {
         struct msg_init in = {
@@ -150,6 +153,9 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         struct msg *m = in.topic.ptr ? msg_new(&in) : NULL;
         mem_free(mounted);
         if (!m) {
+            worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
+            if (pub->qos == 2)
+                persist_group_end(b);
             conn_protocol_error(c, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
             return;
         }
@@ -157,6 +163,8 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         routed = deliver_publish(w, m);
         msg_unref(m);
     }
+    if (pub->qos == 2)
+        persist_group_end(b);
     if (!rc && routed == 0)
         rc = MQTT_RC_NO_MATCHING_SUBSCRIBERS;
     /* Under persistence_fsync always, the acknowledgement waits until everything this message
@@ -181,6 +189,7 @@ void handle_puback(struct conn *c, struct mqtt_packet *p)
     if (f && f->state == INFLIGHT_WAIT_PUBACK) {
         persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
+        worker_stat_add(&c->w->stats.inflight, (uint64_t)-1);
         deliver_pump(c->w, s);
     }
 }
@@ -198,6 +207,7 @@ void handle_pubrec(struct conn *c, struct mqtt_packet *p)
         /* The receiver refused it: the flow ends here [MQTT-4.3.3-4]. */
         persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
+        worker_stat_add(&c->w->stats.inflight, (uint64_t)-1);
         deliver_pump(c->w, s);
         return;
     }
@@ -225,6 +235,7 @@ void handle_pubcomp(struct conn *c, struct mqtt_packet *p)
     if (f && f->state == INFLIGHT_WAIT_PUBCOMP) {
         persist_inflight_del(c->w->b, s, f->packet_id);
         session_inflight_remove(s, f);
+        worker_stat_add(&c->w->stats.inflight, (uint64_t)-1);
         deliver_pump(c->w, s);
     }
 }

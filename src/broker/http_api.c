@@ -20,6 +20,8 @@
 #include "config.h"
 #include "deliver.h"
 #include "http_api_doc.h"
+#include "http_api_reload.h"
+#include "http_api_subs.h"
 #include "http_auth.h"
 #include "http_request.h"
 #include "http_response.h"
@@ -44,8 +46,7 @@
 #define CLIENTS_PREFIX  API "/clients/"
 #define RETAINED_PREFIX API "/retained/"
 
-/* Sends json (freed here) with status, or 500 when building it ran out of memory. */
-static void reply(struct http_response *resp, int status, cJSON *json)
+void http_api_reply(struct http_response *resp, int status, struct cJSON *json)
 {
     if (json == NULL)
         resp->err = TERN_ENOMEM;
@@ -118,11 +119,8 @@ static bool query_uint(const struct http_request *req, const char *key, size_t m
     return true;
 }
 
-struct page {
-    size_t offset, limit;
-};
-
-static bool get_page(const struct http_request *req, struct http_response *resp, struct page *p)
+bool http_api_page_get(const struct http_request *req, struct http_response *resp,
+                       struct http_api_page *p)
 {
     p->offset = 0;
     p->limit = PAGE_DEFAULT;
@@ -133,7 +131,7 @@ static bool get_page(const struct http_request *req, struct http_response *resp,
     return false;
 }
 
-static cJSON *page_object(const struct page *p, size_t total)
+struct cJSON *http_api_page_object(const struct http_api_page *p, size_t total)
 {
     cJSON *o = cJSON_CreateObject();
     if (o && (!cJSON_AddNumberToObject(o, "total", (double)total) ||
@@ -154,24 +152,20 @@ static bool add_u64(cJSON *o, const char *name, uint64_t v)
 
 static cJSON *stats_object(struct broker *b)
 {
-    uint64_t w[4] = {0, 0, 0, 0};
-    for (unsigned i = 0; i < b->n_workers; i++) {
-        struct worker_stats *s = &b->workers[i]->stats;
-        w[0] += atomic_load_explicit(&s->msgs_received, memory_order_relaxed);
-        w[1] += atomic_load_explicit(&s->msgs_sent, memory_order_relaxed);
-        w[2] += atomic_load_explicit(&s->bytes_received, memory_order_relaxed);
-        w[3] += atomic_load_explicit(&s->bytes_sent, memory_order_relaxed);
-    }
+    struct broker_totals t;
+    broker_metrics_totals(b, &t);
     struct broker_stats *st = &b->stats;
     cJSON *o = cJSON_CreateObject();
     if (o && add_u64(o, "clients_connected", atomic_load(&st->clients_connected)) &&
         add_u64(o, "clients_maximum", atomic_load(&st->clients_maximum)) &&
-        add_u64(o, "sessions", registry_count(b)) && add_u64(o, "messages_received", w[0]) &&
-        add_u64(o, "messages_sent", w[1]) && add_u64(o, "bytes_received", w[2]) &&
-        add_u64(o, "bytes_sent", w[3]) &&
-        add_u64(o, "publish_received", atomic_load(&st->publish_received)) &&
-        add_u64(o, "publish_sent", w[1]) && /* workers count PUBLISHes sent */
-        add_u64(o, "publish_dropped", atomic_load(&st->publish_dropped)) &&
+        add_u64(o, "sessions", registry_count(b)) &&
+        add_u64(o, "messages_received", t.packets_received) &&
+        add_u64(o, "messages_sent", t.publish_sent) &&
+        add_u64(o, "bytes_received", t.bytes_received) && add_u64(o, "bytes_sent", t.bytes_sent) &&
+        add_u64(o, "publish_received", t.publish_received) &&
+        add_u64(o, "publish_sent", t.publish_sent) && add_u64(o, "publish_dropped", t.dropped) &&
+        cJSON_AddNumberToObject(o, "messages_queued", (double)(int64_t)t.queued) &&
+        cJSON_AddNumberToObject(o, "messages_inflight", (double)(int64_t)t.inflight) &&
         add_u64(o, "subscriptions", atomic_load(&st->subscriptions)) &&
         add_u64(o, "retained_messages", retain_count(b->retain)) &&
         add_u64(o, "connections_refused", atomic_load(&st->connections_refused)))
@@ -196,7 +190,7 @@ static void h_broker(const struct http_request *req, struct http_response *resp,
         cJSON_Delete(o);
         o = NULL;
     }
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 }
 
 /* ---- /api/v1/clients ---- */
@@ -260,9 +254,9 @@ static void release(struct session **v, size_t n)
 static void clients_list(struct http_api_ctx *ctx, const struct http_request *req,
                          struct http_response *resp)
 {
-    struct page pg;
+    struct http_api_page pg;
     char match[256] = "";
-    if (!get_page(req, resp, &pg))
+    if (!http_api_page_get(req, resp, &pg))
         return;
     long ml = http_request_query(req, "match", match, sizeof match);
     if (ml < 0 && ml != TERN_ENOTFOUND) {
@@ -271,7 +265,7 @@ static void clients_list(struct http_api_ctx *ctx, const struct http_request *re
     }
     size_t n = 0;
     struct session **v = snapshot(ctx->w->b, match, &n);
-    cJSON *o = v ? page_object(&pg, n) : NULL;
+    cJSON *o = v ? http_api_page_object(&pg, n) : NULL;
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "clients") : NULL;
     for (size_t i = pg.offset; arr && i < n && i - pg.offset < pg.limit; i++) {
         cJSON *c = client_object(v[i]);
@@ -285,7 +279,7 @@ static void clients_list(struct http_api_ctx *ctx, const struct http_request *re
         o = NULL;
     }
     release(v, n);
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 }
 
 static void h_clients(const struct http_request *req, struct http_response *resp, void *arg)
@@ -304,7 +298,7 @@ static void h_clients(const struct http_request *req, struct http_response *resp
         http_response_error(resp, 404, "no such client");
         return;
     }
-    reply(resp, 200, client_object(s));
+    http_api_reply(resp, 200, client_object(s));
     session_unref(s);
 }
 
@@ -334,7 +328,7 @@ static void h_kick(const struct http_request *req, struct http_response *resp, v
     }
     struct work_item it = {.kind = WORK_DISCONNECT, .s = s}; /* takes the reference */
     worker_post(ctx->w, session_owner(s), &it);
-    reply(resp, 202, o);
+    http_api_reply(resp, 202, o);
 }
 
 /* ---- /api/v1/retained ---- */
@@ -416,9 +410,9 @@ static bool retained_collect(struct http_api_ctx *ctx, const char *filter, struc
 static void retained_list(struct http_api_ctx *ctx, const struct http_request *req,
                           struct http_response *resp)
 {
-    struct page pg;
+    struct http_api_page pg;
     char filter[1024] = "#";
-    if (!get_page(req, resp, &pg))
+    if (!http_api_page_get(req, resp, &pg))
         return;
     long fl = http_request_query(req, "filter", filter, sizeof filter);
     if ((fl < 0 && fl != TERN_ENOTFOUND) || !codec_topic_filter_valid(bytes_str(filter)) ||
@@ -428,7 +422,7 @@ static void retained_list(struct http_api_ctx *ctx, const struct http_request *r
     }
     struct msg_vec mv;
     bool ok = retained_collect(ctx, filter, &mv);
-    cJSON *o = ok ? page_object(&pg, mv.n) : NULL;
+    cJSON *o = ok ? http_api_page_object(&pg, mv.n) : NULL;
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "retained") : NULL;
     for (size_t i = pg.offset; arr && i < mv.n && i - pg.offset < pg.limit; i++) {
         cJSON *r = retained_object(mv.v[i]);
@@ -442,7 +436,7 @@ static void retained_list(struct http_api_ctx *ctx, const struct http_request *r
         o = NULL;
     }
     msg_vec_free(&mv);
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 }
 
 /* The topic named by the path after /api/v1/retained/, or NULL (400 answered). */
@@ -475,7 +469,7 @@ static void h_retained(const struct http_request *req, struct http_response *res
     else if (mv.n == 0)
         http_response_error(resp, 404, "no retained message on this topic");
     else
-        reply(resp, 200, retained_object(mv.v[0]));
+        http_api_reply(resp, 200, retained_object(mv.v[0]));
     msg_vec_free(&mv);
 }
 
@@ -516,7 +510,7 @@ static void h_retained_delete(const struct http_request *req, struct http_respon
         cJSON_Delete(o);
         o = NULL;
     }
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 }
 
 /* ---- POST /api/v1/publish ---- */
@@ -622,7 +616,7 @@ static void h_publish(const struct http_request *req, struct http_response *resp
         cJSON_Delete(o);
         o = NULL;
     }
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 out:
     mem_free(payload);
     cJSON_Delete(body);
@@ -675,7 +669,7 @@ static void h_listeners(const struct http_request *req, struct http_response *re
         cJSON_Delete(o);
         o = NULL;
     }
-    reply(resp, 200, o);
+    http_api_reply(resp, 200, o);
 }
 
 static void h_openapi(const struct http_request *req, struct http_response *resp, void *arg)
@@ -713,6 +707,8 @@ static const struct route api_routes[] = {
     {"DELETE", API "/retained", h_retained_delete},
     {"POST", API "/publish", h_publish},
     {"GET", API "/listeners", h_listeners},
+    {"GET", API "/subscriptions", http_api_subs_get},
+    {"POST", API "/reload", http_api_reload_post},
     {"GET", API "/openapi.json", h_openapi},
 };
 

@@ -67,7 +67,13 @@ static void send_connack(struct conn *c, bool present)
             pr->server_keep_alive = c->keepalive_s;
         }
     }
+    char *ri = c->version == MQTT_V5 ? handle_connect_response_info(c) : NULL;
+    if (ri) {
+        pr->present |= MQTT_PROP_BIT(MQTT_PROP_RESPONSE_INFORMATION);
+        pr->response_info = bytes_str(ri);
+    }
     conn_send(c, &p);
+    mem_free(ri);
 }
 
 void lifecycle_cancel_timers(struct worker *w, struct session *s)
@@ -173,6 +179,18 @@ void lifecycle_detach(struct worker *w, struct conn *c)
     session_unref(s);
 }
 
+/* Counts out what an ending session still holds: its queue and in-flight window leave the
+ * queued/inflight gauges, and the messages not yet delivered are dropped. */
+static void count_ended(struct worker *w, struct session *s)
+{
+    uint64_t lost = s->q_len;
+    for (size_t i = 0; i < s->n_inflight; i++)
+        lost += s->inflight[i].state != INFLIGHT_WAIT_PUBCOMP && s->inflight[i].d.m != NULL;
+    worker_stat_add(&w->stats.queued, (uint64_t)0 - s->q_len);
+    worker_stat_add(&w->stats.inflight, (uint64_t)0 - s->n_inflight);
+    worker_stat_add(&w->stats.dropped[DROP_SESSION_ENDED], lost);
+}
+
 void lifecycle_end(struct worker *w, struct session *s)
 {
     struct broker *b = w->b;
@@ -194,6 +212,7 @@ void lifecycle_end(struct worker *w, struct session *s)
     deliver_redistribute(w, s);
     persist_session_end(w->b, s);
     session_subs_clear(s);
+    count_ended(w, s);
     session_queue_clear(s);
     while (s->n_inflight)
         session_inflight_remove(s, &s->inflight[s->n_inflight - 1]);

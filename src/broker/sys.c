@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "broker_metrics.h"
 #include "config.h"
 #include "deliver.h"
 #include "loop.h"
@@ -108,9 +109,10 @@ static void tick(struct loop *l, void *ctx)
     publish_u64(w, "$SYS/broker/messages/sent", tot[1]);
     publish_u64(w, "$SYS/broker/bytes/received", tot[2]);
     publish_u64(w, "$SYS/broker/bytes/sent", tot[3]);
-    publish_u64(w, "$SYS/broker/publish/messages/received",
-                atomic_load(&b->stats.publish_received));
-    publish_u64(w, "$SYS/broker/publish/messages/dropped", atomic_load(&b->stats.publish_dropped));
+    struct broker_totals bt;
+    broker_metrics_totals(b, &bt); /* per worker, summed */
+    publish_u64(w, "$SYS/broker/publish/messages/received", bt.publish_received);
+    publish_u64(w, "$SYS/broker/publish/messages/dropped", bt.dropped);
     publish_u64(w, "$SYS/broker/subscriptions/count", atomic_load(&b->stats.subscriptions));
     publish_u64(w, "$SYS/broker/retained messages/count", retain_count(b->retain));
     publish_u64(w, "$SYS/broker/store/messages/bytes", retain_bytes(b->retain));

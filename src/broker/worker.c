@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker_metrics.h"
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
@@ -96,6 +97,8 @@ void worker_post(struct worker *w, struct worker *to, struct work_item *it)
     }
     if (vec_push(&w->outbox[to->index], it) != 0) {
         /* Out of memory: the delivery is lost, like any message dropped under pressure. */
+        if (it->d.m)
+            worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
         session_unref(it->s);
         delivery_clear(&it->d);
         return;
@@ -269,6 +272,7 @@ static void *worker_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     if (w->index == 0)
         sys_start(w);
+    broker_metrics_worker_start(w); /* the event-loop lag probe */
     loop_run(w->loop);
     return NULL;
 }
@@ -289,6 +293,22 @@ void worker_request_stop(struct worker *w)
 void worker_join(struct worker *w)
 {
     pthread_join(w->thread, NULL);
+}
+
+int worker_run_once(struct worker *w)
+{
+    /* A stop requested before loop_run makes it poll without waiting and return after one
+     * iteration; the production path (loop_run in worker_main) is untouched. */
+    loop_stop(w->loop);
+    return loop_run(w->loop);
+}
+
+bool worker_idle(struct worker *w)
+{
+    pthread_mutex_lock(&w->inbox_lock);
+    bool idle = w->inbox.len == 0;
+    pthread_mutex_unlock(&w->inbox_lock);
+    return idle && !w->outbox_pending && list_empty(&w->dirty) && list_empty(&w->graveyard);
 }
 
 void worker_free(struct worker *w)

@@ -52,9 +52,52 @@ struct listen_fd {
     struct worker *w;
 };
 
-struct worker_stats {
-    _Atomic uint64_t msgs_received, msgs_sent, bytes_received, bytes_sent;
+/* Why a message did not reach a subscriber: tern_messages_dropped_total{reason} (names in
+ * broker_metrics.c, meanings in docs/http.md). A refused PUBLISH counts once; a delivery lost
+ * for one subscriber counts once per subscriber. */
+enum drop_reason {
+    DROP_QUEUE_FULL,    /* the session's queue is at max_queued_messages / max_queued_bytes */
+    DROP_TOO_LARGE,     /* over message_size_limit, or the subscriber's Maximum Packet Size */
+    DROP_EXPIRED,       /* its Message Expiry Interval passed before it could go out */
+    DROP_ACL_DENIED,    /* the publisher may not write the topic, or the subscriber not read it */
+    DROP_QOS0_OFFLINE,  /* QoS 0 for a subscriber that is not connected */
+    DROP_SLOW_CONSUMER, /* QoS 0 for a subscriber with more than 16 MiB unsent */
+    DROP_NO_PACKET_ID,  /* all 65535 packet ids of the subscriber are in flight */
+    DROP_SESSION_ENDED, /* queued or in flight when its session ended (or it was ending) */
+    DROP_BAD_TOPIC,     /* the topic has more levels than the broker accepts */
+    DROP_SYS_TOPIC,     /* a client published under $SYS */
+    DROP_NO_MEMORY,     /* out of memory */
+    DROP_REASONS
 };
+
+#define WORKER_LAG_BUCKETS 10 /* bounds in broker_metrics.c, plus +Inf */
+
+/* Counters of one worker, written only by its own thread with worker_stat_add (a relaxed load
+ * and store: no locked read-modify-write on the hot path) and read by any thread with relaxed
+ * loads ($SYS, /metrics, the REST API). queued and inflight are this worker's pushes minus pops
+ * modulo 2^64: a session may be filled on one worker and emptied on another, so only the sum over
+ * all workers is meaningful (the number of messages queued / in flight in every session). */
+struct worker_stats {
+    _Atomic uint64_t msgs_received; /* MQTT packets received */
+    _Atomic uint64_t msgs_sent;     /* PUBLISH packets sent */
+    _Atomic uint64_t bytes_received, bytes_sent;
+    _Atomic uint64_t publish_received[3]; /* PUBLISH packets received, by QoS */
+    _Atomic uint64_t publish_sent[3];     /* PUBLISH packets sent, by QoS */
+    _Atomic uint64_t dropped[DROP_REASONS];
+    _Atomic uint64_t queued, inflight;
+    /* Event-loop lag (broker_metrics_worker_start): how late a 1 s timer fired. */
+    _Atomic uint64_t lag_buckets[WORKER_LAG_BUCKETS + 1]; /* per bucket, not cumulative */
+    _Atomic uint64_t lag_sum_ns;
+    uint64_t lag_due_ns; /* the probe timer's due time (this worker only) */
+};
+
+/* Adds n to a counter of the calling worker's own struct worker_stats (n may be a negative
+ * number cast to uint64_t for queued and inflight). */
+static inline void worker_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
 
 struct worker {
     struct broker *b;
@@ -94,6 +137,14 @@ TERN_MUST_CHECK int worker_start(struct worker *w);
 /* Asks the worker to disconnect everyone and stop; returns at once. */
 void worker_request_stop(struct worker *w);
 void worker_join(struct worker *w);
+/* Inline mode (no thread, broker_start_inline): runs one iteration of w's loop in the calling
+ * thread, without blocking: ready I/O, due timers, the inbox, then the end-of-iteration flush.
+ * Returns 0, or TERN_ESYS when the loop failed. */
+TERN_MUST_CHECK int worker_run_once(struct worker *w);
+/* Inline mode: whether w has nothing left to do by itself (empty inbox, nothing batched for
+ * other workers, no output waiting, no closed connection waiting to be freed). Pending input
+ * on connections and timers are not looked at. */
+bool worker_idle(struct worker *w);
 
 /* Queues an item for worker `to` (sent at the end of this iteration); takes over the item's
  * references. Called on w's thread. If to == w the item is processed at once. */

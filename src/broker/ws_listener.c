@@ -109,6 +109,7 @@ static int site_init(struct ws_site *s, struct worker *w, struct listener_rt *lr
     s->opts.idle_timeout_ms = (uint64_t)lc->http_idle_timeout * 1000u;
     s->opts.ws_enabled = true;
     s->opts.ws_path = lc->websockets_path;
+    s->opts.ws_origins = lc->websockets_origin;
     s->opts.trusted = s->trust;
     return 0;
 }

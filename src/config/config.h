@@ -46,6 +46,7 @@ struct listener_conf {
     int http_max_body_size;   /* bytes; 0 = default (1 MiB) */
     int http_idle_timeout;    /* seconds; 0 = default (60) */
     char *websockets_path;    /* upgrade only on this path, NULL = any */
+    char *websockets_origin;  /* space-separated Origin values allowed to upgrade, NULL = any */
     /* TLS: stored for the TLS work, warned as not supported yet. */
     char *cafile, *capath, *certfile, *keyfile;
     char *ciphers, *ciphers_tls13, *tls_version, *crlfile, *dhparamfile, *psk_hint;
@@ -99,6 +100,9 @@ struct config {
     bool connection_messages;   /* default true */
     char *user;                 /* default "mosquitto"; only matters when started as root */
     char *pid_file;
+    /* v5 Response Information prefix: CONNACK carries "PREFIX/<client id>" to a client that
+     * requests it; "" = never sent. A fixed array: nothing to free. */
+    char response_information[128];
     /* Recognised Mosquitto options of features not built yet (values stored, warned). */
     bool allow_duplicate_messages;    /* deprecated in Mosquitto, default true */
     bool check_retain_source;         /* default false */

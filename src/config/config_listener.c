@@ -20,6 +20,7 @@ static const size_t string_fields[] = {
     LSTR(http_dir),
     LSTR(http_trusted_proxy),
     LSTR(websockets_path),
+    LSTR(websockets_origin),
     LSTR(cafile),
     LSTR(capath),
     LSTR(certfile),

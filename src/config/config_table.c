@@ -440,8 +440,8 @@ static int h_auth_method(struct config_parser *p, const struct config_option *o,
     return 0;
 }
 
-/* A repeatable list option (http_trusted_proxy, http_admin_users): each line's words are
- * appended to the space-separated value. */
+/* A repeatable list option (http_trusted_proxy, http_admin_users, websockets_origin): each line's
+ * words are appended to the space-separated value. */
 static int h_words(struct config_parser *p, const struct config_option *o,
                    const struct config_line *l, struct config_dst dst)
 {
@@ -462,6 +462,24 @@ static int h_words(struct config_parser *p, const struct config_option *o,
     s[n + add] = '\0';
     mem_free(*field);
     *field = s;
+    return 0;
+}
+
+/* response_information PREFIX: kept in a fixed array of struct config (no heap string to
+ * free); a topic prefix, so no wildcard, no NUL, and short enough for "PREFIX/<client id>". */
+static int h_response_information(struct config_parser *p, const struct config_option *o,
+                                  const struct config_line *l, struct config_dst dst)
+{
+    (void)o;
+    (void)dst;
+    struct config_tok t = l->rest;
+    char *field = p->cfg->response_information;
+    if (t.len >= sizeof p->cfg->response_information || memchr(t.ptr, '+', t.len) ||
+        memchr(t.ptr, '#', t.len) || memchr(t.ptr, '\0', t.len))
+        return config_parse_error(p, l, "bad value (a topic prefix without wildcards, < %zu bytes)",
+                                  sizeof p->cfg->response_information);
+    memcpy(field, t.ptr, t.len);
+    field[t.len] = '\0';
     return 0;
 }
 
@@ -622,7 +640,8 @@ static const struct config_option options[] = {
     LI("http_idle_timeout", SC_LISTENER_ONLY, http_idle_timeout, 1, 86400, 0),
     {"websockets_path", h_ws_path, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_path), 0, 0,
      1, 1, 0, NULL},
-    XS("websockets_origin", SC_LISTENER_ONLY, UNS),
+    {"websockets_origin", h_words, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_origin), 0,
+     0, 1, 1, OF_REST, NULL},
     XS("accept_protocol_versions", SC_LISTENER_ONLY, UNS),
     XI("enable_proxy_protocol", SC_LISTENER_ONLY, 1, 2, UNS),
     XB("proxy_protocol_v2_require_tls", SC_LISTENER_ONLY, UNS),
@@ -712,6 +731,7 @@ static const struct config_option options[] = {
     GI("log_facility", log_facility, FT_INT, 0, 7, UNS),
     GS("user", user, 0),
     GS("pid_file", pid_file, 0),
+    FN("response_information", h_response_information, SC_GLOBAL, 0, 0, 1, 1, OF_REST),
     FN("include_dir", h_include_dir, SC_GLOBAL, 0, 0, 1, 1, OF_REST),
     GS("http_api_token", http_api_token, 0),
     {"auth_method", h_auth_method, SC_GLOBAL, FT_NONE, 0, FT_NONE, 0, 0, 0, 1, 1, 0,

@@ -849,6 +849,69 @@ void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
     return found;
 }
 
+struct walk_ctx {
+    topic_walk_fn fn;
+    void *ctx;
+    char *path; /* the filter of the node being visited, TOPIC_MAX + 2 bytes */
+};
+
+#define TOPIC_MAX 65535u
+
+static void walk_report(const struct tnode *n, size_t len, const struct walk_ctx *wc)
+{
+    struct tern_bytes filter = bytes_of(wc->path, len), none = bytes_of(NULL, 0);
+    const struct sub *s = atomic_load_explicit(&n->subs, memory_order_acquire);
+    for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        uint64_t o = atomic_load_explicit(&s->opts, memory_order_relaxed);
+        wc->fn(s->subscriber, filter, none, (uint8_t)(o >> 32), (uint32_t)o, wc->ctx);
+    }
+    const struct group *g = atomic_load_explicit(&n->groups, memory_order_acquire);
+    for (; g; g = atomic_load_explicit(&g->next, memory_order_acquire)) {
+        const struct members *m = atomic_load_explicit(&g->members, memory_order_acquire);
+        for (uint32_t i = 0; i < m->n; i++)
+            wc->fn(m->m[i].subscriber, filter, bytes_of(g->name, g->name_len),
+                   (uint8_t)(m->m[i].opts >> 32), (uint32_t)m->m[i].opts, wc->ctx);
+    }
+}
+
+/* Visits n (whose filter is path[0..len)) and everything below it. */
+static void walk_from(const struct tnode *n, size_t len, const struct walk_ctx *wc)
+{
+    walk_report(n, len, wc);
+    const struct tnode *c[2] = {atomic_load_explicit(&n->plus, memory_order_acquire),
+                                atomic_load_explicit(&n->hash, memory_order_acquire)};
+    const struct kids *k = atomic_load_explicit(&n->kids, memory_order_acquire);
+    size_t n_slots = k ? k->cap : 0;
+    for (size_t i = 0; i < 2 + n_slots; i++) {
+        const struct tnode *x =
+            i < 2 ? c[i] : atomic_load_explicit(&k->slot[i - 2], memory_order_acquire);
+        if (!x || x == TOMB)
+            continue;
+        const char *key = x->kind == KIND_PLUS ? "+" : x->kind == KIND_HASH ? "#" : x->key;
+        size_t key_len = x->kind == KIND_NAMED ? x->key_len : 1;
+        size_t sep = n->kind == KIND_ROOT ? 0 : 1;
+        if (len + sep + key_len > TOPIC_MAX)
+            continue; /* not a valid filter: cannot be subscribed */
+        if (sep)
+            wc->path[len] = '/';
+        memcpy(wc->path + len + sep, key, key_len);
+        walk_from(x, len + sep + key_len, wc);
+    }
+}
+
+int topic_tree_walk(struct topic_tree *t, topic_walk_fn fn, void *ctx)
+{
+    struct walk_ctx wc = {fn, ctx, mem_alloc(TOPIC_MAX + 2)};
+    if (!wc.path)
+        return TERN_ENOMEM;
+    urcu_bp_read_lock();
+    walk_from(t->root, 0, &wc);
+    TSAN_RELEASE(&t->grace);
+    urcu_bp_read_unlock();
+    mem_free(wc.path);
+    return 0;
+}
+
 size_t topic_tree_count(struct topic_tree *t)
 {
     return atomic_load_explicit(&t->count, memory_order_relaxed);

@@ -60,6 +60,18 @@ void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
                              struct tern_bytes filter, const void *except,
                              void *(*take)(void *subscriber));
 
+/* Called by topic_tree_walk for one subscription: filter is the topic filter without any
+ * "$share/{group}/" prefix; group is the shared group's name, empty (len 0) when not shared. */
+typedef void (*topic_walk_fn)(void *subscriber, struct tern_bytes filter, struct tern_bytes group,
+                              uint8_t options, uint32_t sub_id, void *ctx);
+
+/* Calls fn once per subscription in the tree (once per member of a shared group), in no
+ * particular order, inside an RCU read-side section: fn must be quick and must not call back into
+ * the tree; it may take a reference to subscriber (subscribers stay alive while in the tree).
+ * Subscriptions added or removed meanwhile may or may not be reported. For the REST API, not
+ * the publish path. Returns 0 or TERN_ENOMEM. Thread-safe. */
+int topic_tree_walk(struct topic_tree *t, topic_walk_fn fn, void *ctx);
+
 /* Subscriptions in the tree (each shared group member counts one). Thread-safe. */
 size_t topic_tree_count(struct topic_tree *t);
 

@@ -286,7 +286,9 @@ static void dispatch(struct http_conn *c)
     if (!http_should_keep_alive(&c->parser))
         c->closing = true;
     if (c->o->ws_enabled && ws_handshake_is_upgrade(&req) && ws_path_ok(c, &req)) {
-        if (ws_handshake_accept(&req, &c->resp, &c->ws_proto) == 0) {
+        if (!ws_handshake_origin_ok(&req, c->o->ws_origins)) {
+            http_response_error(&c->resp, 403, "origin not allowed");
+        } else if (ws_handshake_accept(&req, &c->resp, &c->ws_proto) == 0) {
             serialize(c, false);
             if (c->state == HTTP_CONN_OPEN)
                 c->state = HTTP_CONN_UPGRADED;

@@ -24,6 +24,8 @@ struct http_conn_opts {
     uint64_t idle_timeout_ms;         /* between requests and while one arrives (default 60 s) */
     bool ws_enabled;                  /* accept WebSocket upgrades for MQTT */
     const char *ws_path;              /* upgrade only on this path; NULL: any path */
+    const char *ws_origins;           /* Origin values allowed to upgrade (space-separated);
+                                         NULL: any. Requests without Origin always may. */
     size_t ws_max_msg_len;            /* biggest WebSocket message (default 256 MiB + 5) */
     const struct http_trust *trusted; /* proxies whose X-Forwarded-For is believed; NULL: none */
 };

@@ -76,14 +76,14 @@ static void put_escaped(struct metrics_buf *m, const char *s, bool in_label)
     }
 }
 
-static const char *const type_names[] = {"counter", "gauge", "untyped"};
+static const char *const type_names[] = {"counter", "gauge", "untyped", "histogram"};
 
 int metrics_buf_family(struct metrics_buf *m, const char *name, enum metrics_type type,
                        const char *help)
 {
     if (m->err)
         return m->err;
-    if (!metrics_buf_name_ok(name) || (unsigned)type > METRICS_UNTYPED)
+    if (!metrics_buf_name_ok(name) || (unsigned)type > METRICS_HISTOGRAM)
         return m->err = TERN_EINVAL;
     if (help != NULL) {
         put_str(m, "# HELP ");

@@ -13,7 +13,9 @@
 /* The exposition format's Content-Type, for the /metrics response. */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_UNTYPED };
+/* A histogram family's samples are written by the caller: name_bucket{le="..."} (cumulative,
+ * ending with le="+Inf"), name_sum and name_count. */
+enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_UNTYPED, METRICS_HISTOGRAM };
 
 /* One label: name must match [a-zA-Z_][a-zA-Z0-9_]* and not start with "__" (reserved); value is
  * any UTF-8 text (escaped on output). */

@@ -15,6 +15,22 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+bool ws_handshake_origin_ok(const struct http_request *req, const char *allowed)
+{
+    const char *origin = http_request_header(req, "Origin");
+    if (!allowed || !origin)
+        return true;
+    size_t n = strlen(origin);
+    for (const char *p = allowed; *p;) {
+        p += strspn(p, " \t,");
+        size_t k = strcspn(p, " \t,");
+        if (k == n && k > 0 && strncasecmp(p, origin, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
+}
+
 bool ws_handshake_is_upgrade(const struct http_request *req)
 {
     const char *up = http_request_header(req, "Upgrade");

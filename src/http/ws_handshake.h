@@ -27,6 +27,12 @@ bool ws_handshake_is_upgrade(const struct http_request *req);
 int ws_handshake_accept(const struct http_request *req, struct http_response *resp,
                         const char **proto);
 
+/* Whether req may upgrade given the allowed origins: true when allowed is NULL (any origin) or
+ * req has no Origin header (not a browser), else when its Origin equals one of allowed's
+ * space- or comma-separated values (ASCII case-insensitively, as origins are serialized in
+ * lower case by browsers). A browser's page elsewhere is thus refused (RFC 6455 10.2). */
+bool ws_handshake_origin_ok(const struct http_request *req, const char *allowed);
+
 /* Sec-WebSocket-Accept for key: base64(SHA-1(key + the RFC 6455 GUID)), NUL-terminated. */
 void ws_handshake_accept_key(const char *key, char out[WS_ACCEPT_LEN]);
 

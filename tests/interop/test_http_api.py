@@ -36,18 +36,21 @@ ADMIN = ("admin", "admin-pass")
 USER = ("user", "user-pass")
 # BASE_CONF's TCP listener first; then the API listener (auth everywhere, static files) and a
 # metrics-only listener without auth and with a short idle timeout.
+# One queued message per offline session (queue_full drops), and a store (commit latency).
 EXTRA_CONF = ("password_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
+              "max_queued_messages 1\npersistence true\npersistence_location %s/\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
               "http_dir %s\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
               "http_metrics_auth false\nhttp_idle_timeout 1\n"
-              % (PASSWD, TOKEN, ADMIN[0], WWW))
+              % (PASSWD, TOKEN, ADMIN[0], FILES, WWW))
 
 ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
              ("GET", "/api/v1/clients/x"), ("DELETE", "/api/v1/clients/x"),
              ("GET", "/api/v1/retained"), ("GET", "/api/v1/retained/a"),
              ("DELETE", "/api/v1/retained/a"), ("POST", "/api/v1/publish"),
-             ("GET", "/api/v1/listeners"), ("GET", "/metrics")]
+             ("GET", "/api/v1/listeners"), ("GET", "/api/v1/subscriptions"),
+             ("POST", "/api/v1/reload"), ("GET", "/metrics")]
 
 
 def setup_files():
@@ -105,7 +108,7 @@ def api(b, method, path, body=None, status=200, **kw):
 class Client:
     """A python3-paho-mqtt client over TCP with event-based waits."""
 
-    def __init__(self, b, cid=None, version=4):
+    def __init__(self, b, cid=None, version=4, clean=True, props=None):
         import paho.mqtt.client as mqtt
         self.cv = threading.Condition()
         self.connected = self.suback = False
@@ -113,12 +116,18 @@ class Client:
         self.msgs = []
         self.cid = cid or unique("http")
         proto = mqtt.MQTTv5 if version == 5 else mqtt.MQTTv311
-        self.c = mqtt.Client(client_id=self.cid, protocol=proto)
+        if version == 5:
+            self.c = mqtt.Client(client_id=self.cid, protocol=proto)
+        else:
+            self.c = mqtt.Client(client_id=self.cid, protocol=proto, clean_session=clean)
         self.c.on_connect = self._on_connect
         self.c.on_subscribe = lambda *a: self._set("suback", True)
         self.c.on_message = lambda c, u, m: self._set("msgs", self.msgs + [m])
         self.c.on_disconnect = self._on_disconnect
-        self.c.connect(b.host, b.port)
+        if version == 5:
+            self.c.connect(b.host, b.port, clean_start=clean, properties=props)
+        else:
+            self.c.connect(b.host, b.port)
         self.c.loop_start()
         self.wait(lambda: self.connected, "CONNACK")
 
@@ -137,19 +146,28 @@ class Client:
         with self.cv:
             check(self.cv.wait_for(pred, WAIT), "%s: no %s" % (self.cid, what))
 
-    def subscribe(self, topic):
+    def subscribe(self, topic, qos=1, options=None, props=None):
         self.suback = False
-        self.c.subscribe(topic, 1)
+        if options is not None:
+            self.c.subscribe(topic, options=options, properties=props)
+        else:
+            self.c.subscribe(topic, qos)
         self.wait(lambda: self.suback, "SUBACK")
+
+    def unsubscribe(self, topic):
+        self.unsuback = False
+        self.c.on_unsubscribe = lambda *a: self._set("unsuback", True)
+        self.c.unsubscribe(topic)
+        self.wait(lambda: self.unsuback, "UNSUBACK")
 
     def close(self):
         self.c.disconnect()
         self.c.loop_stop()
 
 
-def mosquitto_pub(b, topic, payload, retain=False):
-    r = subprocess.run(["mosquitto_pub", "-h", b.host, "-p", str(b.port), "-q", "1", "-t", topic,
-                        "-s"] + (["-r"] if retain else []), input=payload,
+def mosquitto_pub(b, topic, payload, retain=False, qos=1):
+    r = subprocess.run(["mosquitto_pub", "-h", b.host, "-p", str(b.port), "-q", str(qos),
+                        "-t", topic, "-s"] + (["-r"] if retain else []), input=payload,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=WAIT * 3)
     check(r.returncode == 0, "mosquitto_pub: %s" % r.stdout.decode("utf-8", "replace"))
 
@@ -166,7 +184,9 @@ def auth_refused_everywhere(b):
     api(b, "GET", "/api/v1/broker", auth=basic(ADMIN[0], "nope"), status=401)
     api(b, "GET", "/api/v1/broker", auth=basic("nobody", "x"), status=401)
     api(b, "GET", "/api/v1/broker", auth="Digest foo", status=401)
-    api(b, "GET", "/api/v1/broker", auth=basic(*USER), status=403)  # valid, but not admin
+    for method, path in (("GET", "/api/v1/broker"), ("GET", "/api/v1/subscriptions"),
+                         ("POST", "/api/v1/reload")):
+        api(b, method, path, auth=basic(*USER), status=403)  # valid, but not admin
 
 
 def auth_accepted(b):
@@ -338,7 +358,7 @@ def openapi(b):
     doc = api(b, "GET", "/api/v1/openapi.json", auth=None)
     check(doc["openapi"].startswith("3."), "OpenAPI version")
     for path in ("/broker", "/clients", "/clients/{client_id}", "/retained", "/retained/{topic}",
-                 "/publish", "/listeners", "/openapi.json"):
+                 "/publish", "/listeners", "/openapi.json", "/subscriptions", "/reload"):
         check(path in doc["paths"], "OpenAPI documents %s" % path)
     check_eq(sorted(doc["paths"]["/clients/{client_id}"]), ["delete", "get", "parameters"],
              "client operations")
@@ -366,12 +386,12 @@ def metrics(b):
                  "tern_subscriptions", "process_cpu_seconds_total",
                  "process_resident_memory_bytes"):
         metric(before, name)
-    check(re.search(r'^tern_worker_messages_received_total\{worker="0"\} ', before, re.M),
+    check(re.search(r'^tern_worker_packets_received_total\{worker="0"\} ', before, re.M),
           "per-worker counters")
     topic = unique("metrics")
     mosquitto_pub(b, topic, b"x" * 1000, retain=True)
     after = scrape(b, listener=1, auth=None)  # the listener without auth
-    for name in ("tern_publish_received_total", "tern_messages_received_total",
+    for name in ('tern_messages_received_total{qos="1"}', "tern_packets_received_total",
                  "tern_received_bytes_total", "tern_retained_messages"):
         check(metric(after, name) > metric(before, name), "%s moved with traffic" % name)
     check(metric(after, "tern_received_bytes_total") -
@@ -405,6 +425,214 @@ def idle_timeout(b):
     check(time.monotonic() - t0 >= 0.9, "closed only after the idle timeout")
 
 
+def wait_until(pred, what):
+    """Polls pred (an HTTP request) until it holds; for effects another thread applies."""
+    deadline = time.monotonic() + WAIT
+    while not pred():
+        check(time.monotonic() < deadline, "timed out waiting for: %s" % what)
+        time.sleep(0.02)
+
+
+def subscriptions(b):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+    tag = unique("subs")
+    a = Client(b, tag + "-a", version=5)
+    c = Client(b, tag + "-b")
+    off = Client(b, tag + "-off", clean=False)  # persistent: listed while offline too
+    try:
+        props = Properties(PacketTypes.SUBSCRIBE)
+        props.SubscriptionIdentifier = 7
+        a.subscribe(tag + "/a/#", options=SubscribeOptions(
+            qos=1, noLocal=True, retainAsPublished=True, retainHandling=2), props=props)
+        c.subscribe(tag + "/b", qos=2)
+        c.subscribe("$share/g1/%s/s" % tag, qos=0)
+        off.subscribe(tag + "/off", qos=1)
+        off.close()
+        want = [(a.cid, tag + "/a/#"), (c.cid, "$share/g1/%s/s" % tag), (c.cid, tag + "/b"),
+                (off.cid, tag + "/off")]
+        doc = api(b, "GET", "/api/v1/subscriptions?filter=" + tag)
+        check_eq((doc["total"], doc["offset"], doc["limit"]), (4, 0, 100), "page fields")
+        rows = doc["subscriptions"]
+        check_eq([(r["client_id"], r["filter"]) for r in rows], want,
+                 "sorted by client id, then filter")
+        check_eq(rows[0], {"client_id": a.cid, "filter": tag + "/a/#", "qos": 1,
+                           "no_local": True, "retain_as_published": True, "retain_handling": 2,
+                           "subscription_id": 7, "shared_group": None}, "v5 options row")
+        check_eq((rows[1]["shared_group"], rows[1]["qos"], "subscription_id" in rows[1]),
+                 ("g1", 0, False), "shared row")
+        check_eq((rows[2]["qos"], rows[2]["no_local"], rows[2]["shared_group"]),
+                 (2, False, None), "v3.1.1 row")
+        doc = api(b, "GET", "/api/v1/subscriptions?filter=%s&limit=2&offset=1" % tag)
+        check_eq((doc["total"], [r["filter"] for r in doc["subscriptions"]]),
+                 (4, [w[1] for w in want[1:3]]), "second page of two")
+        doc = api(b, "GET", "/api/v1/subscriptions?client_id=" + c.cid)
+        check_eq([r["filter"] for r in doc["subscriptions"]], [w[1] for w in want[1:3]],
+                 "client_id filter")
+        doc = api(b, "GET", "/api/v1/subscriptions?client_id=" + tag)
+        check_eq(doc["total"], 0, "client_id is matched exactly, not as a substring")
+        doc = api(b, "GET", "/api/v1/subscriptions?filter=%s/a/%%23" % tag)
+        check_eq([r["client_id"] for r in doc["subscriptions"]], [a.cid], "filter substring")
+        a.unsubscribe(tag + "/a/#")
+        doc = api(b, "GET", "/api/v1/subscriptions?client_id=" + a.cid)
+        check_eq(doc["total"], 0, "gone after UNSUBSCRIBE")
+        check(api(b, "GET", "/api/v1/subscriptions")["total"] >= 3, "unfiltered list")
+        for q in ("limit=x", "limit=1001", "offset=-1"):
+            api(b, "GET", "/api/v1/subscriptions?" + q, status=400)
+    finally:
+        a.close()
+        c.close()
+        Client(b, off.cid).close()  # clean start ends the persistent session
+
+
+def conf_path(b):
+    return os.path.join(b.dir, "ternd.conf")
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def reload_ok(b):
+    """A changed http_api_token takes effect through POST /api/v1/reload, as on SIGHUP."""
+    path = conf_path(b)
+    with open(path) as f:
+        orig = f.read()
+    token2 = TOKEN + "-2"
+    try:
+        write_file(path, orig.replace(TOKEN, token2))
+        doc = api(b, "POST", "/api/v1/reload", status=202)
+        check_eq((doc["status"], doc["config_file"], doc["warnings"]),
+                 ("reloading", path, []), "reload answer")
+        wait_until(lambda: request(b, "GET", "/api/v1/broker", auth="Bearer " + token2)[0] == 200,
+                   "the new token accepted after the reload")
+        api(b, "GET", "/api/v1/broker", status=401)  # the old one is not
+    finally:
+        write_file(path, orig)
+    api(b, "POST", "/api/v1/reload", auth="Bearer " + token2, status=202)
+    wait_until(lambda: request(b, "GET", "/api/v1/broker")[0] == 200, "the first token back")
+
+
+def reload_invalid(b):
+    """An invalid file is refused with FILE:LINE and the running configuration stays."""
+    path = conf_path(b)
+    with open(path) as f:
+        orig = f.read()
+    bad_line = len(orig.splitlines()) + 1
+    try:
+        write_file(path, orig.replace(TOKEN, TOKEN + "-never") + "no_such_option 1\n")
+        doc = api(b, "POST", "/api/v1/reload", status=422)
+        check("%s:%d:" % (path, bad_line) in doc["error"]["message"],
+              "FILE:LINE in the message: %r" % doc["error"]["message"])
+        check(any("no_such_option" in e for e in doc["error"]["errors"]), "errors list")
+    finally:
+        write_file(path, orig)
+    # Nothing was applied: the token of the running configuration still works, the new not.
+    api(b, "GET", "/api/v1/broker")
+    api(b, "GET", "/api/v1/broker", auth="Bearer %s-never" % TOKEN, status=401)
+
+
+def labelled(text, name, **labels):
+    sel = ",".join('%s="%s"' % kv for kv in labels.items())  # in the order rendered
+    return metric(text, "%s{%s}" % (name, sel))
+
+
+def metrics_by_qos(b):
+    topic = unique("mq")
+    sub = Client(b)
+    try:
+        sub.subscribe(topic, qos=1)
+        before = scrape(b)
+        for q in (0, 1, 2):
+            mosquitto_pub(b, topic, b"q%d" % q, qos=q)
+        sub.wait(lambda: len(sub.msgs) == 3, "three messages")
+        after = scrape(b)
+    finally:
+        sub.close()
+    for q in "012":
+        check_eq(labelled(after, "tern_messages_received_total", qos=q) -
+                 labelled(before, "tern_messages_received_total", qos=q), 1,
+                 "PUBLISH received at QoS %s" % q)
+    # Granted QoS 1: QoS 0 goes out as 0, QoS 1 and 2 as 1.
+    check_eq([labelled(after, "tern_messages_sent_total", qos=q) -
+              labelled(before, "tern_messages_sent_total", qos=q) for q in "012"],
+             [1, 2, 0], "PUBLISH sent by QoS")
+
+
+def dropped(text, reason):
+    return labelled(text, "tern_messages_dropped_total", reason=reason)
+
+
+def metrics_drops(b):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    topic = unique("drop")
+    props = Properties(PacketTypes.CONNECT)
+    props.MaximumPacketSize = 200
+    small = Client(b, version=5, props=props)
+    try:
+        small.subscribe(topic, qos=1)
+        before = scrape(b)
+        mosquitto_pub(b, topic, b"x" * 1000, qos=0)  # over the subscriber's Maximum Packet Size
+        mosquitto_pub(b, topic, b"y" * 1000, qos=1)  # the same from the in-flight window
+        mosquitto_pub(b, "$SYS/" + topic, b"z")      # clients may not publish under $SYS
+        mosquitto_pub(b, topic, b"fits", qos=1)
+        small.wait(lambda: len(small.msgs) == 1, "the message that fits")
+        after = scrape(b)
+        check_eq(small.msgs[0].payload, b"fits", "only the small message arrived")
+    finally:
+        small.close()
+    check_eq(dropped(after, "too_large") - dropped(before, "too_large"), 2, "too_large drops")
+    check_eq(dropped(after, "sys_topic") - dropped(before, "sys_topic"), 1, "sys_topic drops")
+    total = sum(float(v) for v in re.findall(
+        r'^tern_messages_dropped_total\{reason="[a-z_0-9]+"\} (\S+)$', after, re.M))
+    check_eq(api(b, "GET", "/api/v1/broker")["stats"]["publish_dropped"], total,
+             "the API's (and $SYS's) publish_dropped is the sum over reasons")
+
+
+def metrics_queue_full(b):
+    """max_queued_messages 1: an offline persistent session keeps one message, drops the rest."""
+    cid = unique("offline")
+    topic = unique("qf")
+    c = Client(b, cid, clean=False)
+    c.subscribe(topic, qos=1)
+    c.close()
+    wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + cid)["connected"], "offline")
+    before = scrape(b)
+    for i in range(3):
+        mosquitto_pub(b, topic, b"m%d" % i, qos=1)
+    mid = scrape(b)
+    check_eq(dropped(mid, "queue_full") - dropped(before, "queue_full"), 2, "queue_full drops")
+    check_eq(metric(mid, "tern_messages_queued") - metric(before, "tern_messages_queued"), 1,
+             "one message queued")
+    c = Client(b, cid, clean=False)
+    try:
+        c.wait(lambda: len(c.msgs) == 1, "the queued message")
+        check_eq(c.msgs[0].payload, b"m0", "the oldest message was kept")
+    finally:
+        c.close()
+        Client(b, cid).close()  # ends the session
+    after = scrape(b)
+    check_eq(metric(after, "tern_messages_queued"), metric(before, "tern_messages_queued"),
+             "queue drained")
+    check(metric(after, "tern_messages_inflight") >= 0, "in-flight gauge")
+
+
+def metrics_histograms(b):
+    text = scrape(b)
+    count = metric(text, "tern_store_commit_duration_seconds_count")
+    check(count > 0, "the store committed (persistent sessions above)")
+    check_eq(labelled(text, "tern_store_commit_duration_seconds_bucket", le="+Inf"), count,
+             "+Inf bucket is the count")
+    check(metric(text, "tern_store_commit_duration_seconds_sum") > 0, "commit time summed")
+    check_eq(labelled(text, "tern_worker_loop_lag_seconds_bucket", worker="0", le="+Inf"),
+             labelled(text, "tern_worker_loop_lag_seconds_count", worker="0"), "lag histogram")
+    for name in ("process_open_fds", "process_start_time_seconds", "process_max_fds"):
+        check(metric(text, name) > 0, name)
+
+
 TESTS = [
     ("auth_refused_everywhere", auth_refused_everywhere),
     ("auth_accepted", auth_accepted),
@@ -416,6 +644,13 @@ TESTS = [
     ("listeners", listeners),
     ("openapi", openapi),
     ("metrics", metrics),
+    ("metrics_by_qos", metrics_by_qos),
+    ("metrics_drops", metrics_drops),
+    ("metrics_queue_full", metrics_queue_full),
+    ("metrics_histograms", metrics_histograms),
+    ("subscriptions", subscriptions),
+    ("reload_invalid", reload_invalid),
+    ("reload_ok", reload_ok),
     ("static_and_errors", static_and_errors),
     ("idle_timeout", idle_timeout),
 ]

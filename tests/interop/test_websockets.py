@@ -30,10 +30,13 @@ from harness import WAIT, LineReader, TestFailure, check, check_eq, unique  # no
 CERT_DIR = tempfile.mkdtemp(prefix="tern-ws-certs-")
 CERT = os.path.join(CERT_DIR, "server.crt")
 KEY = os.path.join(CERT_DIR, "server.key")
-# After BASE_CONF's TCP listener: a ws listener, then a wss one.
+# After BASE_CONF's TCP listener: a ws listener, a wss one, and a ws one that only lets two
+# browser origins upgrade (websockets_origin: one repeated line, one with two values).
+ORIGINS = ("https://app.example.com", "http://localhost:8080", "http://127.0.0.1:3000")
 EXTRA_CONF = ("listener 0 127.0.0.1\nprotocol websockets\n"
               "listener 0 127.0.0.1\nprotocol websockets\ncertfile %s\nkeyfile %s\n"
-              % (CERT, KEY))
+              "listener 0 127.0.0.1\nprotocol websockets\nwebsockets_origin %s\n"
+              "websockets_origin %s %s\n" % ((CERT, KEY) + ORIGINS))
 NODE_TIMEOUT = 60
 
 # One MQTT.js client per run: "sub URL VERSION TOPIC" prints "ready" after SUBACK and then
@@ -87,7 +90,7 @@ def make_cert():
 
 def ws_ports(b):
     ports = [p for kind, _, p in b.listeners if kind == "ws"]
-    check(len(ports) == 2, "expected two ws listeners in the ready file, got %r" % b.listeners)
+    check(len(ports) == 3, "expected three ws listeners in the ready file, got %r" % b.listeners)
     return ports
 
 
@@ -239,7 +242,7 @@ def subscribe_packet(topic):
 
 
 class RawWs:
-    def __init__(self, port, proto="mqtt"):
+    def __init__(self, port, proto="mqtt", origin=None):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -247,6 +250,8 @@ class RawWs:
                % key)
         if proto:
             req += "Sec-WebSocket-Protocol: %s\r\n" % proto
+        if origin:
+            req += "Origin: %s\r\n" % origin
         self.s.sendall((req + "\r\n").encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
@@ -379,6 +384,36 @@ def subprotocols(b):
              "upgrade with mqttv3.1")
 
 
+def upgrade_works(w, what):
+    """After a 101, a CONNECT over the WebSocket gets a CONNACK: the upgrade really happened."""
+    check_eq(w.status, 101, what)
+    w.send_frame(2, connect_packet(unique("origin")))
+    check_eq(w.read_mqtt(4), b"\x20\x02\x00\x00", "%s: CONNACK" % what)
+    w.close()
+
+
+def origins(b):
+    """websockets_origin: listed origins (any case) and requests without Origin upgrade; another
+    origin gets 403 and no upgrade; a listener without the option takes any origin."""
+    port = ws_ports(b)[2]
+    for origin in ORIGINS + ("HTTPS://App.Example.COM", None):
+        upgrade_works(RawWs(port, origin=origin), "upgrade with Origin %r" % origin)
+    for origin in ("https://evil.example.com", "https://app.example.com.evil.net", "null",
+                   "http://localhost:8081"):
+        w = RawWs(port, origin=origin)
+        check_eq(w.status, 403, "upgrade with Origin %r refused" % origin)
+        check("upgrade" not in w.headers, "no Upgrade header in the refusal")
+        # The refusal ends the connection: nothing of a WebSocket follows.
+        try:
+            while True:
+                w._recv()
+        except EOFError:
+            pass
+        w.close()
+    upgrade_works(RawWs(ws_ports(b)[0], origin="https://evil.example.com"),
+                  "any origin where websockets_origin is not set")
+
+
 def wss_raw_tls(b):
     """The wss listener really speaks TLS: plain HTTP gets no 101."""
     ctx = ssl.create_default_context(cafile=CERT)
@@ -409,6 +444,7 @@ TESTS = [
     ("raw_text_frame_refused", raw_text_frame_refused),
     ("raw_unmasked_frame_refused", raw_unmasked_frame_refused),
     ("subprotocols", subprotocols),
+    ("origins", origins),
     ("wss_raw_tls", wss_raw_tls),
 ]
 

@@ -171,6 +171,9 @@ class Broker {
         run('mosquitto_passwd', ['-b', pw, VIEWER.user, VIEWER.password]);
         const conf = join(this.dir, 'ternd.conf');
         writeFileSync(conf, [
+            // Run as root (CI), ternd would drop to its default user, which cannot write the
+            // ready file in this private directory: stay root, as tests/interop/harness.py does.
+            ...(process.getuid && process.getuid() === 0 ? ['user root'] : []),
             'allow_anonymous true',
             `password_file ${pw}`,
             `http_admin_users ${ADMIN.user}`,

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -496,7 +497,66 @@ static void test_concurrent_match_with_writer(void)
     topic_tree_free(mt.t);
 }
 
-UNIT_MAIN(UNIT_TEST(test_match_spec_examples), UNIT_TEST(test_match_all_in_one_tree),
+/* topic_tree_walk: every subscription once with its filter (rebuilt from the levels, wildcards
+ * and empty levels included), options, identifier and shared group; removed ones are gone. */
+struct walked {
+    size_t n;
+    char rows[16][96];
+};
+
+static void walk_row(void *subscriber, struct tern_bytes filter, struct tern_bytes group,
+                     uint8_t options, uint32_t sub_id, void *ctx)
+{
+    struct walked *w = ctx;
+    if (w->n < 16)
+        snprintf(w->rows[w->n], sizeof w->rows[0], "%d %.*s|%.*s %u %u", *(int *)subscriber,
+                 (int)filter.len, (const char *)filter.ptr, (int)group.len, (const char *)group.ptr,
+                 options, sub_id);
+    w->n++;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_walk(void)
+{
+    int s1 = 1, s2 = 2, s3 = 3;
+    struct topic_tree *t = topic_tree_new();
+    REQUIRE(t != NULL);
+    CHECK_EQ_INT(add(t, "a/b", &s1, 1, 0), 1);
+    CHECK_EQ_INT(add(t, "a/+/c", &s1, 2, 9), 1);
+    CHECK_EQ_INT(add(t, "#", &s2, 0, 0), 1);
+    CHECK_EQ_INT(add(t, "/x//#", &s2, 0x24, 0), 1);
+    CHECK_EQ_INT(add(t, "$share/g/a/b", &s3, 1, 4), 1);
+    CHECK_EQ_INT(add(t, "$share/g/a/b", &s2, 0, 0), 1);
+    CHECK_EQ_INT(add(t, "$SYS/#", &s3, 0, 0), 1);
+    struct walked w = {0};
+    CHECK_EQ_INT(topic_tree_walk(t, walk_row, &w), 0);
+    REQUIRE(w.n == 7);
+    qsort(w.rows, w.n, sizeof w.rows[0], by_text);
+    const char *want[] = {"1 a/+/c| 2 9", "1 a/b| 1 0",    "2 #| 0 0",   "2 /x//#| 36 0",
+                          "2 a/b|g 0 0",  "3 $SYS/#| 0 0", "3 a/b|g 1 4"};
+    for (size_t i = 0; i < 7; i++)
+        CHECK(strcmp(w.rows[i], want[i]) == 0);
+    CHECK_EQ_INT(del(t, "a/+/c", &s1), 0);
+    CHECK_EQ_INT(del(t, "$share/g/a/b", &s3), 0);
+    memset(&w, 0, sizeof w);
+    CHECK_EQ_INT(topic_tree_walk(t, walk_row, &w), 0);
+    CHECK_EQ_INT(w.n, 5);
+    topic_tree_free(t);
+    /* The walk's one allocation failing is reported, not a crash. */
+    struct topic_tree *e = topic_tree_new();
+    REQUIRE(e != NULL);
+    mem_fail_at(1);
+    CHECK_EQ_INT(topic_tree_walk(e, walk_row, &w), TERN_ENOMEM);
+    mem_fail_at(0);
+    topic_tree_free(e);
+}
+
+UNIT_MAIN(UNIT_TEST(test_walk), UNIT_TEST(test_match_spec_examples),
+          UNIT_TEST(test_match_all_in_one_tree),
           UNIT_TEST(test_overlapping_filters_reported_once_each), UNIT_TEST(test_replace_vs_add),
           UNIT_TEST(test_remove_prunes_and_frees), UNIT_TEST(test_add_remove_cycles_return_memory),
           UNIT_TEST(test_shared_round_robin), UNIT_TEST(test_shared_pick_except),

@@ -496,7 +496,60 @@ static void test_ws_handshake(void)
     http_response_deinit(&resp);
 }
 
+static bool origin_ok(const char *origin, const char *allowed)
+{
+    struct http_header h[1] = {{"origin", origin}};
+    struct http_request req = {.method = "GET",
+                               .path = "/mqtt",
+                               .query = "",
+                               .headers = h,
+                               .n_headers = origin ? 1 : 0,
+                               .version_minor = 1};
+    return ws_handshake_origin_ok(&req, allowed);
+}
+
+/* websockets_origin: exact origins from a space/comma list, ASCII case-insensitive; no list or
+ * no Origin header: allowed. */
+static void test_ws_origin(void)
+{
+    const char *list = "https://app.example.com  http://localhost:8080,http://a";
+    CHECK(origin_ok("https://evil.example", NULL));
+    CHECK(origin_ok(NULL, list));
+    CHECK(origin_ok("https://app.example.com", list));
+    CHECK(origin_ok("HTTPS://APP.example.com", list));
+    CHECK(origin_ok("http://localhost:8080", list));
+    CHECK(origin_ok("http://a", list));
+    CHECK(!origin_ok("http://a:80", list));
+    CHECK(!origin_ok("https://app.example.co", list));
+    CHECK(!origin_ok("https://app.example.com.evil", list));
+    CHECK(!origin_ok("", list));
+    CHECK(!origin_ok("null", list));
+    CHECK(!origin_ok("https://app.example.com http://a", list));
+}
+
+/* A histogram family's TYPE line; the caller writes _bucket/_sum/_count samples. */
+static void test_metrics_histogram(void)
+{
+    struct metrics_buf m;
+    metrics_buf_init(&m);
+    metrics_buf_family(&m, "tern_x_seconds", METRICS_HISTOGRAM, "X.");
+    metrics_buf_u64(&m, "tern_x_seconds_bucket", (struct metrics_label[]){{"le", "0.5"}}, 1, 1);
+    metrics_buf_u64(&m, "tern_x_seconds_bucket", (struct metrics_label[]){{"le", "+Inf"}}, 1, 2);
+    metrics_buf_double(&m, "tern_x_seconds_sum", NULL, 0, 1.25);
+    metrics_buf_u64(&m, "tern_x_seconds_count", NULL, 0, 2);
+    REQUIRE(m.err == 0);
+    REQUIRE(buf_append(&m.out, "", 1) == 0);
+    CHECK(strcmp((const char *)m.out.data,
+                 "# HELP tern_x_seconds X.\n# TYPE tern_x_seconds histogram\n"
+                 "tern_x_seconds_bucket{le=\"0.5\"} 1\ntern_x_seconds_bucket{le=\"+Inf\"} 2\n"
+                 "tern_x_seconds_sum 1.25\ntern_x_seconds_count 2\n") == 0);
+    CHECK(metrics_buf_family(&m, "y", (enum metrics_type)(METRICS_HISTOGRAM + 1), NULL) ==
+          TERN_EINVAL);
+    metrics_buf_deinit(&m);
+}
+
 UNIT_MAIN(UNIT_TEST(test_metrics_text), UNIT_TEST(test_metrics_promtool),
           UNIT_TEST(test_metrics_bad_names), UNIT_TEST(test_auth_basic),
           UNIT_TEST(test_auth_bearer), UNIT_TEST(test_addr_xff), UNIT_TEST(test_request_helpers),
-          UNIT_TEST(test_router), UNIT_TEST(test_static_dir), UNIT_TEST(test_ws_handshake))
+          UNIT_TEST(test_router), UNIT_TEST(test_static_dir), UNIT_TEST(test_ws_handshake),
+          UNIT_TEST(test_ws_origin), UNIT_TEST(test_metrics_histogram))
