@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "privileges.h"
 
 struct args {
     const char *config_file;
@@ -216,12 +217,18 @@ int main(int argc, char **argv)
                 "Using default config: local only mode, listening on "
                 "127.0.0.1 and ::1 port 1883, anonymous access allowed.");
     char *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
-    struct broker *b = broker_new(cfg, &lg); /* owns cfg from here on */
+    char *user = cfg->user ? strdup(cfg->user) : NULL;
+    struct broker *b = broker_new(cfg, &lg); /* owns cfg from here on; binds, builds TLS */
     int rc = 1;
-    if (!b || broker_start(b) != 0)
+    if (!b)
         goto out;
     if (pid_file)
         write_pid_file(pid_file, &lg);
+    /* Root is needed for privileged ports, the log and pid files and the TLS keys, all open
+     * now; the store, the worker threads and the ready file come after the drop, so they
+     * belong to the unprivileged user (as with Mosquitto 2). */
+    if (privileges_drop(user, &lg) != 0 || broker_start(b) != 0)
+        goto out;
     if (a.ready_file && broker_write_ready_file(b, a.ready_file) != 0)
         log_msg(&lg, TLOG_ERR, "Error: unable to write ready file %s", a.ready_file);
     serve(b, &a, &lg, &set);
@@ -232,6 +239,7 @@ out:
     if (pid_file && rc == 0)
         unlink(pid_file);
     free(pid_file);
+    free(user);
     log_deinit(&lg);
     return rc;
 }

@@ -131,7 +131,8 @@ static unsigned worker_count(const struct config *cfg)
     return n > 0 ? (unsigned)n : 1;
 }
 
-struct broker *broker_new(struct config *cfg, struct log *log)
+/* broker_new without binding when bind is false (in-memory connections only). */
+static struct broker *build(struct config *cfg, struct log *log, bool bind)
 {
     struct broker *b = mem_calloc(1, sizeof *b);
     if (!b) {
@@ -165,10 +166,9 @@ struct broker *broker_new(struct config *cfg, struct log *log)
         if (!b->workers[k])
             goto fail;
     }
-    for (unsigned k = 0; k < b->n_workers; k++)
+    for (unsigned k = 0; bind && k < b->n_workers; k++)
         if (worker_listen(b->workers[k]) != 0)
             goto fail;
-    persist_open(b); /* replays the store before any worker runs */
     return b;
 fail:
     log_msg(log, TLOG_ERR, "Error: unable to start the broker.");
@@ -176,8 +176,24 @@ fail:
     return NULL;
 }
 
+struct broker *broker_new(struct config *cfg, struct log *log)
+{
+    return build(cfg, log, true);
+}
+
+struct broker *broker_new_unbound(struct config *cfg, struct log *log)
+{
+    return build(cfg, log, false);
+}
+
+void broker_start_inline(struct broker *b)
+{
+    persist_open(b); /* replays the store before any worker runs */
+}
+
 int broker_start(struct broker *b)
 {
+    persist_open(b); /* replays the store before any worker runs */
     for (unsigned k = 0; k < b->n_workers; k++)
         if (worker_start(b->workers[k]) != 0)
             return TERN_ESYS;

@@ -67,6 +67,7 @@ struct conn {
     uint32_t client_max_packet;
     uint16_t client_alias_max;
     bool problem_info;
+    bool response_info; /* Request Response Information 1: CONNACK may carry it (v5) */
     /* Topic aliases the client set (index = alias). */
     char **alias_in;
     uint16_t *alias_in_len;

@@ -132,6 +132,25 @@ static void read_client_limits(struct conn *c, const struct mqtt_props *pr)
         c->client_alias_max = pr->topic_alias_maximum;
     if (pr->present & MQTT_PROP_BIT(MQTT_PROP_REQUEST_PROBLEM_INFORMATION))
         c->problem_info = pr->request_problem_info != 0;
+    /* Absent means 0: no Response Information [MQTT-3.1.2-28]. */
+    c->response_info = (pr->present & MQTT_PROP_BIT(MQTT_PROP_REQUEST_RESPONSE_INFORMATION)) &&
+                       pr->request_response_info == 1;
+}
+
+char *handle_connect_response_info(const struct conn *c)
+{
+    const char *prefix = c->w->b->cfg->response_information;
+    /* Sent only to a client that asked with Request Response Information 1
+     * [MQTT-3.1.2-28]; an unset option sends nothing, which the spec allows (3.2.2.3.15). */
+    if (!c->response_info || !prefix[0] || !c->s)
+        return NULL;
+    size_t plen = strlen(prefix), idlen = strlen(c->s->client_id);
+    if (plen + 1 + idlen > 65535)
+        return NULL; /* not representable as a UTF-8 string property */
+    char *ri = mem_alloc(plen + idlen + 2);
+    if (ri)
+        snprintf(ri, plen + idlen + 2, "%s/%s", prefix, c->s->client_id);
+    return ri;
 }
 
 /* Session Expiry Interval from CONNECT: v5 property (absent = 0), v3 clean session. */

@@ -1,7 +1,8 @@
 /* Integration: MQTT 5.0 properties end to end (sections 3.1.2.11, 3.2.2.3, 3.3.2.3, 4.9):
  * topic aliases in both directions, Receive Maximum in both directions, message expiry,
  * forwarding of payload format, content type, response topic, correlation data and user
- * properties, the client's Maximum Packet Size, and Subscription Identifier from a client. */
+ * properties, the client's Maximum Packet Size, Subscription Identifier from a client, and
+ * Response Information in CONNACK. */
 #include <poll.h>
 
 #include "integ.h"
@@ -413,8 +414,60 @@ static void test_subscription_id_from_client(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_topic_alias_inbound), UNIT_TEST(test_topic_alias_invalid),
-          UNIT_TEST(test_topic_alias_outbound), UNIT_TEST(test_receive_maximum_inbound),
-          UNIT_TEST(test_receive_maximum_outbound), UNIT_TEST(test_message_expiry),
-          UNIT_TEST(test_properties_forwarded), UNIT_TEST(test_client_maximum_packet_size),
-          UNIT_TEST(test_subscription_id_from_client))
+/* The Response Information of the CONNACK to client `id` (props: the CONNECT properties),
+ * copied into out ("" when absent); with assigned, the Assigned Client Identifier too. 0 or -1. */
+static int response_info(int port, const char *id, const struct pkt *props, char *out, size_t cap,
+                         char *assigned)
+{
+    struct tclient c;
+    struct tclient_pkt ack;
+    if (connect_props(&c, port, id, props, &ack) != 0)
+        return -1;
+    const struct tclient_prop *ri = tclient_prop_find(&ack, 0x1A, 0);
+    snprintf(out, cap, "%.*s", ri ? (int)ri->len : 0, ri ? (const char *)ri->data : "");
+    const struct tclient_prop *aci = tclient_prop_find(&ack, 0x12, 0);
+    if (assigned)
+        snprintf(assigned, cap, "%.*s", aci ? (int)aci->len : 0,
+                 aci ? (const char *)aci->data : "");
+    tclient_pkt_free(&ack);
+    tclient_close(&c);
+    return 0;
+}
+
+/* Request Response Information 1 gets "PREFIX/<client id>" when response_information is set
+ * (also for an assigned id); 0 or no request never gets it [MQTT-3.1.2-28]; an unset option
+ * sends none at all. */
+static void test_response_information(void)
+{
+    char ri[512], aci[512];
+    struct pkt yes, no;
+    pkt_init(&yes);
+    pkt_init(&no);
+    pkt_prop_u8(&yes, 0x19, 1);
+    pkt_prop_u8(&no, 0x19, 0);
+    struct spawner *b = spawner_start("response_information rsp/v1");
+    REQUIRE(b);
+    REQUIRE(response_info(spawner_port(b), "ri-yes", &yes, ri, sizeof ri, NULL) == 0);
+    CHECK(strcmp(ri, "rsp/v1/ri-yes") == 0);
+    REQUIRE(response_info(spawner_port(b), "ri-zero", &no, ri, sizeof ri, NULL) == 0);
+    CHECK(strcmp(ri, "") == 0);
+    REQUIRE(response_info(spawner_port(b), "ri-none", NULL, ri, sizeof ri, NULL) == 0);
+    CHECK(strcmp(ri, "") == 0);
+    REQUIRE(response_info(spawner_port(b), "", &yes, ri, sizeof ri, aci) == 0);
+    CHECK(aci[0] != 0);
+    CHECK(strncmp(ri, "rsp/v1/", 7) == 0 && strcmp(ri + 7, aci) == 0);
+    CHECK(spawner_stop(b) == 0);
+    b = spawner_start(NULL);
+    REQUIRE(b);
+    REQUIRE(response_info(spawner_port(b), "ri-unset", &yes, ri, sizeof ri, NULL) == 0);
+    CHECK(strcmp(ri, "") == 0);
+    CHECK(spawner_stop(b) == 0);
+    pkt_free(&yes);
+    pkt_free(&no);
+}
+
+UNIT_MAIN(UNIT_TEST(test_response_information), UNIT_TEST(test_topic_alias_inbound),
+          UNIT_TEST(test_topic_alias_invalid), UNIT_TEST(test_topic_alias_outbound),
+          UNIT_TEST(test_receive_maximum_inbound), UNIT_TEST(test_receive_maximum_outbound),
+          UNIT_TEST(test_message_expiry), UNIT_TEST(test_properties_forwarded),
+          UNIT_TEST(test_client_maximum_packet_size), UNIT_TEST(test_subscription_id_from_client))

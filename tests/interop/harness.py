@@ -67,8 +67,14 @@ class Broker:
         self.starts += 1
         conf = os.path.join(self.dir, "ternd.conf")
         ready = os.path.join(self.dir, "ready-%d" % self.starts)
+        text = self.conf if self.conf is not None else BASE_CONF + self.extra_conf
+        # Tests run as root in CI and keep their files in 0700 temp dirs: a ternd that dropped
+        # to its default user (mosquitto, or nobody) could not read them or write the ready
+        # file, so it stays root unless the test's configuration names a user itself.
+        if not any(line.split()[:1] == ["user"] for line in text.splitlines()):
+            text = "user root\n" + text
         with open(conf, "w") as f:
-            f.write(self.conf if self.conf is not None else BASE_CONF + self.extra_conf)
+            f.write(text)
         self.log_path = os.path.join(self.dir, "ternd-%d.log" % self.starts)
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.ternd, "-c", conf, "--ready-file", ready],

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,9 +117,40 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
+/* The value of extra's first `user` line into out ("" when there is none). */
+static void user_line(const char *extra, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (const char *line = extra ? extra : ""; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (n > 5 && strncmp(line, "user", 4) == 0 && (line[4] == ' ' || line[4] == '\t')) {
+            const char *v = line + 5;
+            size_t k = (size_t)(line + n - v);
+            snprintf(out, cap, "%.*s", (int)k, v);
+            return;
+        }
+        line += n + (line[n] == '\n');
+    }
+}
+
+/* A test that names a `user` (not root) gets the temp dir handed to that user when we are
+ * root: world-readable, and owned by the user so the broker can write its ready file there
+ * after dropping privileges. 0 or -1. */
+static int share_dir(const struct spawner *b, const char *extra)
+{
+    char user[128];
+    user_line(extra, user, sizeof user);
+    if (!user[0] || strcmp(user, "root") == 0 || geteuid() != 0)
+        return 0;
+    const struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return 0; /* an unknown user: the broker is expected to refuse it */
+    return chmod(b->dir, 0755) == 0 && chown(b->dir, pw->pw_uid, pw->pw_gid) == 0 ? 0 : -1;
+}
+
 static int write_config(const struct spawner *b, const char *extra, int mosquitto)
 {
-    char path[300];
+    char path[300], user[128];
     path_in(b, "broker.conf", path, sizeof path);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -127,6 +160,12 @@ static int write_config(const struct spawner *b, const char *extra, int mosquitt
     else
         fprintf(f, "listener 0 127.0.0.1\n");
     fprintf(f, "allow_anonymous true\n");
+    /* Tests run as root in CI and keep their files in 0700 temp dirs: a broker that dropped to
+     * its default user (mosquitto, or nobody) could not write the ready file or read the
+     * password/ACL files there, so stay root unless the test chooses a user itself. */
+    user_line(extra, user, sizeof user);
+    if (!user[0])
+        fprintf(f, "user root\n");
     /* Mosquitto has one thread and no worker_threads option: leave that line out for it. */
     const char *line = extra ? extra : "";
     while (*line) {
@@ -293,7 +332,8 @@ struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
     current = b;
     if (mosquitto && (b->port = free_port()) < 0)
         goto fail;
-    if (write_config(b, extra_conf, mosquitto) != 0 || spawn(b, ternd, mosquitto) != 0)
+    if (write_config(b, extra_conf, mosquitto) != 0 || share_dir(b, extra_conf) != 0 ||
+        spawn(b, ternd, mosquitto) != 0)
         goto fail;
     if ((mosquitto ? wait_port(b) : wait_ready_file(b)) != 0)
         goto fail;
@@ -406,8 +446,8 @@ struct spawner *spawner_start_args(const char *ternd, const char *extra_conf,
         return NULL;
     }
     current = b;
-    if (write_config(b, extra_conf, 0) != 0 || spawn_args(b, ternd, extra_args) != 0 ||
-        wait_ready_file(b) != 0) {
+    if (write_config(b, extra_conf, 0) != 0 || share_dir(b, extra_conf) != 0 ||
+        spawn_args(b, ternd, extra_args) != 0 || wait_ready_file(b) != 0) {
         fprintf(stderr, "broker: start failed (config: %s)\n", extra_conf ? extra_conf : "");
         dump_log(b);
         spawner_stop(b);
