@@ -158,10 +158,12 @@ void test_string_values(void)
                                "ciphers_tls1.3 TLS_AES_128_GCM_SHA256\n"
                                "tls_version tlsv1.2\n"
                                "tls_keyform engine\n"
-                               "listener_auto_id_prefix l-\n",
+                               "listener_auto_id_prefix l-\n"
+                               "response_information replies/for\n",
                                &d);
     REQUIRE(c);
     CHECK(strcmp(c->pid_file, "/run/tern.pid") == 0);
+    CHECK(strcmp(c->response_information, "replies/for") == 0);
     CHECK(strcmp(c->user, "nobody") == 0);
     CHECK(strcmp(c->auto_id_prefix, "gen-") == 0);
     CHECK(strcmp(c->password_file, "/etc/my dir/pw") == 0);
@@ -190,6 +192,9 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+    {"response_information a/+/b", "response_information", "bad value"},
+    {"response_information a/#", "response_information", "bad value"},
+    {"response_information", "response_information", "missing argument"},
     {"port 0", "port", "out of range"},
     {"port 65536", "port", "out of range"},
     {"port http", "port", "bad number"},
@@ -272,6 +277,10 @@ void test_bad_values(void)
         snprintf(opt, sizeof opt, " ('%s')", b->option);
         expect_error3(b->text, where, b->what, opt);
     }
+    /* response_information must leave room for "/<client id>" in its fixed field. */
+    char longer[300];
+    snprintf(longer, sizeof longer, "response_information %0200d", 0);
+    expect_error3(longer, "t.conf:1: ", "bad value", " ('response_information')");
 }
 
 /* Every option of the table is recognised, and every one reports a missing value. */
