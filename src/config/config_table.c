@@ -704,7 +704,7 @@ static const struct config_option options[] = {
     GB("check_retain_source", check_retain_source, UNS),
     GS("clientid_prefixes", clientid_prefixes, UNS),
     GB("queue_qos0_messages", queue_qos0_messages, UNS),
-    GB("set_tcp_nodelay", set_tcp_nodelay, UNS),
+    GB("set_tcp_nodelay", set_tcp_nodelay, 0), /* TCP_NODELAY is always on (see docs) */
     GB("upgrade_outgoing_qos", upgrade_outgoing_qos, UNS),
     XI("retain_expiry_interval", SC_GLOBAL, 1, I32_MAX, UNS),
     XI("retry_interval", SC_GLOBAL, I32_MIN, I32_MAX, OF_OBSOLETE),
