@@ -24,9 +24,9 @@
 #define RETRY_MAX_MS   2000u
 
 struct store {
-    pthread_mutex_t mu;  /* guards everything up to db_mu */
-    pthread_cond_t wake; /* the store thread waits here */
-    pthread_cond_t done; /* flushers wait here */
+    pthread_mutex_t mu;      /* guards everything up to db_mu */
+    pthread_cond_t wake;     /* the store thread waits here */
+    pthread_cond_t done;     /* flushers wait here */
     pthread_cond_t group_cv; /* threads starting a group wait here while a grab is pending */
     struct store_op *head, *tail;
     uint64_t queued;
@@ -569,27 +569,28 @@ uint64_t store_queue_del(struct store *s, const char *client_id, uint64_t msg_id
     return submit(s, op, NULL);
 }
 
-uint64_t store_inflight_put(struct store *s, const char *client_id, uint16_t packet_id,
-                            uint8_t state, const struct store_delivery *d)
+static uint64_t inflight_op(struct store *s, const char *client_id, uint16_t packet_id,
+                            uint8_t state, const struct store_delivery *d, bool unqueue)
 {
     struct store_op *op = delivery_op(STORE_OP_INFLIGHT_PUT, client_id, d);
     if (op) {
         op->packet_id = packet_id;
         op->state = state;
+        op->unqueue = unqueue;
     }
     return submit(s, op, NULL);
+}
+
+uint64_t store_inflight_put(struct store *s, const char *client_id, uint16_t packet_id,
+                            uint8_t state, const struct store_delivery *d)
+{
+    return inflight_op(s, client_id, packet_id, state, d, false);
 }
 
 uint64_t store_inflight_move(struct store *s, const char *client_id, uint16_t packet_id,
                              uint8_t state, const struct store_delivery *d)
 {
-    struct store_op *op = delivery_op(STORE_OP_INFLIGHT_PUT, client_id, d);
-    if (op) {
-        op->packet_id = packet_id;
-        op->state = state;
-        op->unqueue = true;
-    }
-    return submit(s, op, NULL);
+    return inflight_op(s, client_id, packet_id, state, d, true);
 }
 
 /* An op keyed by client id and packet id. */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client_net.h"
 #include "mem.h"
 #include "pkt.h"
 #include "tern.h"
@@ -76,43 +77,6 @@ static void on_publish(struct tern_client *c, void *ud, uint16_t id, uint8_t rea
     published++;
 }
 
-static int listen_tcp(uint16_t *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
-
-/* Runs the client's socket until cond(c) holds; false after WAIT_MS without progress. */
-static bool pump_until(struct tern_client *c, bool (*cond)(struct tern_client *))
-{
-    while (!cond(c)) {
-        struct pollfd p = {tern_client_fd(c), POLLIN, 0};
-        if (p.fd < 0)
-            return false;
-        if (tern_client_wants_write(c))
-            p.events |= POLLOUT;
-        if (poll(&p, 1, WAIT_MS) <= 0)
-            return false;
-        if (p.revents & (POLLOUT | POLLERR | POLLHUP))
-            tern_client_on_writable(c);
-        if (!tern_client_is_closed(c) && (p.revents & (POLLIN | POLLERR | POLLHUP)))
-            tern_client_on_readable(c);
-    }
-    return true;
-}
-
 static bool output_written(struct tern_client *c)
 {
     return !tern_client_wants_write(c);
@@ -156,19 +120,19 @@ static bool run_cycle(struct tern_client *c, int lfd)
 {
     struct pkt p;
     pkt_init(&p);
-    bool ok = pump_until(c, output_written);
+    bool ok = client_net_pump(c, output_written);
     int fd = ok ? accept(lfd, NULL, NULL) : -1;
     pkt_connect(&p, 4, "alloc", 0, 1);
     ok = fd >= 0 && expect(fd, &p) && write(fd, "\x20\x02\x00\x00", 4) == 4 &&
-         pump_until(c, is_connected);
+         client_net_pump(c, is_connected);
     ok = ok && tern_client_publish(c, "a/b", tern_str_of("hello"), 1, false, NULL, NULL) == 0 &&
-         pump_until(c, output_written);
+         client_net_pump(c, output_written);
     pkt_publish(&p, 4, "a/b", "hello", 1, 0, 1);
     ok = ok && expect(fd, &p);
     pkt_ack(&p, 4, 1); /* type 4: PUBACK for packet id 1 */
-    ok = ok && write(fd, p.data, p.len) == (ssize_t)p.len && pump_until(c, is_published);
+    ok = ok && write(fd, p.data, p.len) == (ssize_t)p.len && client_net_pump(c, is_published);
     pkt_reset(&p);
-    ok = ok && tern_client_disconnect(c, 0, NULL) == 0 && pump_until(c, is_closed);
+    ok = ok && tern_client_disconnect(c, 0, NULL) == 0 && client_net_pump(c, is_closed);
     pkt_disconnect(&p, 4, 0);
     ok = ok && expect(fd, &p);
     pkt_free(&p);
@@ -185,7 +149,7 @@ static void test_hooks_serve_a_whole_cycle(void)
     REQUIRE(tern_allocator_set(hook_malloc, hook_realloc, hook_free) == 0);
 
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     struct tern_callbacks cb = {.on_publish = on_publish};
     struct tern_client *c = tern_client_new(&cb, NULL);

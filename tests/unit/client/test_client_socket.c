@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client_net.h"
 #include "pkt.h"
 #include "tern.h"
 #include "unit.h"
@@ -89,45 +90,6 @@ static const struct tern_callbacks callbacks = {
     .on_packet = on_packet,
 };
 
-/* A loopback listener on an ephemeral port. */
-static int listen_tcp(uint16_t *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
-
-/* Runs the client's socket until cond(c) holds (or WAIT_MS without progress). */
-static bool pump_until(struct tern_client *c, bool (*cond)(struct tern_client *))
-{
-    while (!cond(c)) {
-        int fd = tern_client_fd(c);
-        if (fd < 0)
-            return false;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (tern_client_wants_write(c))
-            p.events |= POLLOUT;
-        if (poll(&p, 1, WAIT_MS) <= 0)
-            return false;
-        if (p.revents & (POLLOUT | POLLERR | POLLHUP))
-            tern_client_on_writable(c);
-        if (!tern_client_is_closed(c) && (p.revents & (POLLIN | POLLERR | POLLHUP)))
-            tern_client_on_readable(c);
-    }
-    return true;
-}
-
 static bool output_written(struct tern_client *c)
 {
     return !tern_client_wants_write(c) && !tern_client_is_closed(c);
@@ -164,7 +126,7 @@ static bool read_exact(int fd, const struct pkt *want)
  * CONNACK (returns the connection) or close at once (returns -1). */
 static int serve_attempt(struct tern_client *c, int lfd, bool accept_it, uint8_t session_present)
 {
-    if (!pump_until(c, output_written))
+    if (!client_net_pump(c, output_written))
         return -2;
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0)
@@ -208,7 +170,7 @@ static struct tern_client *connect_to(struct events *e, uint16_t port,
 static void test_backoff_doubles_caps_and_resets(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     struct tern_reconnect_options r = {100, 400, false};
     struct events e;
@@ -216,12 +178,12 @@ static void test_backoff_doubles_caps_and_resets(void)
     REQUIRE(c);
     int fd = serve_attempt(c, lfd, true, 0);
     REQUIRE(fd >= 0);
-    REQUIRE(pump_until(c, is_connected));
+    REQUIRE(client_net_pump(c, is_connected));
     CHECK(!tern_client_is_reconnecting(c));
 
     /* The server goes away: the client schedules a reconnect after min_delay_ms. */
     close(fd);
-    REQUIRE(pump_until(c, is_closed));
+    REQUIRE(client_net_pump(c, is_closed));
     CHECK_EQ_INT(e.disconnects, 1);
     CHECK_EQ_INT(e.disconnect_err, TERN_ERROR_CLOSED);
     CHECK(tern_client_is_reconnecting(c));
@@ -237,7 +199,7 @@ static void test_backoff_doubles_caps_and_resets(void)
         REQUIRE(tern_client_fd(c) >= 0);
         CHECK(!tern_client_is_reconnecting(c));
         CHECK_EQ_INT(serve_attempt(c, lfd, false, 0), -1);
-        REQUIRE(pump_until(c, is_closed));
+        REQUIRE(client_net_pump(c, is_closed));
         CHECK(tern_client_is_reconnecting(c));
         CHECK_EQ_INT(tern_client_next_timeout_ms(c), next[i]);
         now += (uint64_t)next[i];
@@ -248,10 +210,10 @@ static void test_backoff_doubles_caps_and_resets(void)
     CHECK_EQ_INT(tern_client_tick(c, now), 0);
     fd = serve_attempt(c, lfd, true, 0);
     REQUIRE(fd >= 0);
-    REQUIRE(pump_until(c, is_connected));
+    REQUIRE(client_net_pump(c, is_connected));
     CHECK_EQ_INT(e.connacks, 2);
     close(fd);
-    REQUIRE(pump_until(c, is_closed));
+    REQUIRE(client_net_pump(c, is_closed));
     CHECK_EQ_INT(tern_client_next_timeout_ms(c), 100);
 
     /* tern_client_disconnect() cancels a scheduled reconnect. */
@@ -267,7 +229,7 @@ static void test_backoff_doubles_caps_and_resets(void)
 static void test_no_reconnect_before_first_connack_or_after_own_disconnect(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     struct tern_reconnect_options r = {100, 400, false};
     struct events e;
@@ -275,7 +237,7 @@ static void test_no_reconnect_before_first_connack_or_after_own_disconnect(void)
     REQUIRE(c);
     /* The first connection never got a CONNACK: nothing to keep alive. */
     CHECK_EQ_INT(serve_attempt(c, lfd, false, 0), -1);
-    REQUIRE(pump_until(c, is_closed));
+    REQUIRE(client_net_pump(c, is_closed));
     CHECK(!tern_client_is_reconnecting(c));
     CHECK_EQ_INT(tern_client_next_timeout_ms(c), -1);
 
@@ -283,9 +245,9 @@ static void test_no_reconnect_before_first_connack_or_after_own_disconnect(void)
     REQUIRE(tern_client_reconnect(c, 0) == 0);
     int fd = serve_attempt(c, lfd, true, 0);
     REQUIRE(fd >= 0);
-    REQUIRE(pump_until(c, is_connected));
+    REQUIRE(client_net_pump(c, is_connected));
     CHECK_EQ_INT(tern_client_disconnect(c, 0, NULL), 0);
-    REQUIRE(pump_until(c, is_closed));
+    REQUIRE(client_net_pump(c, is_closed));
     CHECK_EQ_INT(e.disconnect_err, 0);
     CHECK(!tern_client_is_reconnecting(c));
     close(fd);
@@ -296,7 +258,7 @@ static void test_no_reconnect_before_first_connack_or_after_own_disconnect(void)
 static void test_unacked_publish_resent_after_reconnect(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     struct tern_reconnect_options r = {50, 50, false};
     struct events e;
@@ -304,24 +266,24 @@ static void test_unacked_publish_resent_after_reconnect(void)
     REQUIRE(c);
     int fd = serve_attempt(c, lfd, true, 0);
     REQUIRE(fd >= 0);
-    REQUIRE(pump_until(c, is_connected));
+    REQUIRE(client_net_pump(c, is_connected));
     uint16_t id = 0;
     REQUIRE(tern_client_publish(c, "t", tern_str_of("m"), 1, false, NULL, &id) == 0);
-    REQUIRE(pump_until(c, output_written));
+    REQUIRE(client_net_pump(c, output_written));
     struct pkt want;
     pkt_init(&want);
     pkt_publish(&want, 4, "t", "m", 1, 0, id);
     CHECK(read_exact(fd, &want));
     close(fd); /* no PUBACK */
-    REQUIRE(pump_until(c, is_closed));
+    REQUIRE(client_net_pump(c, is_closed));
     CHECK(tern_client_is_pending(c, id));
     REQUIRE(tern_client_tick(c, 50) == 0);
     fd = serve_attempt(c, lfd, true, 1);
     REQUIRE(fd >= 0);
-    REQUIRE(pump_until(c, is_connected));
+    REQUIRE(client_net_pump(c, is_connected));
     CHECK(e.session_present);
     /* Resent with DUP [MQTT-3.3.1-1] and the same packet id; the PUBACK completes it. */
-    REQUIRE(pump_until(c, output_written));
+    REQUIRE(client_net_pump(c, output_written));
     pkt_reset(&want);
     pkt_publish(&want, 4, "t", "m", 1, 0, id);
     want.data[0] |= 0x08;
@@ -342,7 +304,7 @@ static void test_unacked_publish_resent_after_reconnect(void)
 static void test_jitter_stays_within_half_to_full_delay(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     struct tern_reconnect_options r = {1000, 1000, true};
     struct events e;
@@ -354,9 +316,9 @@ static void test_jitter_stays_within_half_to_full_delay(void)
     for (int i = 0; i < 12; i++) {
         int fd = serve_attempt(c, lfd, true, 0);
         REQUIRE(fd >= 0);
-        REQUIRE(pump_until(c, is_connected));
+        REQUIRE(client_net_pump(c, is_connected));
         close(fd);
-        REQUIRE(pump_until(c, is_closed));
+        REQUIRE(client_net_pump(c, is_closed));
         int64_t d = tern_client_next_timeout_ms(c);
         CHECK(d >= 500 && d <= 1000);
         if (first < 0)
@@ -396,7 +358,7 @@ static void test_unix_socket_and_trace(void)
     CHECK_EQ_INT(e.first_sent_type, 1); /* CONNECT */
     int fd = serve_attempt(c, lfd, true, 0);
     CHECK(fd >= 0);
-    CHECK(pump_until(c, is_connected));
+    CHECK(client_net_pump(c, is_connected));
     CHECK_EQ_INT(e.traced_received, 1);
     CHECK_EQ_INT(e.last_received_type, 2); /* CONNACK */
     if (fd >= 0)
@@ -439,7 +401,7 @@ static int nodelay_of(uint16_t port, bool nodelay)
 static void test_nodelay_only_when_asked(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     CHECK_EQ_INT(nodelay_of(port, false), 0);
     CHECK(nodelay_of(port, true) > 0);
@@ -497,24 +459,24 @@ static struct tern_client *connect_via(struct events *e, const char *url, const 
 static void test_socks5_handshake_in_pieces(void)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     REQUIRE(lfd >= 0);
     char url[96];
     snprintf(url, sizeof url, "socks5h://us:pw@127.0.0.1:%u", (unsigned)port);
     struct events e;
     struct tern_client *c = connect_via(&e, url, "broker.example");
     REQUIRE(c);
-    CHECK(pump_until(c, output_written));
+    CHECK(client_net_pump(c, output_written));
     int fd = accept(lfd, NULL, NULL);
     REQUIRE(fd >= 0);
     /* Greeting: version 5, methods "none" and "user name / password" (RFC 1928 section 3). */
     CHECK(read_bytes(fd, "\x05\x02\x00\x02", 4));
     CHECK(trickle(c, fd, "\x05\x02", 2));
-    CHECK(pump_until(c, output_written));
+    CHECK(client_net_pump(c, output_written));
     /* RFC 1929: version 1, user, password. */
     CHECK(read_bytes(fd, "\x01\x02us\x02pw", 7));
     CHECK(trickle(c, fd, "\x01\x00", 2));
-    CHECK(pump_until(c, output_written));
+    CHECK(client_net_pump(c, output_written));
     /* CONNECT with the name for the proxy to resolve (address type 3), port 1883. */
     CHECK(read_bytes(fd,
                      "\x05\x01\x00\x03\x0e"
@@ -526,14 +488,14 @@ static void test_socks5_handshake_in_pieces(void)
                   "\x05\x00\x00\x03\x03"
                   "abc\x12\x34",
                   10));
-    CHECK(pump_until(c, output_written));
+    CHECK(client_net_pump(c, output_written));
     struct pkt want;
     pkt_init(&want);
     pkt_connect(&want, 4, "rc", 0, 1);
     CHECK(read_exact(fd, &want));
     pkt_free(&want);
     CHECK(write(fd, "\x20\x02\x00\x00", 4) == 4);
-    CHECK(pump_until(c, is_connected));
+    CHECK(client_net_pump(c, is_connected));
     CHECK_EQ_INT(e.connacks, 1);
     close(fd);
     tern_client_free(c);
@@ -545,17 +507,17 @@ static int socks_refusal(const char *userinfo, const char *greeting, size_t glen
                          size_t rlen, bool auth_step)
 {
     uint16_t port;
-    int lfd = listen_tcp(&port);
+    int lfd = client_net_listen(&port);
     if (lfd < 0)
         return 1;
     char url[96];
     snprintf(url, sizeof url, "socks5h://%s127.0.0.1:%u", userinfo, (unsigned)port);
     struct events e;
     struct tern_client *c = connect_via(&e, url, "10.1.2.3");
-    int fd = c && pump_until(c, output_written) ? accept(lfd, NULL, NULL) : -1;
+    int fd = c && client_net_pump(c, output_written) ? accept(lfd, NULL, NULL) : -1;
     int result = 1;
     if (fd >= 0 && read_bytes(fd, greeting, glen)) {
-        if (auth_step && trickle(c, fd, "\x05\x02", 2) && pump_until(c, output_written))
+        if (auth_step && trickle(c, fd, "\x05\x02", 2) && client_net_pump(c, output_written))
             read_bytes(fd, "\x01\x01u\x01p", 5);
         if (trickle(c, fd, reply, rlen) && tern_client_is_closed(c) && e.disconnects == 1)
             result = e.disconnect_err;
