@@ -1,10 +1,14 @@
 /* Logging: levels (Mosquitto's log_type names), destinations (stderr, stdout, file, syslog,
- * none). The log object is explicit; one per broker. Thread-safe: each line is one write. */
+ * none), timestamps (epoch seconds or a strftime format). The log object is explicit; one per
+ * broker. Thread-safe: each line is one write. */
 #ifndef TERN_BASE_LOG_H
 #define TERN_BASE_LOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
+
+struct log_format;
 
 enum log_level {
     TLOG_ERR = 1 << 0,
@@ -31,11 +35,25 @@ struct log {
     _Atomic unsigned dests;  /* mask of enum log_dest; 0 = none */
     FILE *file;              /* when LOG_DEST_FILE */
     _Atomic int timestamps;
+    /* strftime format of the timestamps (log_timestamp_format), NULL = seconds since the epoch.
+     * Points into formats; replaced atomically, never freed before log_deinit. */
+    const char *_Atomic ts_format;
+    struct log_format *formats; /* every format set so far, freed by log_deinit */
 };
 
 /* Defaults: errors, warnings, notices and info to stderr. */
 void log_init(struct log *lg);
 void log_deinit(struct log *lg);
+/* Sets the strftime format of line timestamps, as Mosquitto's log_timestamp_format (local time,
+ * e.g. "%Y-%m-%dT%H:%M:%S"); NULL or "" restores the default, seconds since the epoch. fmt is
+ * copied. Other threads may log meanwhile (they see the old or the new format); a replaced format
+ * is kept until log_deinit. Not thread-safe against itself. Returns 0 or TERN_ENOMEM (the format
+ * in force is kept). */
+int log_set_timestamp_format(struct log *lg, const char *fmt);
+/* Writes the timestamp prefix of a line ("<time>: ") into out (cap bytes) for wall time t_s with
+ * lg's format; returns its length. A format whose result is empty or does not fit falls back to
+ * the seconds since the epoch. */
+size_t log_format_timestamp(const struct log *lg, long long t_s, char *out, size_t cap);
 void log_msg(const struct log *lg, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

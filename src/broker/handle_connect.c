@@ -1,7 +1,10 @@
 /* CONNECT: protocol version, client identifier rules, keep alive, v5 limits, the will, and the
- * session: new, resumed on this worker, or taken over from the worker that owns it. */
+ * session: new, resumed on this worker, or taken over from the worker that owns it. Also the
+ * Mosquitto admission options: accept_protocol_versions, global_max_connections,
+ * clientid_prefixes, use_username_as_clientid and global_max_clients. */
 #include "handle.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,6 +118,79 @@ static uint8_t client_id_check(struct conn *c, const struct mqtt_connect *ct, ch
     return *id ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
 }
 
+/* clientid_prefixes (Mosquitto, deprecated): the client id, supplied or assigned, must start
+ * with the prefix; otherwise not authorised, as Mosquitto answers. */
+static uint8_t prefix_check(const struct conn *c, const char *id)
+{
+    const char *pre = c->w->b->cfg->clientid_prefixes;
+    if (pre && strncmp(id, pre, strlen(pre)) != 0) {
+        log_msg(c->w->b->log, TLOG_NOTICE, "Client %s from %s refused: not in clientid_prefixes",
+                id, c->peer);
+        return MQTT_RC_NOT_AUTHORIZED;
+    }
+    return 0;
+}
+
+/* Refusals before the CONNECT's content counts: accept_protocol_versions (Mosquitto 2.1, a
+ * CONNACK "unacceptable protocol version") and global_max_connections (Mosquitto 2.1: every
+ * listener's connections, this one included; closed without CONNACK as max_connections is).
+ * Returns false when c was refused and closed. */
+static bool admit(struct conn *c, uint8_t version)
+{
+    struct broker *b = c->w->b;
+    unsigned versions = c->lr->conf->accept_protocol_versions;
+    if (versions && !(versions & (1u << version))) {
+        handle_connect_refuse(c, version, MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
+        return false;
+    }
+    int max = b->cfg->global_max_connections;
+    if (max <= 0)
+        return true;
+    long total = 0;
+    for (size_t i = 0; i < b->n_listeners; i++)
+        total += atomic_load(&b->listeners[i].connections);
+    if (total <= max)
+        return true;
+    log_msg(b->log, TLOG_NOTICE, "Connection from %s refused: global_max_connections", c->peer);
+    atomic_fetch_add(&b->stats.connections_refused, 1);
+    conn_close(c, -1);
+    return false;
+}
+
+/* The client id the session gets: use_username_as_clientid replaces it by the user name in force
+ * (certificate identity, JWT subject or CONNECT's), and a client without one is not authorised;
+ * not with enhanced authentication, whose user is known only after the AUTH exchange. Then
+ * global_max_clients (Mosquitto 2.1): sessions, online or kept, are counted; a client whose
+ * session exists may always come back. Returns 0 or the reason to refuse with. */
+static uint8_t final_id(struct conn *c, char **id, bool enhanced)
+{
+    struct broker *b = c->w->b;
+    if (c->lr->conf->use_username_as_clientid && !enhanced) {
+        if (!c->username) {
+            log_msg(b->log, TLOG_NOTICE,
+                    "Client from %s refused: use_username_as_clientid "
+                    "and no user name",
+                    c->peer);
+            return MQTT_RC_NOT_AUTHORIZED;
+        }
+        char *u = mem_strdup(c->username);
+        if (!u)
+            return MQTT_RC_SERVER_UNAVAILABLE;
+        mem_free(*id);
+        *id = u;
+    }
+    int max = b->cfg->global_max_clients;
+    if (max <= 0 || registry_count(b) < (size_t)max)
+        return 0;
+    struct session *s = registry_get(b, *id, strlen(*id));
+    if (s) {
+        session_unref(s);
+        return 0;
+    }
+    log_msg(b->log, TLOG_NOTICE, "Client %s from %s refused: global_max_clients", *id, c->peer);
+    return MQTT_RC_SERVER_BUSY;
+}
+
 /* v5 limits the client announces, with the spec's defaults when absent. */
 static void read_client_limits(struct conn *c, const struct mqtt_props *pr)
 {
@@ -213,11 +289,15 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
 {
     struct mqtt_connect *ct = &p->u.connect;
     struct broker *b = c->w->b;
+    if (!admit(c, ct->version))
+        return;
     c->version = ct->version;
     read_client_limits(c, &ct->props);
     char *id = NULL;
     bool assigned = false;
     uint8_t rc = client_id_check(c, ct, &id, &assigned);
+    if (!rc)
+        rc = prefix_check(c, id);
     bool enhanced = ct->version == MQTT_V5 &&
                     (ct->props.present & MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD));
     if (!rc && enhanced && !auth_method_offered(c, ct))
@@ -236,6 +316,17 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
     }
     if (ct->has_username && !c->username)
         c->username = mem_strndup((const char *)ct->username.ptr, ct->username.len);
+    if ((rc = final_id(c, &id, enhanced)) != 0) {
+        mem_free(id);
+        msg_unref(will);
+        if (rc == MQTT_RC_SERVER_BUSY && ct->version != MQTT_V5) {
+            atomic_fetch_add(&b->stats.connections_refused, 1);
+            conn_close(c, -1); /* Mosquitto sends v3 clients no CONNACK for this */
+            return;
+        }
+        handle_connect_refuse(c, ct->version, rc);
+        return;
+    }
     c->assigned_id = assigned;
     c->server_keepalive = c->keepalive_s != ct->keep_alive;
     uint32_t expiry = session_expiry(b, ct);

@@ -24,13 +24,17 @@
 #define MAX_FILTERS 256
 
 struct retained_batch {
+    const struct broker *b;
     struct msg **msgs;
     size_t n, cap;
 };
 
-static void collect_retained(struct msg *m, void *ctx)
+static void collect_retained(struct msg *m, const struct retain_source *src, void *ctx)
 {
     struct retained_batch *rb = ctx;
+    /* check_retain_source: the publisher must still be allowed to write the topic. */
+    if (!security_retain_source_ok(rb->b, m, src))
+        return;
     if (rb->n == rb->cap) {
         size_t ncap = rb->cap ? rb->cap * 2 : 16;
         struct msg **p = mem_realloc(rb->msgs, ncap * sizeof *p);
@@ -47,8 +51,8 @@ static void send_retained(struct conn *c, struct tern_bytes filter, uint8_t gran
                           uint32_t sub_id)
 {
     struct worker *w = c->w;
-    struct retained_batch rb = {0};
-    retain_match(w->b->retain, filter, loop_now_ms(w->loop), collect_retained, &rb);
+    struct retained_batch rb = {.b = w->b};
+    retain_match_src(w->b->retain, filter, loop_now_ms(w->loop), collect_retained, &rb);
     for (size_t i = 0; i < rb.n; i++) {
         struct delivery d;
         memset(&d, 0, sizeof d);

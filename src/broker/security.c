@@ -1,17 +1,22 @@
 /* Loading and hot replacement of TLS contexts and password/ACL databases. Objects a swap
  * replaces are retired, not freed: a worker may still be reading them, and reloads are rare,
- * so they are freed with the broker. */
+ * so they are freed with the broker. Also the start/reload/periodic hooks of three Mosquitto
+ * options (log_timestamp_format, retain_expiry_interval, check_retain_source). */
 #include "security.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "jwt.h"
 #include "mem.h"
+#include "msg.h"
 #include "passwd_file.h"
+#include "retain.h"
 #include "scram_file.h"
 #include "tls_ctx.h"
 
@@ -136,9 +141,18 @@ fail:
     return NULL;
 }
 
+/* Settings applied at start and on every reload: security_init and security_reload are the
+ * broker's start and reload hooks. log_timestamp_format: Mosquitto's strftime format. */
+static void apply_settings(struct broker *b)
+{
+    if (b->log && log_set_timestamp_format(b->log, b->cfg->log_timestamp_format) != 0)
+        log_msg(b->log, TLOG_WARN, "Warning: out of memory setting log_timestamp_format.");
+}
+
 bool security_init(struct broker *b)
 {
     bool ok = true;
+    apply_settings(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
@@ -178,6 +192,7 @@ static void replace_tls(struct broker *b, struct listener_rt *lr, const struct t
 
 void security_reload(struct broker *b)
 {
+    apply_settings(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
@@ -190,10 +205,38 @@ void security_reload(struct broker *b)
         }
         retire(b, RETIRED_AUTH, atomic_exchange(&lr->auth, a));
     }
+    log_msg(b->log, TLOG_NOTICE, "Password and ACL files reloaded.");
+}
+
+/* retain_expiry_interval (minutes): the sweep period. TERN_TEST_RETAIN_SWEEP_MS replaces the
+ * minutes by milliseconds for the integration tests; it has no effect when the option is off. */
+static uint64_t sweep_period_ms(const struct config *cfg)
+{
+    if (!cfg->retain_expiry_interval)
+        return 0;
+    const char *t = getenv("TERN_TEST_RETAIN_SWEEP_MS");
+    if (t && *t) {
+        char *end = NULL;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (end && !*end && v > 0)
+            return v;
+    }
+    return (uint64_t)cfg->retain_expiry_interval * 60000u;
+}
+
+/* Mosquitto's retain_expiry_interval: retained messages whose Message Expiry Interval passed
+ * are never delivered (retain_match skips them), but only a sweep frees them. The store's own
+ * copies go with persist_tick's store_expire. */
+static void sweep_retained(struct broker *b)
+{
+    size_t n = retain_sweep(b->retain, clock_mono_ms(), sweep_period_ms(b->cfg));
+    if (n)
+        log_msg(b->log, TLOG_INFO, "Removed %zu expired retained message%s.", n, n == 1 ? "" : "s");
 }
 
 void security_poll_files(struct broker *b)
 {
+    sweep_retained(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
@@ -249,4 +292,23 @@ bool security_acl(const struct listener_rt *lr, const char *client_id, const cha
     if (z != buf)
         mem_free(z);
     return ok;
+}
+
+void security_note_retain_source(struct broker *b, const struct listener_rt *lr,
+                                 const char *client_id, const char *username, struct msg *m)
+{
+    if (!m->retain || !b->cfg->check_retain_source || !client_id)
+        return;
+    struct retain_source src = {client_id, username, lr};
+    if (retain_set_source(b->retain, m, &src) != 0)
+        log_msg(b->log, TLOG_WARN, "Warning: out of memory recording who retained %s", m->topic);
+}
+
+bool security_retain_source_ok(const struct broker *b, const struct msg *m,
+                               const struct retain_source *src)
+{
+    if (!b->cfg->check_retain_source || !src || !src->listener)
+        return true;
+    /* Mosquitto: the publisher's write access is checked again, with the ACLs in force now. */
+    return security_acl(src->listener, src->client_id, src->username, msg_topic(m), ACL_WRITE);
 }

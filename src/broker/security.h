@@ -38,14 +38,16 @@ struct listener_auth {
     struct jwt_verifier *jwt; /* with AUTH_JWT */
 };
 
-/* Loads TLS material and password/ACL files for every listener. Logs each problem with the
- * file name; returns false when a file the configuration names cannot be used (at start the
- * broker then refuses to run, as Mosquitto does). */
+/* Loads TLS material and password/ACL files for every listener and applies
+ * log_timestamp_format (as security_reload does). Logs each problem with the file name; returns
+ * false when a file the configuration names cannot be used (at start the broker then refuses to
+ * run, as Mosquitto does). */
 bool security_init(struct broker *b);
 /* Reloads everything for the configuration now in force (SIGHUP). A file that fails keeps the
  * old material in use and is logged. */
 void security_reload(struct broker *b);
-/* Replaces a listener's TLS context when its files changed on disk (called periodically). */
+/* Replaces a listener's TLS context when its files changed on disk (called periodically). Also
+ * runs the retain_expiry_interval sweep when it is due. */
 void security_poll_files(struct broker *b);
 /* Frees everything, old generations included. */
 void security_free(struct broker *b);
@@ -55,6 +57,21 @@ void security_free(struct broker *b);
  * included). True when the listener has no ACL file. */
 bool security_acl(const struct listener_rt *lr, const char *client_id, const char *username,
                   struct tern_bytes topic, int access);
+
+struct msg;
+struct retain_source;
+
+/* check_retain_source: records the publisher of m (client id, user name NULL = anonymous, and its
+ * listener) in the retained store, when m is retained and the option is on. Call after the
+ * message went to the retained store (deliver_publish). Thread-safe. */
+void security_note_retain_source(struct broker *b, const struct listener_rt *lr,
+                                 const char *client_id, const char *username, struct msg *m);
+/* check_retain_source: whether retained message m may be sent to a new subscriber as far as its
+ * publisher src (NULL = not recorded) is concerned: true when the option is off, when the
+ * publisher is not known, or when the publisher's listener ACL still lets it write the topic
+ * (Mosquitto skips the message otherwise and keeps it). Thread-safe. */
+bool security_retain_source_ok(const struct broker *b, const struct msg *m,
+                               const struct retain_source *src);
 
 /* The listener's current TLS context (NULL for plain TCP) and auth databases. */
 struct tls_ctx *security_tls(const struct listener_rt *lr);

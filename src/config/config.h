@@ -22,20 +22,21 @@ enum config_auth_method {
 /* One listening socket. After a successful load every int "-1 = not set" field below is resolved
  * to its effective value, except where noted. */
 struct listener_conf {
-    char *bind_address;              /* NULL = any address */
-    uint16_t port;                   /* 0 = ephemeral (tests); unix listeners: 0 */
-    char *unix_path;                 /* "listener 0 /path/sock" unix socket, else NULL */
-    int socket_domain;               /* AF_UNSPEC (both), AF_INET or AF_INET6 */
-    enum listener_protocol protocol; /* websockets: HTTP/1.1, MQTT after the upgrade */
-    int allow_anonymous;             /* effective 0/1 after load (per listener or global) */
-    int max_connections;             /* -1 = unlimited */
-    char *mount_point;               /* topic prefix, no wildcards; NULL = none */
-    char *bind_interface;            /* SO_BINDTODEVICE name; stored, not supported yet */
-    int max_qos;                     /* effective 0..2 (listener value or config's) */
-    int max_topic_alias;             /* effective 0..65535 (listener value or config's) */
-    int max_topic_alias_broker;      /* -1 = not set (Mosquitto 2.1 option, stored only) */
-    int allow_zero_length_clientid;  /* effective 0/1 (listener value or config's) */
-    bool use_username_as_clientid;   /* stored, not supported yet */
+    char *bind_address;                /* NULL = any address */
+    uint16_t port;                     /* 0 = ephemeral (tests); unix listeners: 0 */
+    char *unix_path;                   /* "listener 0 /path/sock" unix socket, else NULL */
+    int socket_domain;                 /* AF_UNSPEC (both), AF_INET or AF_INET6 */
+    enum listener_protocol protocol;   /* websockets: HTTP/1.1, MQTT after the upgrade */
+    int allow_anonymous;               /* effective 0/1 after load (per listener or global) */
+    int max_connections;               /* -1 = unlimited */
+    char *mount_point;                 /* topic prefix, no wildcards; NULL = none */
+    char *bind_interface;              /* SO_BINDTODEVICE network device name, NULL = any */
+    int max_qos;                       /* effective 0..2 (listener value or config's) */
+    int max_topic_alias;               /* effective 0..65535 (listener value or config's) */
+    int max_topic_alias_broker;        /* -1 = not set (Mosquitto 2.1 option, stored only) */
+    int allow_zero_length_clientid;    /* effective 0/1 (listener value or config's) */
+    bool use_username_as_clientid;     /* the client id is replaced by the user name */
+    unsigned accept_protocol_versions; /* mask of 1 << protocol level (3, 4, 5); 0 = all */
     /* Websockets listeners (docs/http.md). */
     char *http_dir;           /* static files served on the listener, NULL = none */
     bool http_api;            /* REST API under /api/v1 */
@@ -95,7 +96,7 @@ struct config {
     char *log_file;             /* for "log_dest file PATH" */
     unsigned log_type;          /* mask of enum log_level; default err|warn|notice|info */
     bool log_timestamp;         /* default true */
-    char *log_timestamp_format; /* strftime format; stored, not supported yet */
+    char *log_timestamp_format; /* strftime format; NULL = seconds since the epoch */
     int log_facility;           /* -1 = default (daemon), 0..7 = local0..7; not supported yet */
     bool connection_messages;   /* default true */
     char *user;                 /* default "mosquitto"; only matters when started as root */
@@ -103,10 +104,14 @@ struct config {
     /* v5 Response Information prefix: CONNACK carries "PREFIX/<client id>" to a client that
      * requests it; "" = never sent. A fixed array: nothing to free. */
     char response_information[128];
+    /* Mosquitto compatibility options. */
+    bool check_retain_source;        /* re-check the publisher's ACL on retained delivery */
+    char *clientid_prefixes;         /* client ids must start with this; NULL = any */
+    int global_max_clients;          /* sessions (online or kept); <= 0 = unlimited (default -1) */
+    int global_max_connections;      /* connections, all listeners; <= 0 = unlimited (default -1) */
+    uint32_t retain_expiry_interval; /* minutes between sweeps of expired retained; 0 = off */
     /* Recognised Mosquitto options of features not built yet (values stored, warned). */
     bool allow_duplicate_messages;    /* deprecated in Mosquitto, default true */
-    bool check_retain_source;         /* default false */
-    char *clientid_prefixes;          /* deprecated in Mosquitto */
     bool queue_qos0_messages;         /* default false */
     bool set_tcp_nodelay;             /* default false */
     bool upgrade_outgoing_qos;        /* default false */

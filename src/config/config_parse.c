@@ -145,6 +145,8 @@ int config_parse_init(struct config_parser *p)
     c->log_type = TLOG_ERR | TLOG_WARN | TLOG_NOTICE | TLOG_INFO;
     c->log_timestamp = true;
     c->log_facility = -1;
+    c->global_max_clients = -1;
+    c->global_max_connections = -1;
     c->connection_messages = true;
     c->allow_duplicate_messages = true;
     c->auto_id_prefix = mem_strdup("auto-");

@@ -483,6 +483,34 @@ static int h_response_information(struct config_parser *p, const struct config_o
     return 0;
 }
 
+/* accept_protocol_versions 3, 4, 5: protocol levels separated by commas and/or spaces, stored as
+ * a mask of 1 << level. */
+static int h_protocol_versions(struct config_parser *p, const struct config_option *o,
+                               const struct config_line *l, struct config_dst dst)
+{
+    unsigned mask = 0;
+    const char *s = l->rest.ptr, *end = s + l->rest.len;
+    while (s < end) {
+        if (*s == ',' || *s == ' ' || *s == '\t') {
+            s++;
+            continue;
+        }
+        struct config_tok t = {s, 0};
+        while (s + t.len < end && s[t.len] != ',' && s[t.len] != ' ' && s[t.len] != '\t')
+            t.len++;
+        int64_t v = 0;
+        int rc = parse_num(p, o, l, t, &v);
+        if (rc)
+            return rc;
+        mask |= 1u << v;
+        s += t.len;
+    }
+    if (!mask)
+        return config_parse_error(p, l, "expected protocol levels 3, 4 and/or 5");
+    store_int(dst, mask);
+    return 0;
+}
+
 static int h_ws_path(struct config_parser *p, const struct config_option *o,
                      const struct config_line *l, struct config_dst dst)
 {
@@ -612,7 +640,7 @@ static const struct config_option options[] = {
     FN("listener", h_listener, SC_GLOBAL, 0, 65535, 1, 2, 0),
     FN("port", h_port, SC_GLOBAL, 1, 65535, 1, 1, 0),
     FN("bind_address", h_bind_address, SC_GLOBAL, 0, 0, 1, 1, 0),
-    LS("bind_interface", SC_LISTENER, bind_interface, UNS),
+    LS("bind_interface", SC_LISTENER, bind_interface, 0),
     {"protocol", h_protocol, SC_LISTENER, FT_NONE, 0, FT_NONE, 0, 0, 0, 1, 1, 0, "mqtt|websockets"},
     {"socket_domain", h_socket_domain, SC_LISTENER, FT_NONE, 0, FT_INT, LF(socket_domain), 0, 0, 1,
      1, 0, "ipv4|ipv6"},
@@ -628,7 +656,7 @@ static const struct config_option options[] = {
     {"listener_allow_anonymous", set_bool, SC_LISTENER_ONLY, FT_NONE, 0, FT_INT,
      LF(allow_anonymous), 0, 0, 1, 1, 0, NULL},
     LS("listener_auto_id_prefix", SC_LISTENER_ONLY, auto_id_prefix, 0),
-    LB("use_username_as_clientid", SC_LISTENER, use_username_as_clientid, UNS),
+    LB("use_username_as_clientid", SC_LISTENER, use_username_as_clientid, 0),
     LS("http_dir", SC_LISTENER_ONLY, http_dir, 0),
     LB("http_api", SC_LISTENER_ONLY, http_api, 0),
     LB("http_metrics", SC_LISTENER_ONLY, http_metrics, 0),
@@ -642,7 +670,8 @@ static const struct config_option options[] = {
      1, 1, 0, NULL},
     {"websockets_origin", h_words, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_origin), 0,
      0, 1, 1, OF_REST, NULL},
-    XS("accept_protocol_versions", SC_LISTENER_ONLY, UNS),
+    {"accept_protocol_versions", h_protocol_versions, SC_LISTENER_ONLY, FT_NONE, 0, FT_UINT,
+     LF(accept_protocol_versions), 3, 5, 1, 1, OF_REST, NULL},
     XI("enable_proxy_protocol", SC_LISTENER_ONLY, 1, 2, UNS),
     XB("proxy_protocol_v2_require_tls", SC_LISTENER_ONLY, UNS),
     /* Listener TLS (stored for the TLS work). */
@@ -701,16 +730,16 @@ static const struct config_option options[] = {
     GB("retain_available", retain_available, 0),
     GB("connection_messages", connection_messages, 0),
     GB("allow_duplicate_messages", allow_duplicate_messages, OF_OBSOLETE),
-    GB("check_retain_source", check_retain_source, UNS),
-    GS("clientid_prefixes", clientid_prefixes, UNS),
+    GB("check_retain_source", check_retain_source, 0),
+    GS("clientid_prefixes", clientid_prefixes, 0),
     GB("queue_qos0_messages", queue_qos0_messages, UNS),
     GB("set_tcp_nodelay", set_tcp_nodelay, 0), /* TCP_NODELAY is always on (see docs) */
     GB("upgrade_outgoing_qos", upgrade_outgoing_qos, UNS),
-    XI("retain_expiry_interval", SC_GLOBAL, 1, I32_MAX, UNS),
+    GI("retain_expiry_interval", retain_expiry_interval, FT_U32, 1, I32_MAX, 0),
     XI("retry_interval", SC_GLOBAL, I32_MIN, I32_MAX, OF_OBSOLETE),
     XI("store_clean_interval", SC_GLOBAL, I32_MIN, I32_MAX, OF_OBSOLETE),
-    XI("global_max_clients", SC_GLOBAL, -1, I32_MAX, OF_NEG_UNLIMITED | UNS),
-    XI("global_max_connections", SC_GLOBAL, -1, I32_MAX, OF_NEG_UNLIMITED | UNS),
+    GI("global_max_clients", global_max_clients, FT_INT, -1, I32_MAX, OF_NEG_UNLIMITED),
+    GI("global_max_connections", global_max_connections, FT_INT, -1, I32_MAX, OF_NEG_UNLIMITED),
     XB("enable_control_api", SC_GLOBAL, UNS),
     /* Persistence. */
     GB("persistence", persistence, 0),
@@ -727,7 +756,7 @@ static const struct config_option options[] = {
     {"log_type", h_log_type, SC_GLOBAL, FT_NONE, 0, FT_NONE, 0, 0, 0, 1, 1, 0,
      "none|all|error|warning|notice|information|debug|subscribe|unsubscribe|websockets|internal"},
     GB("log_timestamp", log_timestamp, 0),
-    GS("log_timestamp_format", log_timestamp_format, UNS),
+    GS("log_timestamp_format", log_timestamp_format, 0),
     GI("log_facility", log_facility, FT_INT, 0, 7, UNS),
     GS("user", user, 0),
     GS("pid_file", pid_file, 0),

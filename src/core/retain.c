@@ -1,7 +1,7 @@
 /* Retained messages in a topic-level tree: each node holds its named children in an
- * open-addressing hash table and at most one message. A filter walks only the branches it can
- * match. One rwlock guards the whole store: matches share it, set/expire take it exclusively.
- * Nodes left without message and children are pruned. */
+ * open-addressing hash table, at most one message and that message's publisher. A filter walks
+ * only the branches it can match. One rwlock guards the whole store: matches share it,
+ * set/expire take it exclusively. Nodes left without message and children are pruned. */
 #include "retain.h"
 
 #include <pthread.h>
@@ -12,6 +12,13 @@
 #include "err.h"
 #include "mem.h"
 #include "msg.h"
+
+/* Who published a node's message (check_retain_source), one allocation. */
+struct rsrc {
+    char *username; /* points into the same allocation, or NULL */
+    const void *listener;
+    char client_id[];
+};
 
 /* A removed slot; never dereferenced. */
 #define TOMB ((struct rnode *)(uintptr_t)1)
@@ -24,6 +31,7 @@ struct rnode {
     uint32_t live;
     uint32_t key_hash;
     struct msg *msg;
+    struct rsrc *src; /* publisher of msg, or NULL (unknown or the broker) */
     size_t key_len;
     char key[];
 };
@@ -38,11 +46,13 @@ struct retain {
     size_t expiring; /* messages with an expiry, under lock; 0 lets retain_expire skip the walk */
     _Atomic size_t count;
     _Atomic uint64_t bytes;
+    _Atomic uint64_t next_sweep_ms; /* retain_sweep: 0 = not scheduled yet */
 };
 
 struct walk {
     uint64_t now_ms;
     void (*fn)(struct msg *m, void *ctx);
+    retain_match_fn fn_src; /* instead of fn when set */
     void *ctx;
 };
 
@@ -202,6 +212,7 @@ struct retain *retain_new(uint32_t max_count, uint64_t max_bytes)
     r->max_bytes = max_bytes;
     atomic_init(&r->count, 0);
     atomic_init(&r->bytes, 0);
+    atomic_init(&r->next_sweep_ms, 0);
     return r;
 fail:
     mem_free(r->root);
@@ -216,6 +227,7 @@ static void node_free_all(struct rnode *n)
             node_free_all(n->kids[i]);
     mem_free(n->kids);
     msg_unref(n->msg);
+    mem_free(n->src);
     mem_free(n);
 }
 
@@ -248,12 +260,13 @@ static void node_clear(struct retain *r, struct rnode *n)
     }
     msg_unref(n->msg);
     n->msg = NULL;
+    mem_free(n->src);
+    n->src = NULL;
 }
 
 /* Whether storing a message of cost bytes at n (NULL: a new topic) stays within the caps. The
  * broker's own $SYS topics neither count towards the caps nor are refused by them. */
-static bool fits(const struct retain *r, const struct rnode *n, const struct msg *m,
-                 uint64_t cost)
+static bool fits(const struct retain *r, const struct rnode *n, const struct msg *m, uint64_t cost)
 {
     if (is_sys(m))
         return true;
@@ -308,8 +321,16 @@ out:
 
 static void emit(const struct rnode *n, const struct walk *w)
 {
-    if (n->msg && !msg_expired(n->msg, w->now_ms))
+    if (!n->msg || msg_expired(n->msg, w->now_ms))
+        return;
+    if (!w->fn_src) {
         w->fn(n->msg, w->ctx);
+        return;
+    }
+    struct retain_source view = {0};
+    if (n->src)
+        view = (struct retain_source){n->src->client_id, n->src->username, n->src->listener};
+    w->fn_src(n->msg, n->src ? &view : NULL, w->ctx);
 }
 
 /* Reports n and everything below it; at the root, topics starting with '$' are left out because
@@ -357,7 +378,7 @@ static void match_from(const struct rnode *n, struct tern_bytes filter, size_t p
 void retain_match(struct retain *r, struct tern_bytes filter, uint64_t now_ms,
                   void (*fn)(struct msg *m, void *ctx), void *ctx)
 {
-    struct walk w = {now_ms, fn, ctx};
+    struct walk w = {now_ms, fn, NULL, ctx};
     if (filter.len == 0)
         return;
     pthread_rwlock_rdlock(&r->lock);
@@ -365,25 +386,93 @@ void retain_match(struct retain *r, struct tern_bytes filter, uint64_t now_ms,
     pthread_rwlock_unlock(&r->lock);
 }
 
-/* Clears expired messages below n and drops children left empty; true when n is empty. */
-static bool expire_walk(struct retain *r, struct rnode *n, uint64_t now_ms)
+void retain_match_src(struct retain *r, struct tern_bytes filter, uint64_t now_ms,
+                      retain_match_fn fn, void *ctx)
 {
-    if (n->msg && msg_expired(n->msg, now_ms))
+    struct walk w = {now_ms, NULL, fn, ctx};
+    if (filter.len == 0)
+        return;
+    pthread_rwlock_rdlock(&r->lock);
+    match_from(r->root, filter, 0, &w);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+static struct rsrc *rsrc_new(const struct retain_source *src)
+{
+    size_t il = strlen(src->client_id), ul = src->username ? strlen(src->username) : 0;
+    struct rsrc *x = mem_alloc(sizeof *x + il + 1 + (src->username ? ul + 1 : 0));
+    if (!x)
+        return NULL;
+    memcpy(x->client_id, src->client_id, il + 1);
+    x->username = NULL;
+    if (src->username) {
+        x->username = x->client_id + il + 1;
+        memcpy(x->username, src->username, ul + 1);
+    }
+    x->listener = src->listener;
+    return x;
+}
+
+int retain_set_source(struct retain *r, const struct msg *m, const struct retain_source *src)
+{
+    struct rsrc *x = rsrc_new(src);
+    if (!x)
+        return TERN_ENOMEM;
+    pthread_rwlock_wrlock(&r->lock);
+    struct rnode *n = path_get(r->root, msg_topic(m), false);
+    /* Only the message the caller stored: a later one of the same topic has its own source. */
+    if (n && n->msg == m) {
+        mem_free(n->src);
+        n->src = x;
+        x = NULL;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    mem_free(x);
+    return 0;
+}
+
+/* Clears expired messages below n (counted in *removed) and drops children left empty; true
+ * when n is empty. */
+static bool expire_walk(struct retain *r, struct rnode *n, uint64_t now_ms, size_t *removed)
+{
+    if (n->msg && msg_expired(n->msg, now_ms)) {
         node_clear(r, n);
+        (*removed)++;
+    }
     for (uint32_t i = 0; n->kids && i < n->cap; i++) {
         struct rnode *c = n->kids[i];
-        if (c && c != TOMB && expire_walk(r, c, now_ms))
+        if (c && c != TOMB && expire_walk(r, c, now_ms, removed))
             child_drop(n, &n->kids[i]);
     }
     return node_empty(n);
 }
 
-void retain_expire(struct retain *r, uint64_t now_ms)
+size_t retain_expire(struct retain *r, uint64_t now_ms)
 {
+    size_t removed = 0;
     pthread_rwlock_wrlock(&r->lock);
     if (r->expiring)
-        expire_walk(r, r->root, now_ms);
+        expire_walk(r, r->root, now_ms, &removed);
     pthread_rwlock_unlock(&r->lock);
+    return removed;
+}
+
+size_t retain_sweep(struct retain *r, uint64_t now_ms, uint64_t period_ms)
+{
+    uint64_t due = atomic_load(&r->next_sweep_ms);
+    if (period_ms == 0) {
+        atomic_store(&r->next_sweep_ms, 0); /* off: a later period starts afresh */
+        return 0;
+    }
+    if (due == 0 || due > now_ms + period_ms) {
+        /* First call, or the period got shorter (reload): the first sweep is one period away. */
+        atomic_store(&r->next_sweep_ms, now_ms + period_ms);
+        return 0;
+    }
+    if (now_ms < due)
+        return 0;
+    atomic_store(&r->next_sweep_ms, now_ms + period_ms);
+    return retain_expire(r, now_ms);
 }
 
 size_t retain_count(struct retain *r)

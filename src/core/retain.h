@@ -1,7 +1,8 @@
-/* The retained-message store: one message per topic name, kept in a topic-level tree so that a
- * wildcard subscription walks only the matching branches ('+' expands one level, '#' a
- * subtree). Guarded by one rwlock (matches run concurrently). It does not deliver messages or
- * persist them; callers own their own references. */
+/* The retained-message store: one message per topic name (with who published it, when the
+ * caller records that), kept in a topic-level tree so that a wildcard subscription walks only the
+ * matching branches ('+' expands one level, '#' a subtree). Guarded by one rwlock (matches run
+ * concurrently). It does not deliver messages, check ACLs or persist; callers own their own
+ * references. */
 #ifndef TERN_CORE_RETAIN_H
 #define TERN_CORE_RETAIN_H
 
@@ -12,6 +13,18 @@
 
 struct msg;
 struct retain;
+
+/* Who published a retained message (for check_retain_source): client id, user name (NULL =
+ * anonymous) and the broker's listener it came through (opaque here). */
+struct retain_source {
+    const char *client_id;
+    const char *username;
+    const void *listener;
+};
+
+/* Called for each match with the message (borrowed) and its publisher (NULL when not recorded,
+ * e.g. the broker's own messages); both are valid during the call only. */
+typedef void (*retain_match_fn)(struct msg *m, const struct retain_source *src, void *ctx);
 
 /* A new, empty store. max_count 0 / max_bytes 0 = unlimited (bytes measured with msg_cost()).
  * NULL on OOM. */
@@ -35,8 +48,22 @@ int retain_set(struct retain *r, struct msg *m);
 void retain_match(struct retain *r, struct tern_bytes filter, uint64_t now_ms,
                   void (*fn)(struct msg *m, void *ctx), void *ctx);
 
-/* Removes every message expired at now_ms. Thread-safe. */
-void retain_expire(struct retain *r, uint64_t now_ms);
+/* retain_match, also passing each message's publisher (retain_set_source). Thread-safe. */
+void retain_match_src(struct retain *r, struct tern_bytes filter, uint64_t now_ms,
+                      retain_match_fn fn, void *ctx);
+
+/* Records src (copied) as the publisher of m, when m is still the retained message of its topic
+ * (otherwise nothing happens). Replacing or deleting the topic's message drops the record.
+ * Returns 0 or TERN_ENOMEM. Thread-safe. */
+int retain_set_source(struct retain *r, const struct msg *m, const struct retain_source *src);
+
+/* Removes every message expired at now_ms; returns how many. Thread-safe. */
+size_t retain_expire(struct retain *r, uint64_t now_ms);
+
+/* The periodic sweep of retain_expiry_interval: call it often (e.g. every few seconds) with the
+ * period; it runs retain_expire once per period_ms (the first time one period after the first
+ * call) and returns what it removed. period_ms 0 = off. Thread-safe; meant for one caller. */
+size_t retain_sweep(struct retain *r, uint64_t now_ms, uint64_t period_ms);
 
 /* Retained messages (expired ones included until removed). Thread-safe. */
 size_t retain_count(struct retain *r);

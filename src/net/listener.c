@@ -1,10 +1,12 @@
-/* Opening listening sockets (TCP via getaddrinfo or the wildcard address, Unix with stale-file
- * detection) and accepting connections. Socket options are set before bind so SO_REUSEPORT and
- * IPV6_V6ONLY take effect. No loop registration and no protocol knowledge here. */
+/* Opening listening sockets (TCP via getaddrinfo or the wildcard address, optionally tied to a
+ * network device; Unix with stale-file detection) and accepting connections. Socket options are
+ * set before bind so SO_REUSEPORT and IPV6_V6ONLY take effect. No loop registration and no
+ * protocol knowledge here. */
 #define _GNU_SOURCE /* NOLINT: accept4 needs it; it must precede every include */
 #include "listener.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -160,6 +162,23 @@ int listener_open_tcp(const char *address, uint16_t port, int domain, int reusep
     if (bound_port != NULL)
         *bound_port = get_port(fd);
     return fd;
+}
+
+int listener_bind_device(int fd, const char *device, char *err_msg, size_t errlen)
+{
+    size_t len = strlen(device);
+    int err = 0;
+    if (len == 0 || len >= IFNAMSIZ || if_nametoindex(device) == 0)
+        err = ENODEV;
+    else if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)len + 1) != 0)
+        err = errno;
+    if (err == 0)
+        return fd;
+    if (err_msg != NULL && errlen > 0)
+        (void)snprintf(err_msg, errlen, "bind_interface %s (port %u): %s", device,
+                       (unsigned)get_port(fd), strerror(err));
+    close(fd);
+    return err == ENODEV ? TERN_ENOTFOUND : TERN_ESYS;
 }
 
 /* 1 if a process accepts connections on the Unix socket at sa, 0 if not (stale file). */

@@ -22,6 +22,12 @@
 int listener_open_tcp(const char *address, uint16_t port, int domain, int reuseport,
                       uint16_t *bound_port, char *err_msg, size_t errlen);
 
+/* bind_interface (Mosquitto): restricts the listening TCP socket fd to network device `device`
+ * with SO_BINDTODEVICE, so only connections arriving through it are accepted. Returns fd; on
+ * failure closes fd, writes "bind_interface DEVICE (port N): reason" to err_msg (if non-NULL) and
+ * returns TERN_ENOTFOUND (no such device) or TERN_ESYS (e.g. not permitted). */
+int listener_bind_device(int fd, const char *device, char *err_msg, size_t errlen);
+
 /* Opens a listening Unix stream socket at path (backlog 1024). An existing socket file that no
  * one listens on (stale) is unlinked first; a live socket or any other kind of file at path is
  * an error and is left alone. The socket file is not removed when the fd is closed. Returns the

@@ -1,9 +1,13 @@
-/* Unit tests for src/base: buffers, lists, the allocator's fault injection, error names. */
+/* Unit tests for src/base: buffers, lists, the allocator's fault injection, error names, log
+ * timestamps (epoch seconds or log_timestamp_format). */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "err.h"
 #include "list.h"
+#include "log.h"
 #include "mem.h"
 #include "unit.h"
 
@@ -85,6 +89,45 @@ static void test_err_names(void)
     CHECK(strcmp(tern_err_name(-999), "TERN_E?") == 0);
 }
 
+/* Without log_timestamp_format a line starts with the seconds since the epoch (Mosquitto's
+ * default); with it, with strftime's rendering of the local time; "" restores the default. */
+static void test_log_timestamp_format(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    struct log lg;
+    log_init(&lg);
+    char out[256];
+    const long long t = 1700000000; /* 2023-11-14T22:13:20Z */
+    size_t n = log_format_timestamp(&lg, t, out, sizeof out);
+    CHECK(strcmp(out, "1700000000: ") == 0);
+    CHECK_EQ_INT(n, strlen("1700000000: "));
+    REQUIRE(log_set_timestamp_format(&lg, "%Y-%m-%dT%H:%M:%S") == 0);
+    n = log_format_timestamp(&lg, t, out, sizeof out);
+    CHECK(strcmp(out, "2023-11-14T22:13:20: ") == 0);
+    CHECK_EQ_INT(n, strlen(out));
+    /* A replaced format is kept (another thread may be using it) and freed by log_deinit. */
+    REQUIRE(log_set_timestamp_format(&lg, "[%%]") == 0);
+    log_format_timestamp(&lg, t, out, sizeof out);
+    CHECK(strcmp(out, "[%]: ") == 0);
+    /* A rendering that does not fit falls back to the epoch seconds. */
+    char small[8];
+    log_format_timestamp(&lg, 5, small, sizeof small);
+    CHECK(strcmp(small, "[%]: ") == 0);
+    REQUIRE(log_set_timestamp_format(&lg, "%Y%Y%Y%Y") == 0);
+    log_format_timestamp(&lg, 5, small, sizeof small);
+    CHECK(strcmp(small, "5: ") == 0);
+    REQUIRE(log_set_timestamp_format(&lg, "") == 0);
+    log_format_timestamp(&lg, t, out, sizeof out);
+    CHECK(strcmp(out, "1700000000: ") == 0);
+    mem_fail_at(1);
+    CHECK_EQ_INT(log_set_timestamp_format(&lg, "%H"), TERN_ENOMEM);
+    mem_fail_at(0);
+    log_format_timestamp(&lg, t, out, sizeof out);
+    CHECK(strcmp(out, "1700000000: ") == 0); /* the format in force is kept */
+    log_deinit(&lg);
+}
+
 UNIT_MAIN(UNIT_TEST(test_buf_append_consume), UNIT_TEST(test_mem_fault_injection),
           UNIT_TEST(test_buf_reserve_fails_cleanly), UNIT_TEST(test_list),
-          UNIT_TEST(test_err_names))
+          UNIT_TEST(test_err_names), UNIT_TEST(test_log_timestamp_format))

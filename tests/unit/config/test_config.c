@@ -669,6 +669,44 @@ static void test_http_options(void)
     config_diag_free(&d);
 }
 
+/* The Mosquitto options Tern now acts on are stored and no longer warned about; the defaults
+ * are Mosquitto's (everything accepted, no limit, no sweep, the epoch-seconds timestamp). */
+static void test_compat_options(void)
+{
+    struct config_diag d;
+    struct config *c = load_ok("", &d);
+    REQUIRE(c);
+    CHECK_EQ_INT(c->global_max_clients, -1);
+    CHECK_EQ_INT(c->global_max_connections, -1);
+    CHECK_EQ_INT(c->retain_expiry_interval, 0);
+    CHECK(!c->check_retain_source && !c->clientid_prefixes && !c->log_timestamp_format);
+    CHECK_EQ_INT(c->listeners->accept_protocol_versions, 0);
+    CHECK(!c->listeners->use_username_as_clientid && !c->listeners->bind_interface);
+    config_free(c);
+    config_diag_free(&d);
+    c = load_ok("check_retain_source true\nclientid_prefixes sec-\nglobal_max_clients 10\n"
+                "global_max_connections 20\nretain_expiry_interval 2\n"
+                "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
+                "listener 1883\nbind_interface lo\nuse_username_as_clientid true\n"
+                "accept_protocol_versions 4, 5\n",
+                &d);
+    REQUIRE(c);
+    CHECK_EQ_INT(d.warning_count, 0);
+    CHECK(c->check_retain_source);
+    CHECK(strcmp(c->clientid_prefixes, "sec-") == 0);
+    CHECK_EQ_INT(c->global_max_clients, 10);
+    CHECK_EQ_INT(c->global_max_connections, 20);
+    CHECK_EQ_INT(c->retain_expiry_interval, 2);
+    CHECK(strcmp(c->log_timestamp_format, "%Y-%m-%dT%H:%M:%S") == 0);
+    struct listener_conf *l = c->listeners;
+    REQUIRE(l);
+    CHECK(strcmp(l->bind_interface, "lo") == 0);
+    CHECK(l->use_username_as_clientid);
+    CHECK_EQ_INT(l->accept_protocol_versions, (1 << 4) | (1 << 5));
+    config_free(c);
+    config_diag_free(&d);
+}
+
 /* docs/configuration.md documents every option of the table. */
 static void test_docs_cover_every_option(void)
 {
@@ -698,4 +736,4 @@ UNIT_MAIN(UNIT_TEST(test_defaults), UNIT_TEST(test_good_values), UNIT_TEST(test_
           UNIT_TEST(test_unsupported_and_obsolete_warnings), UNIT_TEST(test_include_dir),
           UNIT_TEST(test_load_file_errors), UNIT_TEST(test_cli_port),
           UNIT_TEST(test_fault_injection), UNIT_TEST(test_http_options),
-          UNIT_TEST(test_docs_cover_every_option))
+          UNIT_TEST(test_compat_options), UNIT_TEST(test_docs_cover_every_option))

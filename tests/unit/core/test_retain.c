@@ -362,7 +362,94 @@ static void test_concurrent_match_with_writer(void)
     CHECK_EQ_INT(mem_in_use(), start);
 }
 
+struct seen_src {
+    size_t n;
+    char client_id[32], username[32];
+    const void *listener;
+    bool has_src;
+};
+
+static void collect_src(struct msg *m, const struct retain_source *src, void *ctx)
+{
+    (void)m;
+    struct seen_src *s = ctx;
+    s->n++;
+    s->has_src = src != NULL;
+    if (src) {
+        snprintf(s->client_id, sizeof s->client_id, "%s", src->client_id);
+        snprintf(s->username, sizeof s->username, "%s", src->username ? src->username : "-");
+        s->listener = src->listener;
+    }
+}
+
+/* check_retain_source's record: the publisher travels with its message through matches, is not
+ * attached to a message that is no longer the retained one, and goes with a replacement. */
+static void test_source(void)
+{
+    struct retain *r = retain_new(0, 0);
+    REQUIRE(r);
+    int token = 0;
+    struct msg *m = mk("a/b", "v1", 0, 0);
+    REQUIRE(m && retain_set(r, m) == 0);
+    struct seen_src s = {0};
+    retain_match_src(r, bytes_str("a/#"), 0, collect_src, &s);
+    CHECK(s.n == 1 && !s.has_src);
+    struct retain_source src = {"pub-1", "alice", &token};
+    REQUIRE(retain_set_source(r, m, &src) == 0);
+    memset(&s, 0, sizeof s);
+    retain_match_src(r, bytes_str("a/+"), 0, collect_src, &s);
+    CHECK(s.n == 1 && s.has_src);
+    CHECK(strcmp(s.client_id, "pub-1") == 0 && strcmp(s.username, "alice") == 0);
+    CHECK(s.listener == &token);
+    /* A replacement has no source until one is recorded for it; the old message's is ignored. */
+    struct msg *m2 = mk("a/b", "v2", 0, 0);
+    REQUIRE(m2 && retain_set(r, m2) == 0);
+    struct retain_source anon = {"pub-2", NULL, NULL};
+    REQUIRE(retain_set_source(r, m, &anon) == 0);
+    memset(&s, 0, sizeof s);
+    retain_match_src(r, bytes_str("a/b"), 0, collect_src, &s);
+    CHECK(s.n == 1 && !s.has_src);
+    REQUIRE(retain_set_source(r, m2, &anon) == 0);
+    memset(&s, 0, sizeof s);
+    retain_match_src(r, bytes_str("a/b"), 0, collect_src, &s);
+    CHECK(s.n == 1 && s.has_src && strcmp(s.username, "-") == 0);
+    mem_fail_at(1);
+    CHECK_EQ_INT(retain_set_source(r, m2, &src), TERN_ENOMEM);
+    mem_fail_at(0);
+    msg_unref(m);
+    msg_unref(m2);
+    retain_free(r); /* frees the record with its node */
+}
+
+/* retain_expiry_interval: retain_sweep removes expired messages once per period, the first time
+ * one period after its first call; period 0 is off. */
+static void test_sweep(void)
+{
+    struct retain *r = retain_new(0, 0);
+    REQUIRE(r);
+    struct msg *m = mk("e/1", "x", 1, 0); /* expires at 1000 ms */
+    REQUIRE(m && retain_set(r, m) == 0);
+    msg_unref(m);
+    REQUIRE(put(r, "keep", "y") == 0);
+    CHECK_EQ_INT(retain_sweep(r, 5000, 0), 0);      /* off */
+    CHECK_EQ_INT(retain_sweep(r, 5000, 60000), 0);  /* first call: scheduled for 65000 */
+    CHECK_EQ_INT(retain_sweep(r, 64999, 60000), 0); /* not due */
+    CHECK_EQ_INT(retain_count(r), 2);
+    CHECK_EQ_INT(retain_sweep(r, 65000, 60000), 1);
+    CHECK_EQ_INT(retain_count(r), 1);
+    m = mk("e/2", "x", 1, 70000);
+    REQUIRE(m && retain_set(r, m) == 0);
+    msg_unref(m);
+    CHECK_EQ_INT(retain_sweep(r, 100000, 60000), 0); /* next due at 125000 */
+    /* A shorter period (reload) reschedules from now. */
+    CHECK_EQ_INT(retain_sweep(r, 100000, 1000), 0);
+    CHECK_EQ_INT(retain_sweep(r, 101000, 1000), 1);
+    CHECK_EQ_INT(retain_count(r), 1);
+    retain_free(r);
+}
+
 UNIT_MAIN(UNIT_TEST(test_set_replace_delete), UNIT_TEST(test_delete_prunes),
           UNIT_TEST(test_wildcard_retrieval), UNIT_TEST(test_count_cap), UNIT_TEST(test_byte_cap),
           UNIT_TEST(test_expiry), UNIT_TEST(test_many_topics), UNIT_TEST(test_set_out_of_memory),
-          UNIT_TEST(test_concurrent_match_with_writer))
+          UNIT_TEST(test_concurrent_match_with_writer), UNIT_TEST(test_source),
+          UNIT_TEST(test_sweep))
