@@ -5,7 +5,9 @@ Debian's mosquitto_pub.
 
 Every endpoint, authentication refused and accepted (bearer token, HTTP Basic against a password
 file made by mosquitto_passwd, admin role), paging and filters, JSON errors with status codes;
-/metrics validated by Debian's `promtool check metrics` and shown to move with traffic.
+/metrics validated by Debian's `promtool check metrics` and shown to move with traffic, drop
+reasons counted where they happen (too_large, sys_topic, queue_full, expired, acl_denied: the
+last with an ACL file, on a second ternd), and the queued gauge across a restart with persistence.
 """
 
 import base64
@@ -629,8 +631,182 @@ def metrics_histograms(b):
     check(metric(text, "tern_store_commit_duration_seconds_sum") > 0, "commit time summed")
     check_eq(labelled(text, "tern_worker_loop_lag_seconds_bucket", worker="0", le="+Inf"),
              labelled(text, "tern_worker_loop_lag_seconds_count", worker="0"), "lag histogram")
+    # The lag probe fires every second on every worker: its count grows.
+    wait_until(lambda: labelled(scrape(b), "tern_worker_loop_lag_seconds_count", worker="0") > 0,
+               "a loop-lag probe sample")
     for name in ("process_open_fds", "process_start_time_seconds", "process_max_fds"):
         check(metric(text, name) > 0, name)
+
+
+def mosquitto_pub_v5(b, topic, payload, qos=1, props=()):
+    """mosquitto_pub -d -V mqttv5 with PUBLISH properties (props: (name, value) pairs); returns
+    its output, where -d shows the acknowledgement's reason code ("PUBACK (Mid: 1, RC:135)")."""
+    args = ["mosquitto_pub", "-d", "-h", b.host, "-p", str(b.port), "-V", "mqttv5", "-q", str(qos),
+            "-t", topic, "-m", payload]
+    for name, value in props:
+        args += ["-D", "publish", name, str(value)]
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=WAIT * 3)
+    check(r.returncode == 0, "mosquitto_pub: %s" % r.stdout.decode("utf-8", "replace"))
+    return r.stdout.decode("utf-8", "replace")
+
+
+def wait_metric(scrape_fn, pred, what):
+    """Scrapes until pred(text) holds (bounded poll: the broker applies the effect on a worker,
+    the scrape reads it afterwards); returns the text that satisfied it."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        text = scrape_fn()
+        if pred(text):
+            return text
+        check(time.monotonic() < deadline, "timed out waiting for: %s; last scrape:\n%s"
+              % (what, "\n".join(line for line in text.splitlines()
+                                 if line.startswith("tern_messages"))))
+        time.sleep(0.05)
+
+
+def metrics_expired(b):
+    """A message with Message Expiry Interval 1 queued for an offline persistent session is
+    dropped as `expired` when the client comes back after it expired, and never delivered."""
+    cid = unique("expiry")
+    topic = unique("exp")
+    c = Client(b, cid, clean=False)
+    c.subscribe(topic, qos=1)
+    c.close()
+    wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + cid)["connected"], "offline")
+    before = scrape(b)
+    mosquitto_pub_v5(b, topic, "short-lived", props=[("message-expiry-interval", 1)])
+    # mosquitto_pub returned after its PUBACK, so the broker stamped the message before t0 and
+    # it expires at the latest 1 s after t0 (the broker's loop clock is never ahead of ours).
+    t0 = time.monotonic()
+    mid = scrape(b)
+    check_eq(metric(mid, "tern_messages_queued") - metric(before, "tern_messages_queued"), 1,
+             "the message is queued for the offline session")
+    # Waiting out the Message Expiry Interval is the behaviour under test, not synchronisation.
+    time.sleep(max(0.0, t0 + 1.25 - time.monotonic()))
+    c = Client(b, cid, clean=False)
+    try:
+        after = wait_metric(lambda: scrape(b),
+                            lambda t: dropped(t, "expired") - dropped(before, "expired") >= 1,
+                            "tern_messages_dropped_total{reason=\"expired\"} +1")
+        check_eq(dropped(after, "expired") - dropped(before, "expired"), 1, "expired drops")
+        check_eq(metric(after, "tern_messages_queued"), metric(before, "tern_messages_queued"),
+                 "the expired message left the queue gauge")
+        # A message without expiry sent now arrives, and is the only one the client gets.
+        mosquitto_pub(b, topic, b"marker")
+        c.wait(lambda: c.msgs, "the marker message")
+        check_eq([m.payload for m in c.msgs], [b"marker"], "the expired message never arrived")
+    finally:
+        c.close()
+        Client(b, cid).close()  # ends the session
+
+
+def side_broker(b, conf):
+    """Another ternd (its own temp dir) for tests that need an ACL file or a restart; conf
+    gets a websockets listener with /metrics without auth appended. Returns (broker, scrape)."""
+    other = harness.Broker(b.ternd, conf=harness.BASE_CONF + conf +
+                           "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
+                           "http_metrics_auth false\n")
+    other.start()
+
+    def scrape_other():
+        port = [p for kind, _, p in other.listeners if kind == "ws"][0]
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        try:
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            check_eq(r.status, 200, "GET /metrics of the second broker")
+            return r.read().decode()
+        finally:
+            c.close()
+    return other, scrape_other
+
+
+def stop_side_broker(other):
+    problems = other.stop()
+    other.cleanup()
+    check(not problems, "second ternd: %s" % "\n".join(problems))
+
+
+def metrics_acl_denied(b):
+    """acl_denied is counted once per PUBLISH the publisher may not write (handle_publish.c; v5
+    publishers get 0x87) and once per subscriber that may not read a message its wildcard
+    subscription matched (deliver.c: the subscriber's read ACL at delivery)."""
+    acl = os.path.join(FILES, "acl-drops")
+    write_file(acl, "# anonymous clients\ntopic write acl/#\ntopic read acl/open/#\n")
+    other, scrape_other = side_broker(b, "acl_file %s\n" % acl)
+    sub = None
+    try:
+        sub = Client(other, version=5)
+        sub.subscribe("acl/#", qos=1)  # granted: reads are checked per message
+        before = scrape_other()
+        mosquitto_pub_v5(other, "acl/closed/x", "not for the subscriber")
+        mosquitto_pub_v5(other, "acl/open/x", "readable")
+        sub.wait(lambda: sub.msgs, "the readable message")
+        # The read check runs on the subscriber's worker, which may not be the publisher's.
+        mid = wait_metric(scrape_other,
+                          lambda t: dropped(t, "acl_denied") > dropped(before, "acl_denied"),
+                          "acl_denied for the subscriber")
+        check_eq(dropped(mid, "acl_denied") - dropped(before, "acl_denied"), 1,
+                 "one acl_denied: the subscriber may not read acl/closed/x")
+        out = mosquitto_pub_v5(other, "elsewhere/x", "not writable")
+        check("received PUBACK (Mid: 1, RC:135)" in out,
+              "the v5 publisher is told 0x87 Not authorized: %r" % out)
+        mosquitto_pub_v5(other, "acl/open/end", "marker")
+        sub.wait(lambda: len(sub.msgs) == 2, "the marker")
+        after = wait_metric(scrape_other,
+                            lambda t: dropped(t, "acl_denied") > dropped(mid, "acl_denied"),
+                            "acl_denied for the publisher")
+        check_eq(dropped(after, "acl_denied") - dropped(mid, "acl_denied"), 1,
+                 "one acl_denied: the publisher may not write elsewhere/x")
+        check_eq([m.topic for m in sub.msgs], ["acl/open/x", "acl/open/end"],
+                 "only readable messages were delivered")
+    finally:
+        if sub:
+            sub.close()
+        stop_side_broker(other)
+
+
+def metrics_queued_after_restart(b):
+    """After a restart with persistence, tern_messages_queued counts the restored queue of an
+    offline persistent session, and goes back to exactly 0 once the client drained it."""
+    store = tempfile.mkdtemp(prefix="store-", dir=FILES)
+    other, scrape_other = side_broker(
+        b, "persistence true\npersistence_location %s/\n" % store)
+    cid = unique("restored")
+    topic = unique("rq")
+    c = None
+    try:
+        c = Client(other, cid, clean=False)
+        c.subscribe(topic, qos=1)
+        c.close()
+        wait_metric(scrape_other, lambda t: metric(t, "tern_connections") == 0, "offline")
+        for i in range(3):
+            mosquitto_pub(other, topic, b"r%d" % i, qos=1)
+        # Queued by the session's worker, which may not be the publisher's: poll.
+        before = wait_metric(scrape_other, lambda t: metric(t, "tern_messages_queued") >= 3,
+                             "three messages queued")
+        check_eq((metric(before, "tern_messages_queued"), metric(before, "tern_messages_inflight")),
+                 (3, 0), "queued before the restart")
+        problems = other.stop()
+        check(not problems, "ternd stop: %s" % "\n".join(problems))
+        other.start()
+        restored = scrape_other()
+        check_eq((metric(restored, "tern_messages_queued"),
+                  metric(restored, "tern_messages_inflight")), (3, 0),
+                 "the restored queue is counted")
+        c = Client(other, cid, clean=False)
+        c.wait(lambda: len(c.msgs) == 3, "the three restored messages")
+        check_eq([m.payload for m in c.msgs], [b"r0", b"r1", b"r2"], "restored in order")
+        # paho acknowledges each PUBLISH before on_message returns; the broker's gauges follow.
+        drained = wait_metric(scrape_other,
+                              lambda t: metric(t, "tern_messages_queued") == 0 and
+                              metric(t, "tern_messages_inflight") == 0, "queue drained")
+        check_eq((metric(drained, "tern_messages_queued"),
+                  metric(drained, "tern_messages_inflight")), (0, 0), "drained gauges")
+    finally:
+        if c:
+            c.close()
+        stop_side_broker(other)
 
 
 TESTS = [
@@ -647,6 +823,9 @@ TESTS = [
     ("metrics_by_qos", metrics_by_qos),
     ("metrics_drops", metrics_drops),
     ("metrics_queue_full", metrics_queue_full),
+    ("metrics_expired", metrics_expired),
+    ("metrics_acl_denied", metrics_acl_denied),
+    ("metrics_queued_after_restart", metrics_queued_after_restart),
     ("metrics_histograms", metrics_histograms),
     ("subscriptions", subscriptions),
     ("reload_invalid", reload_invalid),

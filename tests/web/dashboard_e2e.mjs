@@ -170,6 +170,7 @@ class Broker {
         run('mosquitto_passwd', ['-c', '-b', pw, ADMIN.user, ADMIN.password]);
         run('mosquitto_passwd', ['-b', pw, VIEWER.user, VIEWER.password]);
         const conf = join(this.dir, 'ternd.conf');
+        this.conf = conf;
         writeFileSync(conf, [
             // Run as root (CI), ternd would drop to its default user, which cannot write the
             // ready file in this private directory: stay root, as tests/interop/harness.py does.
@@ -313,8 +314,9 @@ async function main() {
         page = context.pages()[0] || (await context.newPage());
         page.on('pageerror', (e) => page_errors.push(`pageerror: ${e.message}`));
         page.on('console', (m) => {
-            // Chromium logs every 4xx fetch as an error; the refused logins cause those on purpose.
-            if (m.type() === 'error' && !/status of 40[13]/.test(m.text()))
+            // Chromium logs every 4xx fetch as an error; the refused logins (401, 403) and the
+            // reload of an invalid configuration (422) cause those on purpose.
+            if (m.type() === 'error' && !/status of (40[13]|422)/.test(m.text()))
                 page_errors.push(`console: ${m.text()}`);
         });
         // No request may leave the broker's origin (the dashboard works offline, no CDN);
@@ -499,12 +501,97 @@ async function main() {
             pub(broker, t('tree/b/live'), 'live leaf');
             await page.locator(`#topics-tree li[data-topic="${t('tree/b/live')}"]`)
                 .waitFor({ state: 'attached', timeout: WAIT });
-            for (const s of await page.locator('#topics-tree summary').all()) await s.click();
+            // Open every level at once: clicking the summaries one by one raced with the
+            // view's re-render on each message (indices shifted, a click could close a level
+            // and leave the next summary hidden). The view keeps open levels across renders.
+            await page.evaluate(() => {
+                for (const d of document.querySelectorAll('#topics-tree details')) d.open = true;
+            });
             await page.locator(`#topics-tree li[data-topic="${kept}"]`)
                 .filter({ hasText: 'retained' })
                 .waitFor({ timeout: WAIT });
             await screenshot('topic-tree');
             pub(broker, kept, '', ['-r']);
+        });
+
+        // One client with 55 subscriptions: two under subs/ and 53 under page/ (more than the
+        // view's page of 50).
+        const subs_id = `e2e-subs-${run_id}`;
+        const page_filters =
+            Array.from({ length: 53 }, (_, i) => t(`page/${String(i).padStart(2, '0')}`));
+        const subscriber =
+            sub(broker, subs_id, t('subs/+/temp'),
+                ['-q', '1', '-t', t('subs/#'), ...page_filters.flatMap((f) => ['-t', f])]);
+        procs.push(subscriber);
+        await step('subscriptions_view', async () => {
+            await subscriber.wait_for(/received SUBACK/, 'SUBACK');
+            const rest = await broker.rest(
+                'GET', `/subscriptions?client_id=${encodeURIComponent(subs_id)}&limit=1000`);
+            check(rest.total === 55, `REST: ${rest.total} subscriptions of ${subs_id}`);
+            await go('subscriptions');
+            await page.fill('#subs-client', subs_id);
+            await page.locator('#subs-page').filter({ hasText: '1–50 of 55' }).waitFor({
+                timeout: WAIT
+            });
+            check(
+                (await page.locator('#subs-table tbody tr').count()) === 50,
+                'first page holds 50 rows');
+            await page.click('#subs-next');
+            await page.locator('#subs-page').filter({ hasText: '51–55 of 55' }).waitFor({
+                timeout: WAIT
+            });
+            // Sorted by filter: '#' before '+'; every option of the row as the API reports it.
+            const row = page.locator('#subs-table tbody tr', { hasText: t('subs/+/temp') });
+            await row.waitFor({ timeout: WAIT });
+            const cells = await row.locator('td').allTextContents();
+            check(
+                JSON.stringify(cells.slice(0, 8)) ===
+                    JSON.stringify([subs_id, t('subs/+/temp'), '1', 'no', 'no', '0', '', '']),
+                `row cells: ${JSON.stringify(cells)}`);
+            const last =
+                await page.locator('#subs-table tbody tr td:nth-child(2)').allTextContents();
+            check(
+                JSON.stringify(last) ===
+                    JSON.stringify([...page_filters.slice(50), t('subs/#'), t('subs/+/temp')]),
+                `last page filters: ${JSON.stringify(last)}`);
+            await page.click('#subs-prev');
+            await page.locator('#subs-page').filter({ hasText: '1–50 of 55' }).waitFor({
+                timeout: WAIT
+            });
+            // The filter tree of the same rows, and a topic tested against it.
+            await page.locator('#subs-tree-summary')
+                .filter({ hasText: '55 subscriptions of 1 clients' })
+                .waitFor({ timeout: WAIT });
+            const leaf = page.locator(`#subs-tree li[data-filter="${t('subs/+/temp')}"]`);
+            await leaf.waitFor({ state: 'attached', timeout: WAIT });
+            for (const s of await page.locator('#subs-tree summary').all()) await s.click();
+            await leaf.locator(`.badge[data-client="${subs_id}"]`)
+                .filter({ hasText: 'QoS 1' })
+                .waitFor({ timeout: WAIT });
+            await page.fill('#subs-test-topic', t('subs/kitchen/temp'));
+            await page.locator('#subs-test-result')
+                .filter({ hasText: `2 subscriptions match ${t('subs/kitchen/temp')}` })
+                .waitFor({ timeout: WAIT });
+            await screenshot('subscriptions');
+            // The filter text (contains) instead of the client id; a click on a client id puts
+            // it back.
+            await page.fill('#subs-client', '');
+            await page.fill('#subs-filter', t('subs/'));
+            await page.locator('#subs-page').filter({ hasText: '1–2 of 2' }).waitFor({
+                timeout: WAIT
+            });
+            await page.fill('#subs-filter', t('page/'));
+            await page.locator('#subs-page').filter({ hasText: '1–50 of 53' }).waitFor({
+                timeout: WAIT
+            });
+            await page.locator('#subs-table button.link', { hasText: subs_id }).first().click();
+            await page.locator('#subs-page').filter({ hasText: '1–50 of 53' }).waitFor({
+                timeout: WAIT
+            });
+            check(
+                (await page.inputValue('#subs-client')) === subs_id,
+                'clicking a client id filters by it');
+            await screenshot('subscriptions-filtered');
         });
 
         await step('overview_counters_moved', async () => {
@@ -535,6 +622,44 @@ async function main() {
                 timeout: WAIT
             });
             await screenshot('listeners');
+        });
+
+        await step('reload_config', async () => {
+            await go('listeners');
+            await page.click('#reload-config');
+            await page.locator('#reload-status.ok')
+                .filter({ hasText: 'reload requested' })
+                .waitFor({ timeout: WAIT });
+            check(
+                (await page.locator('#reload-status').textContent()).includes(broker.conf),
+                'the reloaded file is named');
+            await screenshot('reload-requested');
+            // An invalid file: 422, the FILE:LINE errors listed, nothing applied.
+            const orig = readFileSync(broker.conf, 'utf8');
+            const bad_line = orig.split('\n').length;  // orig ends with a newline
+            writeFileSync(broker.conf, `${orig}no_such_option 1\n`);
+            try {
+                await page.click('#reload-config');
+                await page.locator('#reload-status.error')
+                    .filter({ hasText: 'configuration invalid' })
+                    .waitFor({ timeout: WAIT });
+                await page.locator('#reload-lines li')
+                    .filter({ hasText: `${broker.conf}:${bad_line}:` })
+                    .filter({ hasText: 'no_such_option' })
+                    .waitFor({ timeout: WAIT });
+                await screenshot('reload-invalid');
+            } finally {
+                writeFileSync(broker.conf, orig);
+            }
+            await page.click('#reload-config');
+            await page.locator('#reload-status.ok')
+                .filter({ hasText: 'reload requested' })
+                .waitFor({ timeout: WAIT });
+            check(
+                (await page.locator('#reload-lines li').count()) === 0,
+                'the previous errors are cleared');
+            // The broker is still up and serves the dashboard's calls after the reloads.
+            await broker.rest('GET', '/broker');
         });
 
         await step('logout_and_token_login', async () => {

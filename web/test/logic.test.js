@@ -1,5 +1,6 @@
 // Unit tests of the dashboard's DOM-free modules (run: npm test, in web/): rates, topic tree,
-// Authorization headers, answer normalisation, REST paths and the chart's scale.
+// subscription filter tree and matching, Authorization headers, answer normalisation, REST paths,
+// the reload result and the chart's scale.
 
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
@@ -7,6 +8,15 @@ import {test} from 'node:test';
 import {ApiError, list_of, make_api, topic_path, total_of} from '../src/js/api.js';
 import {auth_clear, auth_header, auth_load, auth_save, basic_header} from '../src/js/auth.js';
 import {nice_max} from '../src/js/chart.js';
+import {
+    filter_matches,
+    filter_share_split,
+    filter_tree_build,
+    filter_tree_children,
+    filter_tree_clients,
+    filter_tree_count,
+    filter_tree_matching
+} from '../src/js/filter_tree.js';
 import {default_series, flatten_numbers, RateHistory, rates_between} from '../src/js/rates.js';
 import {
     tree_add,
@@ -17,6 +27,8 @@ import {
     tree_total,
     tree_unretain
 } from '../src/js/topic_tree.js';
+import {reload_report} from '../src/js/view_listeners.js';
+import {sub_label} from '../src/js/view_subscriptions.js';
 
 test('flatten_numbers keeps finite numbers under dotted keys', () => {
     const f = flatten_numbers(
@@ -161,4 +173,122 @@ test('nice_max rounds up to 1, 2 or 5 times a power of ten', () => {
     assert.equal(nice_max(7), 10);
     assert.equal(nice_max(120), 200);
     assert.equal(nice_max(1000), 1000);
+});
+
+test('filter_share_split takes the group off shared filters only', () => {
+    assert.deepEqual(filter_share_split('$share/g1/a/+'), { group: 'g1', filter: 'a/+' });
+    assert.deepEqual(filter_share_split('$share/g/#'), { group: 'g', filter: '#' });
+    assert.deepEqual(filter_share_split('a/$share/g'), { group: null, filter: 'a/$share/g' });
+    assert.deepEqual(
+        filter_share_split('$share/nogroup'), { group: null, filter: '$share/nogroup' });
+});
+
+test('filter_matches follows MQTT wildcards and $ topics', () => {
+    const cases = [
+        ['a/b', 'a/b', true],
+        ['a/b', 'a/c', false],
+        ['a/+', 'a/b', true],
+        ['a/+', 'a', false],
+        ['a/+', 'a/b/c', false],
+        ['a/+', 'a/', true],
+        ['a/#', 'a', true],
+        ['a/#', 'a/b/c', true],
+        ['a/#', 'ab', false],
+        ['#', 'x/y', true],
+        ['+/+', '/x', true],
+        ['+', 'a/b', false],
+        ['#', '$SYS/x', false],
+        ['+/x', '$SYS/x', false],
+        ['$SYS/#', '$SYS/x', true],
+        ['a/b/c', 'a/b', false],
+        ['a//b', 'a//b', true],
+        ['a/+/b', 'a//b', true],
+    ];
+    for (const [f, t, want] of cases) assert.equal(filter_matches(f, t), want, `${f} vs ${t}`);
+});
+
+test('filter tree: levels, shared groups, counts, clients and matching', () => {
+    const rows = [
+        { client_id: 'c1', filter: 'home/+/temp', qos: 1, shared_group: null },
+        { client_id: 'c2', filter: 'home/#', qos: 0, shared_group: null },
+        { client_id: 'c2', filter: '$share/g1/home/+/temp', qos: 2, shared_group: 'g1' },
+        { client_id: 'c3', filter: 'office/door', qos: 1, subscription_id: 7 },
+        { client_id: 'c4', filter: '#', qos: 0 },
+    ];
+    const root = filter_tree_build(rows);
+    assert.equal(filter_tree_count(root), 5);
+    assert.deepEqual([...filter_tree_clients(root)].sort(), ['c1', 'c2', 'c3', 'c4']);
+    assert.deepEqual(filter_tree_children(root).map((n) => n.name), ['#', 'home', 'office']);
+    const home = root.children.get('home');
+    assert.equal(filter_tree_count(home), 3);
+    assert.deepEqual(filter_tree_children(home).map((n) => n.name), ['#', '+']);
+    const temp = home.children.get('+').children.get('temp');
+    assert.equal(temp.path, 'home/+/temp');
+    assert.deepEqual(temp.subs.map((s) => [s.client_id, s.group]), [['c1', null], ['c2', 'g1']]);
+    assert.deepEqual(
+        filter_tree_matching(root, 'home/kitchen/temp').map((s) => s.filter),
+        ['#', 'home/#', 'home/+/temp', '$share/g1/home/+/temp']);
+    assert.deepEqual(
+        filter_tree_matching(root, 'office/door').map((s) => s.client_id), ['c4', 'c3']);
+    assert.deepEqual(filter_tree_matching(root, '$SYS/x'), []);
+    assert.equal(filter_tree_count(filter_tree_build([])), 0);
+});
+
+test('sub_label names the client, QoS, group and subscription id', () => {
+    assert.equal(sub_label({ client_id: 'c', qos: 1, shared_group: null }), 'c (QoS 1)');
+    assert.equal(
+        sub_label({ client_id: 'c', qos: 2, group: 'g', subscription_id: 7 }),
+        'c (QoS 2, shared group g, id 7)');
+});
+
+test('subscriptions and reload calls: paths, query, method; 422 keeps the body', async () => {
+    const calls = [];
+    const answers = [
+        { ok: true, status: 200, text: '{"subscriptions":[],"total":0,"offset":5,"limit":10}' },
+        { ok: true, status: 202, text: '{"status":"reloading","config_file":"/e/t.conf"}' },
+        {
+            ok: false,
+            status: 422,
+            statusText: 'Unprocessable Entity',
+            text: JSON.stringify({
+                error: {
+                    status: 422,
+                    message: '/e/t.conf is invalid, the running configuration is kept: ' +
+                        '/e/t.conf:3: unknown option',
+                    errors: ['/e/t.conf:3: unknown option', '/e/t.conf:9: bad value'],
+                    warnings: ['/e/t.conf:1: deprecated'],
+                }
+            }),
+        },
+    ];
+    const fake = async (url, init) => {
+        calls.push({ url, init });
+        const a = answers.shift();
+        return { ok: a.ok, status: a.status, statusText: a.statusText, text: async () => a.text };
+    };
+    const api = make_api(() => ({ kind: 'basic', user: 'u', password: 'p' }), '/api/v1', fake);
+    await api.subscriptions({ offset: 5, limit: 10, client_id: 'a b', filter: '#' });
+    assert.equal(calls[0].url, '/api/v1/subscriptions?offset=5&limit=10&client_id=a+b&filter=%23');
+    assert.equal(calls[0].init.method, 'GET');
+    const ok = await api.reload();
+    assert.equal(calls[1].url, '/api/v1/reload');
+    assert.equal(calls[1].init.method, 'POST');
+    assert.equal(calls[1].init.body, undefined);
+    const r = reload_report({ answer: ok });
+    assert.equal(r.kind, 'ok');
+    assert.match(r.text, /^reload requested \(\/e\/t\.conf\)/);
+    assert.deepEqual(r.lines, []);
+    let err = null;
+    await api.reload().catch((e) => (err = e));
+    assert.ok(err instanceof ApiError && err.status === 422);
+    const bad = reload_report({ error: err });
+    assert.equal(bad.kind, 'error');
+    assert.deepEqual(bad.lines, [
+        '/e/t.conf:3: unknown option', '/e/t.conf:9: bad value', 'warning: /e/t.conf:1: deprecated'
+    ]);
+    const other = reload_report({ error: new ApiError(409, '409 no configuration file') });
+    assert.deepEqual(
+        other, { kind: 'error', text: 'reload refused: 409 no configuration file', lines: [] });
+    assert.deepEqual(
+        reload_report({ answer: { status: 'reloading', warnings: ['w'] } }).lines, ['warning: w']);
 });

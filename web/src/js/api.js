@@ -1,13 +1,15 @@
 // REST client for the broker's /api/v1 (same origin as the dashboard): adds the
 // Authorization header, parses JSON answers and turns error answers
-// ({"error":{"status":..,"message":..}}) into ApiError. Knows the paths, not the views.
+// ({"error":{"status":..,"message":..}}) into ApiError, which keeps the parsed body (e.g. the
+// "errors" list of a 422 from POST /reload). Knows the paths, not the views.
 
 import {auth_header} from './auth.js';
 
 export class ApiError extends Error {
-    constructor(status, message) {
+    constructor(status, message, data = null) {
         super(message);
         this.status = status;
+        this.data = data;  // the parsed answer body, when there was one
     }
 }
 
@@ -38,7 +40,7 @@ export function make_api(get_auth, base = '/api/v1', fetch_fn = globalThis.fetch
         }
         if (!res.ok) {
             const msg = (data && data.error && data.error.message) || res.statusText || 'error';
-            throw new ApiError(res.status, `${res.status} ${msg}`);
+            throw new ApiError(res.status, `${res.status} ${msg}`, data);
         }
         return data;
     }
@@ -50,6 +52,9 @@ export function make_api(get_auth, base = '/api/v1', fetch_fn = globalThis.fetch
         retained: (filter = '#') => call('GET', `/retained?${query({ filter })}`),
         retained_delete: (topic) => call('DELETE', `/retained/${topic_path(topic)}`),
         publish: (msg) => call('POST', '/publish', msg),
+        subscriptions: ({ offset = 0, limit = 50, client_id = '', filter = '' } = {}) =>
+            call('GET', `/subscriptions?${query({ offset, limit, client_id, filter })}`),
+        reload: () => call('POST', '/reload'),
         listeners: () => call('GET', '/listeners'),
         openapi: () => call('GET', '/openapi.json'),
     };

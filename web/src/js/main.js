@@ -12,6 +12,7 @@ import {view_console} from './view_console.js';
 import {view_listeners} from './view_listeners.js';
 import {view_overview} from './view_overview.js';
 import {view_retained} from './view_retained.js';
+import {view_subscriptions} from './view_subscriptions.js';
 import {view_topics} from './view_topics.js';
 
 const $ = (id) => document.getElementById(id);
@@ -100,6 +101,7 @@ function start_app() {
     Object.assign(views, {
         overview: view_overview(ctx),
         clients: view_clients(ctx),
+        subscriptions: view_subscriptions(ctx),
         retained: view_retained(ctx),
         topics: view_topics(ctx),
         console: view_console(ctx),

@@ -1,8 +1,36 @@
 // Listeners and configuration: GET /api/v1/listeners as a table (every field the broker
-// reports), and the API's OpenAPI document on demand (GET /api/v1/openapi.json).
+// reports), a "Reload configuration" button (POST /api/v1/reload: 202 shows "reload requested",
+// 422 the file's FILE:LINE errors) and the API's OpenAPI document on demand.
 
 import {list_of} from './api.js';
 import {fmt_value, h, replace, status, table} from './dom.js';
+
+// What to show for a reload: {kind: 'ok'|'error', text, lines}, from the 202 answer's body
+// (answer) or from the ApiError of a refusal (error).
+export function reload_report({answer, error}) {
+    const strings = (v) => (Array.isArray(v) ? v.map(String) : []);
+    if (!error) {
+        const file = answer && answer.config_file ? ` (${answer.config_file})` : '';
+        return {
+            kind: 'ok',
+            text: `reload requested${file}: the broker applies it as on SIGHUP`,
+            lines: strings(answer && answer.warnings).map((w) => `warning: ${w}`),
+        };
+    }
+    const body = error.data && error.data.error;
+    if (error.status === 422 && body) {
+        const errors = strings(body.errors);
+        return {
+            kind: 'error',
+            text: 'configuration invalid, the running configuration is kept',
+            lines: [
+                ...(errors.length ? errors : [String(body.message)]),
+                ...strings(body.warnings).map((w) => `warning: ${w}`),
+            ],
+        };
+    }
+    return { kind: 'error', text: `reload refused: ${error.message}`, lines: [] };
+}
 
 export function view_listeners(ctx) {
     const list = h('div', { id: 'listeners-table' });
@@ -12,10 +40,19 @@ export function view_listeners(ctx) {
         h('button', { type: 'button', class: 'secondary', id: 'openapi-show' },
           'Show OpenAPI document');
     const doc = h('pre', { class: 'doc', id: 'openapi-doc', hidden: true });
+    const reload = h('button', { type: 'button', id: 'reload-config' }, 'Reload configuration');
+    const reload_st = h('p', { class: 'status', role: 'status', id: 'reload-status' });
+    const reload_lines = h('ul', { class: 'lines mono', id: 'reload-lines' });
     const el =
         h('section', { id: 'view-listeners' },
           h('div', { class: 'card' },
             h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'Listeners'), refresh), list, st),
+          h('div', { class: 'card' },
+            h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'Configuration'), reload),
+            h('p', { class: 'hint' },
+              'Re-reads the file ternd was started with (-c), as SIGHUP does: security files, ' +
+                  'tokens, limits and logging change; listeners only at a restart.'),
+            reload_st, reload_lines),
           h('div', { class: 'card' },
             h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'REST API'), show_doc), doc));
 
@@ -47,6 +84,22 @@ export function view_listeners(ctx) {
         }
     });
     refresh.addEventListener('click', load);
+    reload.addEventListener('click', async () => {
+        reload.disabled = true;
+        status(reload_st, 'info', 'checking the configuration…');
+        replace(reload_lines);
+        let report;
+        try {
+            report = reload_report({ answer: await ctx.api.reload() });
+        } catch (e) {
+            if (ctx.fail(e)) return;
+            report = reload_report({ error: e });
+        } finally {
+            reload.disabled = false;
+        }
+        status(reload_st, report.kind, report.text);
+        replace(reload_lines, report.lines.map((l) => h('li', {}, l)));
+    });
 
     return { el, show: load, hide() {} };
 }
