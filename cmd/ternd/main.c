@@ -125,6 +125,8 @@ static void apply_logging(struct log *lg, const struct config *cfg, bool verbose
 {
     atomic_store(&lg->levels, verbose ? TLOG_ALL_LEVELS : cfg->log_type);
     atomic_store(&lg->timestamps, cfg->log_timestamp);
+    if (log_set_timestamp_format(lg, cfg->log_timestamp_format) != 0)
+        log_msg(lg, TLOG_WARN, "Warning: out of memory setting log_timestamp_format.");
     unsigned dests = cfg->log_dest;
     if (first && (dests & LOG_DEST_FILE) && cfg->log_file) {
         lg->file = fopen(cfg->log_file, "a");

@@ -3,6 +3,7 @@
 #include "broker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -251,9 +252,36 @@ void broker_reload(struct broker *b, struct config *cfg)
     security_reload(b);
 }
 
+/* retain_expiry_interval (minutes): the sweep period. TERN_TEST_RETAIN_SWEEP_MS replaces the
+ * minutes by milliseconds for the integration tests; it has no effect when the option is off. */
+static uint64_t sweep_period_ms(const struct config *cfg)
+{
+    if (!cfg->retain_expiry_interval)
+        return 0;
+    const char *t = getenv("TERN_TEST_RETAIN_SWEEP_MS");
+    if (t && *t) {
+        char *end = NULL;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (end && !*end && v > 0)
+            return v;
+    }
+    return (uint64_t)cfg->retain_expiry_interval * 60000u;
+}
+
+/* Mosquitto's retain_expiry_interval: retained messages whose Message Expiry Interval passed
+ * are never delivered (retain_match skips them), but only a sweep frees them. The store's own
+ * copies go with persist_tick's store_expire. */
+static void sweep_retained(struct broker *b)
+{
+    size_t n = retain_sweep(b->retain, clock_mono_ms(), sweep_period_ms(b->cfg));
+    if (n)
+        log_msg(b->log, TLOG_INFO, "Removed %zu expired retained message%s.", n, n == 1 ? "" : "s");
+}
+
 void broker_poll(struct broker *b)
 {
     security_poll_files(b);
+    sweep_retained(b);
     if (++b->polls % 12 == 0)
         persist_tick(b); /* about once a minute */
 }

@@ -141,18 +141,9 @@ fail:
     return NULL;
 }
 
-/* Settings applied at start and on every reload: security_init and security_reload are the
- * broker's start and reload hooks. log_timestamp_format: Mosquitto's strftime format. */
-static void apply_settings(struct broker *b)
-{
-    if (b->log && log_set_timestamp_format(b->log, b->cfg->log_timestamp_format) != 0)
-        log_msg(b->log, TLOG_WARN, "Warning: out of memory setting log_timestamp_format.");
-}
-
 bool security_init(struct broker *b)
 {
     bool ok = true;
-    apply_settings(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
@@ -192,7 +183,6 @@ static void replace_tls(struct broker *b, struct listener_rt *lr, const struct t
 
 void security_reload(struct broker *b)
 {
-    apply_settings(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
@@ -208,35 +198,8 @@ void security_reload(struct broker *b)
     log_msg(b->log, TLOG_NOTICE, "Password and ACL files reloaded.");
 }
 
-/* retain_expiry_interval (minutes): the sweep period. TERN_TEST_RETAIN_SWEEP_MS replaces the
- * minutes by milliseconds for the integration tests; it has no effect when the option is off. */
-static uint64_t sweep_period_ms(const struct config *cfg)
-{
-    if (!cfg->retain_expiry_interval)
-        return 0;
-    const char *t = getenv("TERN_TEST_RETAIN_SWEEP_MS");
-    if (t && *t) {
-        char *end = NULL;
-        unsigned long long v = strtoull(t, &end, 10);
-        if (end && !*end && v > 0)
-            return v;
-    }
-    return (uint64_t)cfg->retain_expiry_interval * 60000u;
-}
-
-/* Mosquitto's retain_expiry_interval: retained messages whose Message Expiry Interval passed
- * are never delivered (retain_match skips them), but only a sweep frees them. The store's own
- * copies go with persist_tick's store_expire. */
-static void sweep_retained(struct broker *b)
-{
-    size_t n = retain_sweep(b->retain, clock_mono_ms(), sweep_period_ms(b->cfg));
-    if (n)
-        log_msg(b->log, TLOG_INFO, "Removed %zu expired retained message%s.", n, n == 1 ? "" : "s");
-}
-
 void security_poll_files(struct broker *b)
 {
-    sweep_retained(b);
     for (size_t i = 0; i < b->n_listeners; i++) {
         struct listener_rt *lr = &b->listeners[i];
         struct tls_settings ts;
