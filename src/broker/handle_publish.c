@@ -161,6 +161,7 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         }
         w->pub_seq = 0;
         routed = deliver_publish(w, m);
+        security_note_retain_source(b, c->lr, c->s->client_id, c->username, m);
         msg_unref(m);
     }
     if (pub->qos == 2)

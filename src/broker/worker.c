@@ -249,6 +249,8 @@ int worker_listen(struct worker *w)
                                    b->n_workers > 1, &port, err, sizeof err);
             if (fd >= 0)
                 lr->port = port; /* later workers bind the same (possibly ephemeral) port */
+            if (fd >= 0 && lr->conf->bind_interface)
+                fd = listener_bind_device(fd, lr->conf->bind_interface, err, sizeof err);
         }
         if (fd < 0) {
             log_msg(b->log, TLOG_ERR, "Error: unable to open listener: %s", err);
