@@ -1,6 +1,7 @@
 /* Client connections: read into a buffer, decode whole packets in place, dispatch them, and
  * collect output in one buffer that the worker flushes once per loop iteration (so a burst of
- * deliveries costs one write). Closing runs the session-detach rules (will, expiry). */
+ * deliveries costs one write): large payloads stay in their message and are gathered around the
+ * buffer's bytes with one writev. Closing runs the session-detach rules (will, expiry). */
 #include "conn.h"
 
 #include <stdio.h>
@@ -29,6 +30,10 @@
 #define READ_CHUNK 16384
 /* Output buffer capacity a connection keeps between bursts. */
 #define OUT_KEEP 65536
+/* Queued-payload slots a connection keeps between bursts. */
+#define REFS_KEEP 64
+/* iovec entries per write: out's pieces and the payloads between them. */
+#define FLUSH_IOV 1024
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
 static void on_readable(struct conn *c);
@@ -75,6 +80,7 @@ void conn_start(struct worker *w, struct transport *t, const char *peer, struct 
     /* A transport set up elsewhere may already hold input (MQTT bytes that came with the
      * WebSocket upgrade request): the socket will not signal it again. */
     c->layered = strcmp(t->ops->name, "tcp") != 0;
+    c->by_ref = t->ops->by_ref;
     c->mount_len = lr->conf->mount_point ? (uint16_t)strlen(lr->conf->mount_point) : 0;
     if (c->layered)
         on_readable(c);
@@ -98,6 +104,38 @@ int conn_write(struct conn *c, const void *data, size_t len)
     return 0;
 }
 
+int conn_reserve_ref(struct conn *c)
+{
+    if (c->n_refs < c->cap_refs)
+        return 0;
+    uint32_t ncap = c->cap_refs ? c->cap_refs * 2 : 8;
+    struct out_ref *r = mem_realloc(c->refs, ncap * sizeof *r);
+    if (!r)
+        return TERN_ENOMEM;
+    c->refs = r;
+    c->cap_refs = ncap;
+    return 0;
+}
+
+void conn_queue_ref(struct conn *c, struct msg *m, const uint8_t *p, size_t len)
+{
+    c->refs[c->n_refs++] =
+        (struct out_ref){.m = msg_ref(m), .ptr = p, .len = len, .at = c->out.len};
+    c->ref_bytes += len;
+    conn_mark_dirty(c);
+}
+
+/* Releases every queued payload (written or not). */
+static void drop_refs(struct conn *c)
+{
+    for (uint32_t i = 0; i < c->n_refs; i++)
+        msg_unref(c->refs[i].m);
+    mem_free(c->refs);
+    c->refs = NULL;
+    c->n_refs = c->cap_refs = 0;
+    c->ref_bytes = 0;
+}
+
 int conn_send(struct conn *c, const struct mqtt_packet *p)
 {
     uint8_t small[256];
@@ -118,11 +156,91 @@ int conn_send(struct conn *c, const struct mqtt_packet *p)
  * socket space to make progress. */
 static void update_interest(struct conn *c)
 {
-    bool on = c->out.len > 0 || (c->t->ops->wants(c->t) & LOOP_WRITE);
+    bool on = conn_out_pending(c) > 0 || (c->t->ops->wants(c->t) & LOOP_WRITE);
     if (c->write_armed == on)
         return;
     c->write_armed = on;
     loop_modify(c->w->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
+}
+
+/* The pending output as an iovec: pieces of out around the queued payloads, in stream order,
+ * as much as fits. Returns the entry count; *bytes is what they cover. */
+static int gather(const struct conn *c, struct iovec *iov, size_t *bytes)
+{
+    int k = 0;
+    size_t pos = 0, sum = 0;
+    uint32_t i = 0;
+    for (; i < c->n_refs && k + 2 <= FLUSH_IOV; i++) {
+        const struct out_ref *r = &c->refs[i];
+        if (r->at > pos) {
+            iov[k++] = (struct iovec){c->out.data + pos, r->at - pos};
+            sum += r->at - pos;
+            pos = r->at;
+        }
+        iov[k++] = (struct iovec){(void *)r->ptr, r->len};
+        sum += r->len;
+    }
+    if (i == c->n_refs && c->out.len > pos && k < FLUSH_IOV) {
+        iov[k++] = (struct iovec){c->out.data + pos, c->out.len - pos};
+        sum += c->out.len - pos;
+    }
+    *bytes = sum;
+    return k;
+}
+
+/* Drops the first n written bytes of the stream: out's and the queued payloads', in order. */
+static void advance(struct conn *c, size_t n)
+{
+    size_t pos = 0;
+    uint32_t done = 0;
+    while (n > 0) {
+        size_t next = done < c->n_refs ? c->refs[done].at : c->out.len;
+        size_t take = next - pos < n ? next - pos : n;
+        pos += take;
+        n -= take;
+        if (n == 0 || done == c->n_refs)
+            break;
+        struct out_ref *r = &c->refs[done];
+        take = r->len < n ? r->len : n;
+        r->ptr += take;
+        r->len -= take;
+        c->ref_bytes -= take;
+        n -= take;
+        if (r->len)
+            break;
+        msg_unref(r->m);
+        done++;
+    }
+    buf_consume(&c->out, pos);
+    if (done) {
+        c->n_refs -= done;
+        memmove(c->refs, c->refs + done, c->n_refs * sizeof *c->refs);
+    }
+    for (uint32_t i = 0; i < c->n_refs; i++)
+        c->refs[i].at -= pos;
+    if (c->n_refs == 0 && c->cap_refs > REFS_KEEP)
+        drop_refs(c);
+}
+
+/* One write of the pending output. Returns the bytes written (0 when the socket is full) and
+ * sets *all when that was everything offered, or a negative error. */
+static long write_some(struct conn *c, bool *all)
+{
+    struct iovec iov[FLUSH_IOV];
+    size_t offered = c->out.len;
+    int k = 1;
+    iov[0] = (struct iovec){c->out.data, c->out.len};
+    if (c->n_refs)
+        k = gather(c, iov, &offered);
+    long n = c->t->ops->writev(c->t, iov, k);
+    if (n == TERN_EAGAIN)
+        n = 0;
+    if (n < 0)
+        return n;
+    *all = (size_t)n == offered;
+    worker_stat_add(&c->w->stats.bytes_sent, (uint64_t)n);
+    advance(c, (size_t)n);
+    return n;
 }
 
 void conn_flush(struct conn *c)
@@ -133,7 +251,7 @@ void conn_flush(struct conn *c)
     }
     if (c->state == CONN_CLOSED)
         return;
-    if (c->out.len == 0) {
+    if (conn_out_pending(c) == 0) {
         /* Nothing of ours, but the transport may hold bytes of its own (a WebSocket pong or
          * close frame, TLS records): a zero-length write pushes them out. */
         if (c->t->ops->wants(c->t) & LOOP_WRITE)
@@ -141,17 +259,17 @@ void conn_flush(struct conn *c)
         update_interest(c);
         return;
     }
-    struct iovec iov = {c->out.data, c->out.len};
-    long n = c->t->ops->writev(c->t, &iov, 1);
-    if (n == TERN_EAGAIN)
-        n = 0;
+    bool all = false;
+    long n;
+    do {
+        n = write_some(c, &all);
+    } while (n > 0 && all && conn_out_pending(c) > 0);
     if (n < 0) {
         c->out.len = 0;
+        drop_refs(c);
         conn_close(c, -1);
         return;
     }
-    worker_stat_add(&c->w->stats.bytes_sent, (uint64_t)n);
-    buf_consume(&c->out, (size_t)n);
     if (c->out.len == 0 && c->out.cap > OUT_KEEP)
         buf_deinit(&c->out); /* a burst is over: do not keep its buffer per connection */
     update_interest(c);
@@ -296,7 +414,9 @@ static void on_readable(struct conn *c)
         if ((size_t)n < cap && !c->layered)
             break;
     }
-    if (c->state != CONN_CLOSED)
+    /* Output the input produced is flushed at the end of this iteration, which then sets the
+     * interest: arming LOOP_WRITE for it here would cost two epoll_ctl per connection. */
+    if (c->state != CONN_CLOSED && !c->in_dirty)
         update_interest(c);
 }
 
@@ -369,6 +489,7 @@ void conn_destroy(struct conn *c)
     auth_conn_free(c);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
+    drop_refs(c);
     for (unsigned i = 0; c->alias_in && i <= c->alias_in_max; i++)
         mem_free(c->alias_in[i]);
     mem_free(c->alias_in);

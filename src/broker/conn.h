@@ -33,14 +33,28 @@ struct alias_out {
     uint16_t len;
 };
 
+/* A payload queued by reference into its message instead of copied (conn_queue_ref): it goes
+ * out after the first `at` bytes of the output buffer. */
+struct out_ref {
+    struct msg *m;      /* holds a reference until the payload is written */
+    const uint8_t *ptr; /* what is left of it to write */
+    size_t len;
+    size_t at;
+};
+
+/* Fields are ordered to pack: one of these exists per connection, so its size is part of the
+ * broker's memory per idle connection (bench/analysis.md). */
 struct conn {
     struct worker *w;
     struct transport *t;
-    int fd;
-    char peer[64];
     struct listener_rt *lr;
+    struct session *s;
     struct buf in;
     struct buf out;
+    struct out_ref *refs; /* payloads interleaved with out, in stream order */
+    size_t ref_bytes;     /* sum of their lengths */
+    uint32_t n_refs, cap_refs;
+    int fd;
     uint8_t state;
     uint8_t version;
     bool disconnect_normal; /* DISCONNECT without will: the will is not published */
@@ -49,49 +63,50 @@ struct conn {
     bool pending_handoff;
     bool assigned_id;         /* the client id was assigned: CONNACK carries it */
     bool server_keepalive;    /* keep alive differs from the client's: CONNACK carries it */
+    bool connect_expiry_zero; /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
+    bool in_process;          /* inside process_input: resuming must not recurse */
+    bool layered;             /* TLS or WebSocket: read until EAGAIN, not until a short read */
+    bool by_ref;              /* large payloads are queued by reference (transport_ops.by_ref) */
+    bool taken_over;          /* closed because another connection took its session */
+    bool problem_info;
+    bool response_info; /* Request Response Information 1: CONNACK may carry it (v5) */
+    bool claims;        /* JWT publish/subscribe claims replace the ACL file */
+    uint16_t mount_len; /* strlen of the listener's mount_point (0 = none) */
+    uint16_t keepalive_s;
     struct msg *pending_will; /* will of a CONNECT waiting for its session's hand-over */
     uint32_t pending_will_delay;
     uint32_t pending_expiry;
-    bool connect_expiry_zero; /* CONNECT had Session Expiry 0: DISCONNECT may not raise it */
-    bool in_process;          /* inside process_input: resuming must not recurse */
-    uint16_t mount_len;       /* strlen of the listener's mount_point (0 = none) */
-    bool layered;             /* TLS or WebSocket: read until EAGAIN, not until a short read */
-    bool taken_over;          /* closed because another connection took its session */
-    struct session *s;
     char *username;
-    uint16_t keepalive_s;
     uint64_t last_rx_ms;
     uint64_t ka_timer;
     /* What the client announced in CONNECT (v5), with the spec's defaults. */
-    uint16_t client_receive_max;
     uint32_t client_max_packet;
+    uint16_t client_receive_max;
     uint16_t client_alias_max;
-    bool problem_info;
-    bool response_info; /* Request Response Information 1: CONNACK may carry it (v5) */
     /* Topic aliases the client set (index = alias). */
-    char **alias_in;
-    uint16_t *alias_in_len;
     uint16_t alias_in_max;
     /* Topic aliases we set towards the client (index + 1 = alias). */
-    struct alias_out *alias_out;
     uint16_t n_alias_out;
     uint16_t in_flight_in; /* inbound QoS 1/2 not yet completed, for Receive Maximum */
+    char **alias_in;
+    uint16_t *alias_in_len;
+    struct alias_out *alias_out;
     struct list_node node;
     struct list_node dirty_node;
     /* Acknowledgements held until the store made what they acknowledge durable; FIFO so
      * PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
     struct pending_ack *acks;
-    size_t ack_head, ack_len, ack_cap;
+    uint32_t ack_head, ack_len, ack_cap;
     struct list_node ack_node;
-    /* Enhanced authentication (handle_auth.c) and JWT claims. */
+    /* Enhanced authentication (handle_auth.c) and JWT claims (claims above). */
     struct scram_server *scram;
     struct pending_connect *pending;
     char *auth_method; /* CONNECT's Authentication Method (v5), NULL when none */
     uint8_t *auth_out; /* Authentication Data for the CONNACK */
     size_t auth_out_len;
-    bool claims; /* JWT publish/subscribe claims replace the ACL file */
     char **claim_pub, **claim_sub;
     size_t n_claim_pub, n_claim_sub;
+    char peer[64];
 };
 
 /* Takes ownership of fd (an accepted socket; counted in lr->connections), wraps it in the
@@ -121,6 +136,25 @@ void conn_mark_dirty(struct conn *c);
 /* Appends bytes to the output buffer and marks the connection for flushing at the end of this
  * loop iteration. Returns 0 or TERN_ENOMEM. */
 int conn_write(struct conn *c, const void *data, size_t len);
+/* Bytes waiting to be written to c: its output buffer and the payloads queued by reference. */
+static inline size_t conn_out_pending(const struct conn *c)
+{
+    return c->out.len + c->ref_bytes;
+}
+/* Payloads from this size up are queued by reference where the transport allows it: below it,
+ * copying is cheaper than an iovec entry of their own (bench/analysis.md, Session 2). */
+#define CONN_REF_MIN 1024u
+/* Whether a payload of len bytes should go to c by reference (conn_queue_ref). */
+static inline bool conn_wants_ref(const struct conn *c, size_t len)
+{
+    return c->by_ref && len >= CONN_REF_MIN;
+}
+/* Makes room for one conn_queue_ref. 0 or TERN_ENOMEM. */
+int conn_reserve_ref(struct conn *c);
+/* Queues len (> 0) bytes at p, which lie inside m, to follow what c->out holds now, taking a
+ * reference to m until they are written (or the connection is freed), and marks c dirty. The
+ * caller made room with conn_reserve_ref and checked that c is not closed. */
+void conn_queue_ref(struct conn *c, struct msg *m, const uint8_t *p, size_t len);
 /* Encodes and queues a packet; 0, or negative when it cannot be encoded or buffered. */
 int conn_send(struct conn *c, const struct mqtt_packet *p);
 /* Writes as much output as the socket takes; arms LOOP_WRITE for the rest. */

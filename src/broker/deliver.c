@@ -3,7 +3,9 @@
  * subscription identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3]). Sessions owned by another worker get
  * it through that worker's inbox. The PUBLISH encoder here is written by hand rather than with
  * codec_encode: it is the hot path, writes straight into the output buffer, and copies the
- * message's pre-encoded forwarded properties as one block. */
+ * message's pre-encoded forwarded properties as one block; a large payload is not copied but
+ * queued by reference (conn_queue_ref). One fan-out takes the message's references in bulk and
+ * borrows the sessions this worker owns instead of referencing each. */
 #include "deliver.h"
 
 #include <stdlib.h>
@@ -24,39 +26,98 @@
 #include "topic_tree.h"
 #include "worker.h"
 
+static bool grow_matches(struct worker *w)
+{
+    size_t ncap = w->cap_matches ? w->cap_matches * 2 : 64;
+    struct match *m = mem_realloc(w->matches, ncap * sizeof *m);
+    if (!m)
+        return false;
+    w->matches = m;
+    w->cap_matches = ncap;
+    return true;
+}
+
+/* Runs inside the tree's RCU read section, where every subscriber is alive. A session this
+ * worker owns is borrowed: only this thread could end it (see deliver_note_ended). Others get
+ * a reference, which the work item carries on. */
 static void collect(void *subscriber, uint8_t options, uint32_t sub_id, bool shared, void *ctx)
 {
     struct worker *w = ctx;
-    if (w->n_matches == w->cap_matches) {
-        size_t ncap = w->cap_matches ? w->cap_matches * 2 : 64;
-        struct match *m = mem_realloc(w->matches, ncap * sizeof *m);
-        if (!m)
-            return; /* dropped for this subscriber; counted by the caller as not routed */
-        w->matches = m;
-        w->cap_matches = ncap;
-    }
+    struct session *s = subscriber;
+    if (w->n_matches == w->cap_matches && !grow_matches(w))
+        return; /* dropped for this subscriber; counted by the caller as not routed */
     struct match *x = &w->matches[w->n_matches++];
-    x->s = session_ref(subscriber);
+    x->held = session_owner(s) != w;
+    x->s = x->held ? session_ref(s) : s;
     x->options = options;
     x->shared = shared;
     x->sub_id = sub_id;
+    x->head = true;
+    x->next = 0;
 }
 
-static int by_session(const void *a, const void *b)
+static size_t slot_of(const struct session *s, size_t mask)
 {
-    const struct match *x = a, *y = b;
-    return x->s < y->s ? -1 : x->s > y->s;
+    uint64_t h = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15u;
+    return (size_t)(h >> 32) & mask;
 }
 
-/* Merges matches[i..j) (same session) into one delivery. Returns false when none applies. */
-static bool merge(const struct msg *m, const struct match *ms, size_t n, struct delivery *d)
+/* Chains the matches of one session (overlapping subscriptions) behind its first one, keeping
+ * the tree's order: a pointer hash, O(n), instead of sorting. Without memory for the hash it
+ * falls back to comparing every pair. */
+static void link_sessions(struct worker *w, struct match *ms, size_t n)
+{
+    size_t need = 16;
+    while (need < 2 * n)
+        need *= 2;
+    if (need > w->cap_match_slots) {
+        struct match_slot *t = mem_calloc(need, sizeof *t);
+        if (t) {
+            mem_free(w->match_slots);
+            w->match_slots = t;
+            w->cap_match_slots = need;
+        }
+    }
+    if (w->cap_match_slots >= need) {
+        size_t mask = w->cap_match_slots - 1;
+        uint32_t gen = ++w->match_gen;
+        for (size_t i = 0; i < n; i++) {
+            size_t k = slot_of(ms[i].s, mask);
+            struct match_slot *t = w->match_slots;
+            while (t[k].gen == gen && t[k].s != ms[i].s)
+                k = (k + 1) & mask;
+            if (t[k].gen != gen) {
+                t[k] = (struct match_slot){
+                    .s = ms[i].s, .gen = gen, .head = (uint32_t)i, .tail = (uint32_t)i};
+                continue;
+            }
+            ms[i].head = false;
+            ms[t[k].tail].next = (uint32_t)i + 1;
+            t[k].tail = (uint32_t)i;
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t last = i;
+        for (size_t j = i + 1; ms[i].head && j < n; j++) {
+            if (ms[j].head && ms[j].s == ms[i].s) {
+                ms[j].head = false;
+                ms[last].next = (uint32_t)j + 1;
+                last = j;
+            }
+        }
+    }
+}
+
+/* Merges the chain of matches starting at ms[i] (same session) into one delivery. Returns false
+ * when none applies. */
+static bool merge(const struct msg *m, const struct match *ms, size_t i, struct delivery *d)
 {
     memset(d, 0, sizeof *d);
     uint32_t ids[64];
     size_t n_ids = 0;
     bool any = false, only_shared = true;
-    for (size_t i = 0; i < n; i++) {
-        const struct match *x = &ms[i];
+    for (const struct match *x = &ms[i]; x; x = x->next ? &ms[x->next - 1] : NULL) {
         /* No Local: not to the connection that published it [MQTT-3.8.3-3]. */
         if ((x->options & MQTT_SUBOPT_NO_LOCAL) && x->s->id == m->origin_id)
             continue;
@@ -84,39 +145,112 @@ static bool merge(const struct msg *m, const struct match *ms, size_t n, struct 
     return true;
 }
 
+void deliver_note_ended(struct worker *w, struct session *s)
+{
+    if (!w->routing)
+        return;
+    if (w->n_ended < WORKER_ENDED_MAX)
+        w->ended[w->n_ended++] = s;
+    else
+        w->ended_overflow = true;
+}
+
+/* Whether a borrowed session may have been freed since it was matched. */
+static bool ended_meanwhile(const struct worker *w, const struct session *s)
+{
+    if (w->ended_overflow)
+        return true;
+    for (size_t i = 0; i < w->n_ended; i++)
+        if (w->ended[i] == s)
+            return true;
+    return false;
+}
+
+/* Message references for one fan-out, taken from the atomic counter in bulk. */
+struct fanout {
+    struct msg *m;
+    uint32_t spare; /* taken and not yet given to a delivery */
+    uint32_t left;  /* sessions not yet routed: the most that can still need one */
+};
+
+static struct msg *fanout_ref(struct fanout *f)
+{
+    if (f->spare == 0) {
+        msg_ref_n(f->m, f->left);
+        f->spare = f->left;
+    }
+    f->spare--;
+    return f->m;
+}
+
+static void deliver_qos0_borrowed(struct worker *w, struct session *s, struct delivery *d);
+
+/* Routes m to the session of the match chain at ms[i]; 1 when it was routed. */
+static size_t route_one(struct worker *w, struct fanout *f, struct match *ms, size_t i)
+{
+    struct session *s = ms[i].s;
+    struct msg *m = f->m;
+    if (!ms[i].held && (w->n_ended || w->ended_overflow) && ended_meanwhile(w, s)) {
+        worker_stat_add(&w->stats.dropped[DROP_SESSION_ENDED], 1);
+        return 0;
+    }
+    struct delivery d;
+    if (!merge(m, ms, i, &d))
+        return 0;
+    d.m = m; /* borrowed until it is stored or handed on */
+    /* A persistent session's copy is in the store before the publisher hears back: written
+     * here, by the publisher's worker, whoever owns the session. */
+    uint64_t seq = persist_queue(w->b, s, &d);
+    if (seq > w->pub_seq)
+        w->pub_seq = seq;
+    struct worker *owner = session_owner(s);
+    if (owner == w && d.qos == 0) {
+        deliver_qos0_borrowed(w, s, &d);
+        return 1;
+    }
+    d.m = fanout_ref(f);
+    if (owner == w) {
+        deliver_to_session(w, s, &d);
+        return 1;
+    }
+    struct work_item it = {.kind = WORK_DELIVER, .s = ms[i].held ? s : session_ref(s), .d = d};
+    ms[i].held = false; /* the work item has the reference now */
+    worker_post(w, owner, &it);
+    return 1;
+}
+
 static size_t route(struct worker *w, struct msg *m)
 {
     w->n_matches = 0;
     topic_tree_match(w->b->tree, msg_topic(m), collect, w);
-    size_t n = w->n_matches, routed = 0;
-    if (n > 1)
-        qsort(w->matches, n, sizeof w->matches[0], by_session);
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && w->matches[j].s == w->matches[i].s)
-            j++;
-        struct session *s = w->matches[i].s;
-        struct delivery d;
-        if (merge(m, &w->matches[i], j - i, &d)) {
-            d.m = msg_ref(m);
-            /* A persistent session's copy is in the store before the publisher hears back:
-             * written here, by the publisher's worker, whoever owns the session. */
-            uint64_t seq = persist_queue(w->b, s, &d);
-            if (seq > w->pub_seq)
-                w->pub_seq = seq;
-            struct worker *owner = session_owner(s);
-            if (owner == w) {
-                deliver_to_session(w, s, &d);
-            } else {
-                struct work_item it = {.kind = WORK_DELIVER, .s = session_ref(s), .d = d};
-                worker_post(w, owner, &it);
-            }
-            routed++;
-        }
-        i = j;
-    }
+    /* Taken off the worker while in use: a delivery may re-enter route (a connection closed
+     * for want of memory publishes its will). */
+    struct match *ms = w->matches;
+    size_t n = w->n_matches, cap = w->cap_matches, routed = 0;
+    w->matches = NULL;
+    w->n_matches = w->cap_matches = 0;
+    link_sessions(w, ms, n);
+    struct fanout f = {.m = m, .spare = 0, .left = 0};
     for (size_t i = 0; i < n; i++)
-        session_unref(w->matches[i].s);
+        f.left += ms[i].head;
+    w->routing++;
+    for (size_t i = 0; i < n; i++) {
+        if (ms[i].head) {
+            routed += route_one(w, &f, ms, i);
+            f.left--;
+        }
+    }
+    if (--w->routing == 0) {
+        w->n_ended = 0;
+        w->ended_overflow = false;
+    }
+    msg_unref_n(m, f.spare); /* never the last: the caller holds one */
+    for (size_t i = 0; i < n; i++)
+        if (ms[i].held)
+            session_unref(ms[i].s);
+    mem_free(w->matches); /* a nested route's */
+    w->matches = ms;
+    w->cap_matches = cap;
     w->n_matches = 0;
     return routed;
 }
@@ -227,29 +361,56 @@ static void send_in_window(struct worker *w, struct session *s, struct delivery 
     }
 }
 
+/* Why d may not go to s at all (the session ended, the message expired, the subscriber may not
+ * read it), or -1 when it may. */
+static int refusal(struct worker *w, struct session *s, const struct delivery *d)
+{
+    if (s->ended)
+        return DROP_SESSION_ENDED;
+    if (msg_expired(d->m, loop_now_ms(w->loop)))
+        return DROP_EXPIRED;
+    /* Every delivery, retained ones included, passes the subscriber's read ACL. */
+    if (s->listener && !may_read(s, d->m))
+        return DROP_ACL_DENIED;
+    return -1;
+}
+
+/* QoS 0 is never queued for an offline client (Mosquitto's queue_qos0_messages false), nor
+ * piled up without bound for a client that does not read. Does not clear d. */
+static void send_qos0(struct worker *w, struct session *s, const struct delivery *d)
+{
+    int rc = 0;
+    if (!online(s))
+        worker_stat_add(&w->stats.dropped[DROP_QOS0_OFFLINE], 1);
+    else if (conn_out_pending(s->conn) > OUT_LIMIT)
+        worker_stat_add(&w->stats.dropped[DROP_SLOW_CONSUMER], 1);
+    else if ((rc = deliver_send_publish(s->conn, d, 0, false)) != 0)
+        worker_stat_add(&w->stats.dropped[send_failure(rc)], 1);
+}
+
+/* QoS 0 from route to a session this worker owns: d->m is borrowed (the publisher holds it for
+ * the whole fan-out; a payload sent without copying takes its own reference). */
+static void deliver_qos0_borrowed(struct worker *w, struct session *s, struct delivery *d)
+{
+    int why = refusal(w, s, d);
+    if (why >= 0)
+        worker_stat_add(&w->stats.dropped[why], 1);
+    else
+        send_qos0(w, s, d);
+    d->m = NULL;
+    delivery_clear(d);
+}
+
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
 {
     struct broker *b = w->b;
-    uint64_t now = loop_now_ms(w->loop);
-    if (s->ended || msg_expired(d->m, now)) {
-        drop(w, s, d, s->ended ? DROP_SESSION_ENDED : DROP_EXPIRED);
-        return;
-    }
-    /* Every delivery, retained ones included, passes the subscriber's read ACL. */
-    if (s->listener && !may_read(s, d->m)) {
-        drop(w, s, d, DROP_ACL_DENIED);
+    int why = refusal(w, s, d);
+    if (why >= 0) {
+        drop(w, s, d, (enum drop_reason)why);
         return;
     }
     if (d->qos == 0) {
-        /* QoS 0 is never queued for an offline client (Mosquitto's queue_qos0_messages
-         * false), nor piled up without bound for a client that does not read. */
-        int rc = 0;
-        if (!online(s))
-            worker_stat_add(&w->stats.dropped[DROP_QOS0_OFFLINE], 1);
-        else if (((struct conn *)s->conn)->out.len > OUT_LIMIT)
-            worker_stat_add(&w->stats.dropped[DROP_SLOW_CONSUMER], 1);
-        else if ((rc = deliver_send_publish(s->conn, d, 0, false)) != 0)
-            worker_stat_add(&w->stats.dropped[send_failure(rc)], 1);
+        send_qos0(w, s, d);
         delivery_clear(d);
         return;
     }
@@ -407,13 +568,20 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     layout(c, d, ids, has_exp, alias, known, &lo);
     if (lo.remaining > MQTT_MAX_REMAINING_LENGTH || (v5 && lo.total > c->client_max_packet))
         return TERN_ETOOBIG; /* [MQTT-3.1.2-24] */
-    if (alias && !known && !alias_commit(c, m)) {
-        alias = 0;
-        layout(c, d, ids, has_exp, alias, known, &lo);
-    }
-    size_t topic_len = lo.topic_len, props = lo.props, remaining = lo.remaining, total = lo.total;
-    if (c->state == CONN_CLOSED || buf_reserve(&c->out, total) != 0)
+    /* A large payload is not copied: the connection writes it from the shared message. Room
+     * is made before a new alias is recorded, so that an alias is never recorded for a packet
+     * that then is not sent (the next one would leave the topic out). */
+    bool by_ref = conn_wants_ref(c, m->payload_len);
+    size_t copied = by_ref ? lo.total - m->payload_len : lo.total;
+    if (c->state == CONN_CLOSED || buf_reserve(&c->out, copied) != 0 ||
+        (by_ref && conn_reserve_ref(c) != 0))
         return TERN_ENOMEM;
+    if (alias && !known && !alias_commit(c, m)) {
+        alias = 0; /* the packet only gets shorter */
+        layout(c, d, ids, has_exp, alias, known, &lo);
+        copied = by_ref ? lo.total - m->payload_len : lo.total;
+    }
+    size_t topic_len = lo.topic_len, props = lo.props, remaining = lo.remaining;
     uint8_t *p = c->out.data + c->out.len;
     *p++ = (uint8_t)(0x30 | (dup ? 0x08 : 0) | (d->qos << 1) | (d->retain ? 1 : 0));
     p = put_varint(p, (uint32_t)remaining);
@@ -439,8 +607,11 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
         memcpy(p, m->fwd_props, m->fwd_props_len);
         p += m->fwd_props_len;
     }
-    memcpy(p, m->payload, m->payload_len);
-    c->out.len += total;
+    c->out.len += copied;
+    if (by_ref)
+        conn_queue_ref(c, d->m, m->payload, m->payload_len);
+    else
+        memcpy(p, m->payload, m->payload_len);
     conn_mark_dirty(c);
     worker_stat_add(&c->w->stats.msgs_sent, 1);
     worker_stat_add(&c->w->stats.publish_sent[d->qos], 1);

@@ -16,6 +16,9 @@ struct worker;
 /* Stores m as retained when it carries the RETAIN flag, then routes it. Returns the number of
  * sessions it was routed to. The caller keeps its reference. */
 size_t deliver_publish(struct worker *w, struct msg *m);
+/* Tells a route running on w (further up the stack) that s, which w owns, has ended and may be
+ * freed: route borrows w's own sessions without a reference. Called by lifecycle_end. */
+void deliver_note_ended(struct worker *w, struct session *s);
 /* Delivers d (references taken over) to s; w must own s. */
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d);
 /* Moves queued deliveries into the in-flight window while it has room. */

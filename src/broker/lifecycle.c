@@ -197,6 +197,7 @@ void lifecycle_end(struct worker *w, struct session *s)
     if (s->ended)
         return;
     s->ended = true;
+    deliver_note_ended(w, s);
     if (s->will_timer)
         lifecycle_publish_will(w, s);
     lifecycle_cancel_timers(w, s);

@@ -339,6 +339,7 @@ void worker_free(struct worker *w)
     mem_free(w->outbox);
     mem_free(w->lfds);
     mem_free(w->matches);
+    mem_free(w->match_slots);
     loop_free(w->loop);
     pthread_mutex_destroy(&w->inbox_lock);
     mem_free(w);

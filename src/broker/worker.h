@@ -38,13 +38,27 @@ struct work_vec {
     size_t len, cap;
 };
 
-/* One subscriber match collected while the tree is read-locked. */
+/* One subscriber match collected while the tree is read-locked. A session owned by the routing
+ * worker is borrowed (held false): only that thread can end it, and deliver_note_ended tells
+ * route when it does. Any other session is held by a reference. */
 struct match {
     struct session *s;
     uint8_t options;
     bool shared;
+    bool held; /* s holds a reference (given to the work item, or dropped after routing) */
+    bool head; /* first match of its session: next chains the others (overlapping filters) */
     uint32_t sub_id;
+    uint32_t next; /* index + 1 of the session's next match, 0 = last */
 };
+
+/* A slot of route's per-worker hash of matched sessions (valid when gen is the current). */
+struct match_slot {
+    const struct session *s;
+    uint32_t gen;
+    uint32_t head, tail; /* indexes of the session's first and last match */
+};
+
+#define WORKER_ENDED_MAX 8 /* sessions ended during one fan-out that route can remember */
 
 struct listen_fd {
     int fd;
@@ -120,6 +134,15 @@ struct worker {
     struct match *matches;  /* scratch for routing */
     uint8_t scratch[65536]; /* socket reads land here first (conn.c read_once) */
     size_t n_matches, cap_matches;
+    struct match_slot *match_slots; /* deliver.c route: merges a session's matches */
+    size_t cap_match_slots;
+    uint32_t match_gen;
+    /* Sessions this worker ended while a route was running (a re-entrant will publish after an
+     * out-of-memory close): route skips its borrowed matches of them. */
+    unsigned routing; /* depth of route on this thread */
+    uint8_t n_ended;
+    bool ended_overflow; /* more than WORKER_ENDED_MAX: every borrowed match is skipped */
+    struct session *ended[WORKER_ENDED_MAX];
     uint64_t sys_timer;
     struct worker_stats stats; /* written by this worker, read by $SYS */
     /* Acknowledgements waiting for the store (persistence_fsync always). */

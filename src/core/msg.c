@@ -124,6 +124,12 @@ void msg_unref(struct msg *m)
         mem_free(m);
 }
 
+void msg_unref_n(struct msg *m, uint32_t n)
+{
+    if (n && atomic_fetch_sub_explicit(&m->refs, n, memory_order_acq_rel) == n)
+        mem_free(m);
+}
+
 uint32_t msg_expiry_remaining_s(const struct msg *m, uint64_t now_ms, bool *has)
 {
     *has = m->expiry_at_ms != 0;

@@ -21,10 +21,10 @@ struct msg {
     uint16_t topic_len;
     uint32_t fwd_props_len;
     uint32_t payload_len;
-    uint64_t expiry_at_ms; /* CLOCK_MONOTONIC ms at which it expires; 0 = never */
-    uint64_t origin_id;    /* the publishing session's id, for No Local; 0 = none */
+    uint64_t expiry_at_ms;     /* CLOCK_MONOTONIC ms at which it expires; 0 = never */
+    uint64_t origin_id;        /* the publishing session's id, for No Local; 0 = none */
     _Atomic uint64_t store_id; /* its id in the durable store once stored; 0 = not stored */
-    const char *topic;     /* NUL-terminated, topic_len bytes */
+    const char *topic;         /* NUL-terminated, topic_len bytes */
     /* Encoded v5 properties forwarded as they came: Payload Format Indicator, Content Type,
      * Response Topic, Correlation Data, User Properties (in order). No length prefix. */
     const uint8_t *fwd_props;
@@ -52,8 +52,17 @@ static inline struct msg *msg_ref(struct msg *m)
     return m;
 }
 
+/* Takes n references at once (one atomic operation for a whole fan-out). */
+static inline struct msg *msg_ref_n(struct msg *m, uint32_t n)
+{
+    atomic_fetch_add_explicit(&m->refs, n, memory_order_relaxed);
+    return m;
+}
+
 /* Drops a reference; frees on the last. Accepts NULL. */
 void msg_unref(struct msg *m);
+/* Drops n references at once; frees when they were the last. n == 0 does nothing. */
+void msg_unref_n(struct msg *m, uint32_t n);
 
 /* True when the message has an expiry that has passed. */
 static inline bool msg_expired(const struct msg *m, uint64_t now_ms)

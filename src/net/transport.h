@@ -4,6 +4,7 @@
 #ifndef TERN_NET_TRANSPORT_H
 #define TERN_NET_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
 
@@ -11,6 +12,11 @@ struct transport;
 
 struct transport_ops {
     const char *name; /* "tcp" */
+    /* Whether the broker should hand large payloads to writev by reference (gathered from the
+     * shared message) rather than copy them into its output buffer first: true where writev
+     * reaches the socket without another copy of its own (tcp; mem, so that in-memory tests run
+     * the same send path). TLS and WebSocket encrypt or frame into buffers of their own. */
+    bool by_ref;
     /* Reads up to len (> 0) bytes. Returns the count (> 0), 0 on orderly close by the peer,
      * TERN_EAGAIN when nothing is ready, TERN_ECLOSED when the peer reset the connection,
      * TERN_EINVAL for len 0, or TERN_EIO for another error. */

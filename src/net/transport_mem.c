@@ -16,6 +16,8 @@ struct transport_mem_peer {
     struct buf to_server;
     struct buf to_peer;
     size_t chunk;
+    size_t write_room;  /* bytes the server may still write; SIZE_MAX = no limit */
+    size_t write_chunk; /* most bytes one server write takes; 0 = no limit */
     bool peer_shut;     /* no more bytes for the server: it reads 0 after the pending ones */
     bool peer_gone;     /* transport_mem_peer_free ran */
     bool server_closed; /* the transport's close ran */
@@ -70,12 +72,19 @@ static long mem_writev(struct transport *t, const struct iovec *iov, int iovcnt)
     struct transport_mem_peer *p = pipe_of(t);
     if (p->peer_gone)
         return TERN_ECLOSED;
-    size_t total = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        if (buf_append(&p->to_peer, iov[i].iov_base, iov[i].iov_len) != 0)
+    size_t total = 0, limit = p->write_room;
+    if (p->write_chunk && p->write_chunk < limit)
+        limit = p->write_chunk;
+    if (limit == 0 && iovcnt > 0)
+        return TERN_EAGAIN; /* like a full socket buffer */
+    for (int i = 0; i < iovcnt && total < limit; i++) {
+        size_t n = iov[i].iov_len < limit - total ? iov[i].iov_len : limit - total;
+        if (buf_append(&p->to_peer, iov[i].iov_base, n) != 0)
             return total ? (long)total : TERN_EIO;
-        total += iov[i].iov_len;
+        total += n;
     }
+    if (p->write_room != SIZE_MAX)
+        p->write_room -= total;
     return (long)total;
 }
 
@@ -96,6 +105,7 @@ static void mem_close(struct transport *t)
 
 static const struct transport_ops mem_ops = {
     .name = "mem",
+    .by_ref = true,
     .read = mem_read,
     .writev = mem_writev,
     .wants = mem_wants,
@@ -115,6 +125,7 @@ int transport_mem_pair(struct transport **server, struct transport_mem_peer **pe
     }
     buf_init(&p->to_server);
     buf_init(&p->to_peer);
+    p->write_room = SIZE_MAX;
     *server = &p->base;
     *peer = p;
     return 0;
@@ -123,6 +134,12 @@ int transport_mem_pair(struct transport **server, struct transport_mem_peer **pe
 void transport_mem_set_chunk(struct transport_mem_peer *p, size_t chunk)
 {
     p->chunk = chunk;
+}
+
+void transport_mem_set_write_limit(struct transport_mem_peer *p, size_t chunk, size_t room)
+{
+    p->write_chunk = chunk;
+    p->write_room = room;
 }
 
 int transport_mem_write(struct transport_mem_peer *p, const void *data, size_t len)

@@ -22,6 +22,10 @@ struct transport_mem_peer;
 TERN_MUST_CHECK int transport_mem_pair(struct transport **server, struct transport_mem_peer **peer);
 /* Limits every server read to at most chunk bytes (0 = no limit), to exercise partial packets. */
 void transport_mem_set_chunk(struct transport_mem_peer *p, size_t chunk);
+/* Limits the server's writes, to exercise partial writes: each takes at most chunk bytes (0 = no
+ * limit), and only room bytes in all from now on (SIZE_MAX = no limit); once room is used up a
+ * write returns TERN_EAGAIN, as a full socket buffer would. */
+void transport_mem_set_write_limit(struct transport_mem_peer *p, size_t chunk, size_t room);
 /* Appends len bytes for the server to read. Returns 0, TERN_ECLOSED when the server closed its
  * side or the peer shut down, or TERN_ENOMEM. */
 TERN_MUST_CHECK int transport_mem_write(struct transport_mem_peer *p, const void *data, size_t len);

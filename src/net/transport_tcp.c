@@ -68,6 +68,7 @@ static void tcp_close(struct transport *t)
 
 static const struct transport_ops tcp_ops = {
     .name = "tcp",
+    .by_ref = true,
     .read = tcp_read,
     .writev = tcp_writev,
     .wants = tcp_wants,
