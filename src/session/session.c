@@ -59,11 +59,13 @@ void delivery_clear(struct delivery *d)
 }
 
 /* Grows an array of elem-sized items so that one more fits. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+static int grow(void **arr, uint32_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)
         return 0;
-    size_t ncap = *cap ? *cap * 2 : 4;
+    if (*cap > UINT32_MAX / 2)
+        return TERN_ENOMEM;
+    uint32_t ncap = *cap ? *cap * 2 : 4;
     void *p = mem_realloc(*arr, ncap * elem);
     if (!p)
         return TERN_ENOMEM;
@@ -234,7 +236,9 @@ int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs,
     if ((max_msgs && s->q_len >= max_msgs) || (max_bytes && s->q_bytes + cost > max_bytes))
         return TERN_EFULL;
     if (s->q_len == s->q_cap) {
-        size_t ncap = s->q_cap ? s->q_cap * 2 : 8;
+        if (s->q_cap > UINT32_MAX / 2)
+            return TERN_ENOMEM;
+        uint32_t ncap = s->q_cap ? s->q_cap * 2 : 8;
         struct delivery *q = mem_alloc(ncap * sizeof *q);
         if (!q)
             return TERN_ENOMEM;

@@ -47,44 +47,46 @@ struct subscription {
     uint32_t sub_id;
 };
 
+/* Counts and capacities are 32-bit and the fields packed: one of these exists per client, so
+ * its size is part of the broker's memory per idle connection (bench/analysis.md). */
 struct session {
     _Atomic uint32_t refs;
-    uint64_t id; /* unique for the broker's life; used for No Local */
+    uint32_t expiry_s; /* Session Expiry Interval; UINT32_MAX = never */
+    uint64_t id;       /* unique for the broker's life; used for No Local */
     char *client_id;
-    void *_Atomic owner; /* struct worker * that may touch the state below */
-    void *conn;          /* the attached struct conn *, NULL when offline */
-    _Atomic bool persisted; /* kept in the durable store (Session Expiry > 0); other workers
-                               read it when routing */
-    _Atomic bool ended;  /* removed from the registry; deliveries are dropped. Other workers
-                            read it only as a hint: the owner re-checks. */
+    void *_Atomic owner;     /* struct worker * that may touch the state below */
+    void *conn;              /* the attached struct conn *, NULL when offline */
+    _Atomic bool persisted;  /* kept in the durable store (Session Expiry > 0); other workers
+                                read it when routing */
+    _Atomic bool ended;      /* removed from the registry; deliveries are dropped. Other workers
+                                read it only as a hint: the owner re-checks. */
     _Atomic uint8_t version; /* protocol version of the last connection (read by the REST API) */
     _Atomic bool connected;  /* conn != NULL, for other workers (the REST API) */
-    char *username;      /* of the last connection (for ACLs on delivery), or NULL */
+    bool claims;             /* JWT claims replace the ACL: read_filters decide delivery */
+    uint16_t next_packet_id;
+    char *username;       /* of the last connection (for ACLs on delivery), or NULL */
     const void *listener; /* the broker's listener of the last connection (opaque here) */
-    bool claims;          /* JWT claims replace the ACL: read_filters decide delivery */
     char **read_filters;
-    size_t n_read_filters;
-    uint32_t expiry_s;   /* Session Expiry Interval; UINT32_MAX = never */
+    uint32_t n_read_filters;
+    uint32_t will_delay_s;
     uint64_t expiry_timer;
 
     struct subscription *subs;
-    size_t n_subs, cap_subs;
+    uint32_t n_subs, cap_subs;
     uint32_t *sub_index; /* open-addressing index (i + 1, 0 = empty) once n_subs > 16 */
-    size_t sub_index_cap;
+    uint32_t sub_index_cap;
 
+    uint32_t n_inflight, cap_inflight;
     struct inflight *inflight; /* in send order */
-    size_t n_inflight, cap_inflight;
-    uint16_t next_packet_id;
 
     struct delivery *queue; /* ring buffer of deliveries waiting for a window slot */
-    size_t q_head, q_len, q_cap;
+    uint32_t q_head, q_len, q_cap;
+    uint32_t n_qos2_in, cap_qos2_in;
     uint64_t q_bytes;
 
     uint16_t *qos2_in; /* inbound QoS 2 packet ids received, PUBREL not yet seen */
-    size_t n_qos2_in, cap_qos2_in;
 
-    struct msg *will; /* will message, or NULL */
-    uint32_t will_delay_s;
+    struct msg *will; /* will message, or NULL (its delay: will_delay_s) */
     uint64_t will_timer;
 };
 
