@@ -318,6 +318,19 @@ struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
         goto fail_db;
     }
     s->next_msg_id = (uint64_t)max_id + 1;
+    /* Queue and in-flight rows are ordered by the seq that wrote them: seqs go on from the
+     * highest stored, or a restarted broker's rows would collide with (queue.ord is unique)
+     * or sort before those of the run before. Everything stored is durable. */
+    int64_t max_ord = 0;
+    if (store_db_int(&s->db,
+                     "SELECT max(coalesce((SELECT max(ord) FROM queue), 0),"
+                     " coalesce((SELECT max(ord) FROM inflight), 0))",
+                     &max_ord) != 0) {
+        snprintf(err, errlen, "store: cannot read: %s", sqlite3_errmsg(s->db.db));
+        goto fail_db;
+    }
+    s->next_seq = (uint64_t)max_ord + 1;
+    atomic_store(&s->durable, (uint64_t)max_ord);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_condattr_t ca;
