@@ -224,9 +224,11 @@ void handle_pubrel(struct conn *c, struct mqtt_packet *p)
 {
     uint16_t id = p->u.ack.packet_id;
     bool had = session_qos2_remove(c->s, id);
-    if (had)
-        persist_qos2(c->w->b, c->s, id, false);
-    conn_send_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+    /* PUBCOMP frees the id for the client: were it sent before the id's removal is durable, a
+     * crash would bring the id back and the client's next message under it would be taken for
+     * a duplicate and never delivered. */
+    uint64_t seq = had ? persist_qos2(c->w->b, c->s, id, false) : 0;
+    conn_ack(c, MQTT_PUBCOMP, id, had ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND, seq);
 }
 
 void handle_pubcomp(struct conn *c, struct mqtt_packet *p)
