@@ -36,6 +36,8 @@
 #define FLUSH_IOV 1024
 
 static void on_io(struct loop *l, int fd, unsigned events, void *ctx);
+static void drop_gate(struct conn *c, bool discard);
+static void wait_for_store(struct conn *c);
 static void on_readable(struct conn *c);
 static void drop_acks(struct conn *c);
 
@@ -125,6 +127,14 @@ void conn_queue_ref(struct conn *c, struct msg *m, const uint8_t *p, size_t len)
     conn_mark_dirty(c);
 }
 
+/* Output from gate->at (and queued payloads from gate->ref) on waits for the store: see
+ * conn_hold_output. */
+struct out_gate {
+    uint64_t seq;
+    size_t at;
+    uint32_t ref;
+};
+
 /* Releases every queued payload (written or not). */
 static void drop_refs(struct conn *c)
 {
@@ -154,23 +164,33 @@ int conn_send(struct conn *c, const struct mqtt_packet *p)
 
 /* Watches for writability while output is pending or the transport (a TLS handshake) needs
  * socket space to make progress. */
+/* Whether some output may be written now: pending, and not all of it behind the gate. */
+static bool sendable(const struct conn *c)
+{
+    if (c->gate)
+        return c->gate->at > 0 || c->gate->ref > 0;
+    return conn_out_pending(c) > 0;
+}
+
 static void update_interest(struct conn *c)
 {
-    bool on = conn_out_pending(c) > 0 || (c->t->ops->wants(c->t) & LOOP_WRITE);
+    bool on = sendable(c) || (c->t->ops->wants(c->t) & LOOP_WRITE);
     if (c->write_armed == on)
         return;
     c->write_armed = on;
     loop_modify(c->w->loop, c->fd, LOOP_READ | (on ? LOOP_WRITE : 0));
 }
 
-/* The pending output as an iovec: pieces of out around the queued payloads, in stream order,
- * as much as fits. Returns the entry count; *bytes is what they cover. */
-static int gather(const struct conn *c, struct iovec *iov, size_t *bytes)
+/* The output that may be written as an iovec: pieces of out[0..out_end) around the first
+ * n_refs queued payloads, in stream order, as much as fits. Returns the entry count; *bytes is
+ * what they cover. */
+static int gather(const struct conn *c, size_t out_end, uint32_t n_refs, struct iovec *iov,
+                  size_t *bytes)
 {
     int k = 0;
     size_t pos = 0, sum = 0;
     uint32_t i = 0;
-    for (; i < c->n_refs && k + 2 <= FLUSH_IOV; i++) {
+    for (; i < n_refs && k + 2 <= FLUSH_IOV; i++) {
         const struct out_ref *r = &c->refs[i];
         if (r->at > pos) {
             iov[k++] = (struct iovec){c->out.data + pos, r->at - pos};
@@ -180,9 +200,9 @@ static int gather(const struct conn *c, struct iovec *iov, size_t *bytes)
         iov[k++] = (struct iovec){(void *)r->ptr, r->len};
         sum += r->len;
     }
-    if (i == c->n_refs && c->out.len > pos && k < FLUSH_IOV) {
-        iov[k++] = (struct iovec){c->out.data + pos, c->out.len - pos};
-        sum += c->out.len - pos;
+    if (i == n_refs && out_end > pos && k < FLUSH_IOV) {
+        iov[k++] = (struct iovec){c->out.data + pos, out_end - pos};
+        sum += out_end - pos;
     }
     *bytes = sum;
     return k;
@@ -218,6 +238,10 @@ static void advance(struct conn *c, size_t n)
     }
     for (uint32_t i = 0; i < c->n_refs; i++)
         c->refs[i].at -= pos;
+    if (c->gate) { /* nothing behind it was written */
+        c->gate->at -= pos;
+        c->gate->ref -= done;
+    }
     if (c->n_refs == 0 && c->cap_refs > REFS_KEEP)
         drop_refs(c);
 }
@@ -227,11 +251,13 @@ static void advance(struct conn *c, size_t n)
 static long write_some(struct conn *c, bool *all)
 {
     struct iovec iov[FLUSH_IOV];
-    size_t offered = c->out.len;
+    size_t out_end = c->gate ? c->gate->at : c->out.len;
+    uint32_t n_refs = c->gate ? c->gate->ref : c->n_refs;
+    size_t offered = out_end;
     int k = 1;
-    iov[0] = (struct iovec){c->out.data, c->out.len};
-    if (c->n_refs)
-        k = gather(c, iov, &offered);
+    iov[0] = (struct iovec){c->out.data, out_end};
+    if (n_refs)
+        k = gather(c, out_end, n_refs, iov, &offered);
     long n = c->t->ops->writev(c->t, iov, k);
     if (n == TERN_EAGAIN)
         n = 0;
@@ -251,8 +277,8 @@ void conn_flush(struct conn *c)
     }
     if (c->state == CONN_CLOSED)
         return;
-    if (conn_out_pending(c) == 0) {
-        /* Nothing of ours, but the transport may hold bytes of its own (a WebSocket pong or
+    if (!sendable(c)) {
+        /* Nothing of ours (or only output waiting for the store), but the transport may hold bytes of its own (a WebSocket pong or
          * close frame, TLS records): a zero-length write pushes them out. */
         if (c->t->ops->wants(c->t) & LOOP_WRITE)
             c->t->ops->writev(c->t, NULL, 0);
@@ -263,7 +289,7 @@ void conn_flush(struct conn *c)
     long n;
     do {
         n = write_some(c, &all);
-    } while (n > 0 && all && conn_out_pending(c) > 0);
+    } while (n > 0 && all && sendable(c));
     if (n < 0) {
         c->out.len = 0;
         drop_refs(c);
@@ -448,6 +474,7 @@ void conn_close(struct conn *c, int reason)
     if (c->state == CONN_CLOSED)
         return;
     struct worker *w = c->w;
+    drop_gate(c, true); /* what waited for the store acknowledges nothing now */
     if (c->state == CONN_ACTIVE && c->version == MQTT_V5 && reason >= 0x80) {
         struct mqtt_packet p;
         memset(&p, 0, sizeof p);
@@ -488,6 +515,7 @@ void conn_destroy(struct conn *c)
     msg_unref(c->pending_will); /* set only while a hand-over was pending */
     auth_conn_free(c);
     buf_deinit(&c->in);
+    drop_gate(c, false);
     buf_deinit(&c->out);
     drop_refs(c);
     for (unsigned i = 0; c->alias_in && i <= c->alias_in_max; i++)
@@ -556,6 +584,24 @@ static void send_held_publish(struct conn *c, uint16_t packet_id, bool dup)
     }
 }
 
+/* Opens the gate; discard also throws away the output behind it. */
+static void drop_gate(struct conn *c, bool discard)
+{
+    struct out_gate *g = c->gate;
+    if (!g)
+        return;
+    c->gate = NULL;
+    if (discard) {
+        for (uint32_t i = g->ref; i < c->n_refs; i++) {
+            c->ref_bytes -= c->refs[i].len;
+            msg_unref(c->refs[i].m);
+        }
+        c->n_refs = g->ref;
+        c->out.len = g->at;
+    }
+    mem_free(g);
+}
+
 static void drop_acks(struct conn *c)
 {
     if (list_linked(&c->ack_node))
@@ -565,9 +611,14 @@ static void drop_acks(struct conn *c)
     c->ack_head = c->ack_len = c->ack_cap = 0;
 }
 
-/* Sends queued acknowledgements up to the durable seq; true when none is left. */
+/* Sends queued acknowledgements up to the durable seq, and opens the gate once its seq is
+ * durable; true when neither is left. */
 static bool release(struct conn *c, uint64_t durable)
 {
+    if (c->gate && c->gate->seq <= durable) {
+        drop_gate(c, false);
+        conn_mark_dirty(c);
+    }
     while (c->ack_len) {
         struct pending_ack *a = &c->acks[c->ack_head];
         if (a->seq > durable)
@@ -579,7 +630,7 @@ static bool release(struct conn *c, uint64_t durable)
         c->ack_head = (c->ack_head + 1) % c->ack_cap;
         c->ack_len--;
     }
-    return true;
+    return c->gate == NULL;
 }
 
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq)
@@ -609,13 +660,38 @@ void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, 
     a->type = type;
     a->reason = reason;
     c->ack_len++;
+    wait_for_store(c);
+}
+
+/* c has acknowledgements or a gate waiting: have conn_release_acks look at it. */
+static void wait_for_store(struct conn *c)
+{
     if (!list_linked(&c->ack_node))
         list_insert_tail(&c->w->ack_conns, &c->ack_node);
     /* Announce before re-checking: the store thread reads the flag after publishing a new
      * durable seq, so either it wakes us or we see its seq here. */
     atomic_store(&c->w->acks_waiting, true);
-    if (release(c, persist_durable(b)))
+    if (release(c, persist_durable(c->w->b)))
         list_remove(&c->ack_node);
+}
+
+void conn_hold_output(struct conn *c, uint64_t seq)
+{
+    struct broker *b = c->w->b;
+    if (seq == 0 || c->state == CONN_CLOSED || !persist_acks_wait(b) || seq <= persist_durable(b))
+        return;
+    if (c->gate) { /* the earlier gate holds everything since: wait for the later seq too */
+        if (seq > c->gate->seq)
+            c->gate->seq = seq;
+        return;
+    }
+    c->gate = mem_alloc(sizeof *c->gate);
+    if (!c->gate) {
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR);
+        return;
+    }
+    *c->gate = (struct out_gate){.seq = seq, .at = c->out.len, .ref = c->n_refs};
+    wait_for_store(c);
 }
 
 void conn_release_acks(struct worker *w)

@@ -97,6 +97,7 @@ struct conn {
      * PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2]. */
     struct pending_ack *acks;
     uint32_t ack_head, ack_len, ack_cap;
+    struct out_gate *gate; /* output waiting for the store (conn_hold_output), or NULL */
     struct list_node ack_node;
     /* Enhanced authentication (handle_auth.c) and JWT claims (claims above). */
     struct scram_server *scram;
@@ -129,6 +130,10 @@ struct pending_ack {
 void conn_send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason);
 /* Sends a PUBACK/PUBREC now, or queues it behind earlier ones until store seq is durable. */
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq);
+/* Under `persistence_fsync always`, holds back everything queued for c from now on until the
+ * store has made seq durable: SUBACK and UNSUBACK of a persistent session go out only once
+ * what they acknowledge would survive a crash, and the packets after them keep their order. seq 0, or one already durable, holds nothing. Output held when c closes is dropped. */
+void conn_hold_output(struct conn *c, uint64_t seq);
 /* Sends the queued acknowledgements the store has made durable (on w's thread). */
 void conn_release_acks(struct worker *w);
 /* Marks c for flushing at the end of this loop iteration (after bytes went into c->out). */

@@ -68,11 +68,12 @@ static void send_retained(struct conn *c, struct tern_bytes filter, uint8_t gran
     mem_free(rb.msgs);
 }
 
-/* Subscribes to one filter; returns the reason code (granted QoS or failure) and sets
- * *send_ret when retained messages should follow. */
+/* Subscribes to one filter; returns the reason code (granted QoS or failure), sets *send_ret
+ * when retained messages should follow and raises *seq to the store seq that records it. */
 static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t options,
                              uint32_t sub_id, bool *send_ret, bool *fatal,
-                             struct tern_bytes *send_ret_filter, char **send_ret_owned)
+                             struct tern_bytes *send_ret_filter, char **send_ret_owned,
+                             uint64_t *seq)
 {
     struct broker *b = c->w->b;
     bool v5 = c->version == MQTT_V5;
@@ -113,8 +114,11 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     *send_ret_owned = owned;
     if (r == 1)
         atomic_fetch_add(&b->stats.subscriptions, 1);
-    persist_sub(b, c->s, session_sub_get(c->s, (const char *)mounted.ptr, mounted.len)->filter,
-                options, sub_id, true);
+    uint64_t stored = persist_sub(
+        b, c->s, session_sub_get(c->s, (const char *)mounted.ptr, mounted.len)->filter, options,
+        sub_id, true);
+    if (stored > *seq)
+        *seq = stored;
     /* Retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]; Retain Handling
      * 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. */
     uint8_t rh = (options & MQTT_SUBOPT_RH_MASK) >> MQTT_SUBOPT_RH_SHIFT;
@@ -141,10 +145,11 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
     size_t pos = 0, n = 0;
     struct mqtt_sub_entry e;
     bool fatal = false;
+    uint64_t seq = 0;
     while (n < sub->count && codec_subscribe_next(sub, &pos, &e)) {
         ret_owned[n] = NULL;
         codes[n] = subscribe_one(c, e.filter, e.options, sub_id, &want[n], &fatal, &ret_filter[n],
-                                 &ret_owned[n]);
+                                 &ret_owned[n], &seq);
         if (fatal) {
             for (size_t i = 0; i < n; i++)
                 mem_free(ret_owned[i]);
@@ -158,6 +163,7 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
     ack.type = MQTT_SUBACK;
     ack.u.suback.packet_id = sub->packet_id;
     ack.u.suback.reasons = bytes_of(codes, n); /* one per filter, in order [MQTT-3.8.4-6] */
+    conn_hold_output(c, seq); /* a persistent session's subscriptions survive a crash first */
     conn_send(c, &ack);
     for (size_t i = 0; i < n; i++) {
         if (want[i])
@@ -177,14 +183,16 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
     }
     size_t pos = 0, n = 0;
     struct tern_bytes f;
+    uint64_t seq = 0;
     while (n < u->count && codec_unsubscribe_next(u, &pos, &f)) {
         uint8_t rc = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
         char *owned = NULL;
         struct tern_bytes mf = conn_mount(c, f, &owned);
         struct subscription *x =
             mf.ptr ? session_sub_get(c->s, (const char *)mf.ptr, mf.len) : NULL;
-        if (x)
-            persist_sub(b, c->s, x->filter, 0, 0, false);
+        uint64_t stored = x ? persist_sub(b, c->s, x->filter, 0, 0, false) : 0;
+        if (stored > seq)
+            seq = stored;
         if (x && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {
             if (topic_tree_remove(b->tree, mf, c->s) == 0)
                 atomic_fetch_sub(&b->stats.subscriptions, 1);
@@ -200,5 +208,6 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
     ack.type = MQTT_UNSUBACK;
     ack.u.unsuback.packet_id = u->packet_id;
     ack.u.unsuback.reasons = bytes_of(codes, c->version == MQTT_V5 ? n : 0);
+    conn_hold_output(c, seq);
     conn_send(c, &ack);
 }

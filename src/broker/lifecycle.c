@@ -103,7 +103,9 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     uint64_t max = atomic_load(&b->stats.clients_maximum);
     while (now > max && !atomic_compare_exchange_weak(&b->stats.clients_maximum, &max, now))
         ;
-    persist_session(b, s); /* expiry, will, and everything when it just became persistent */
+    /* Expiry, will, and everything when it just became persistent. The CONNACK does not wait
+     * for it: a client still connects while the disk fails (its SUBACKs and PUBACKs wait). */
+    persist_session(b, s);
     send_connack(c, session_present);
     if (session_present)
         deliver_resend(w, s);

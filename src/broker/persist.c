@@ -145,53 +145,61 @@ void persist_group_end(struct broker *b)
     store_group_end(b->loading ? NULL : b->store);
 }
 
-void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
-                 uint32_t sub_id, bool add)
+uint64_t persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
+                     uint32_t sub_id, bool add)
 {
     if (!persistent(b, s))
-        return;
+        return 0;
     if (add)
-        store_sub_put(b->store, s->client_id, filter, options, sub_id);
-    else
-        store_sub_del(b->store, s->client_id, filter);
+        return store_sub_put(b->store, s->client_id, filter, options, sub_id);
+    return store_sub_del(b->store, s->client_id, filter);
 }
 
-/* Writes everything s holds (it just became persistent). */
-static void persist_all(struct broker *b, struct session *s)
+static uint64_t max_seq(uint64_t a, uint64_t b)
 {
+    return a > b ? a : b;
+}
+
+/* Writes everything s holds (it just became persistent). Returns the highest seq. */
+static uint64_t persist_all(struct broker *b, struct session *s)
+{
+    uint64_t seq = 0;
     for (size_t i = 0; i < s->n_subs; i++)
-        persist_sub(b, s, s->subs[i].filter, s->subs[i].options, s->subs[i].sub_id, true);
+        seq = max_seq(seq, persist_sub(b, s, s->subs[i].filter, s->subs[i].options,
+                                       s->subs[i].sub_id, true));
     for (size_t i = 0; i < s->n_inflight; i++)
-        persist_inflight(b, s, &s->inflight[i]);
+        seq = max_seq(seq, persist_inflight(b, s, &s->inflight[i]));
     for (size_t i = 0; i < s->q_len; i++) {
         struct delivery *d = &s->queue[(s->q_head + i) % s->q_cap];
         if (!d->stored)
-            persist_queue(b, s, d);
+            seq = max_seq(seq, persist_queue(b, s, d));
     }
     for (size_t i = 0; i < s->n_qos2_in; i++)
-        persist_qos2(b, s, s->qos2_in[i], true);
+        seq = max_seq(seq, persist_qos2(b, s, s->qos2_in[i], true));
+    return seq;
 }
 
-void persist_session(struct broker *b, struct session *s)
+uint64_t persist_session(struct broker *b, struct session *s)
 {
     if (!b->store || b->loading)
-        return;
+        return 0;
     bool want = s->expiry_s > 0;
     bool was = atomic_load(&s->persisted);
     if (!want) {
-        if (was) {
-            atomic_store(&s->persisted, false);
-            store_session_del(b->store, s->client_id);
-        }
-        return;
+        if (!was)
+            return 0;
+        atomic_store(&s->persisted, false);
+        return store_session_del(b->store, s->client_id);
     }
     struct store_now now = store_now_read();
     struct store_will will = {s->will, s->will_delay_s};
-    store_session_put(b->store, s->client_id, s->expiry_s, s->will ? &will : NULL, &now);
+    uint64_t seq =
+        store_session_put(b->store, s->client_id, s->expiry_s, s->will ? &will : NULL, &now);
     if (!was) {
         atomic_store(&s->persisted, true);
-        persist_all(b, s);
+        seq = max_seq(seq, persist_all(b, s));
     }
+    return seq;
 }
 
 void persist_session_offline(struct broker *b, struct session *s)

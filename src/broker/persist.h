@@ -43,11 +43,11 @@ uint64_t persist_qos2(struct broker *b, struct session *s, uint16_t packet_id, b
  * store. */
 void persist_group_begin(struct broker *b);
 void persist_group_end(struct broker *b);
-void persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
-                 uint32_t sub_id, bool add);
+uint64_t persist_sub(struct broker *b, struct session *s, const char *filter, uint8_t options,
+                     uint32_t sub_id, bool add);
 /* At attach: makes the store match s (expiry, will, and, when s just became persistent, its
- * whole state); deletes it when s is no longer persistent. */
-void persist_session(struct broker *b, struct session *s);
+ * whole state); deletes it when s is no longer persistent. Returns the highest seq written. */
+uint64_t persist_session(struct broker *b, struct session *s);
 void persist_session_offline(struct broker *b, struct session *s);
 void persist_session_end(struct broker *b, struct session *s);
 

@@ -181,12 +181,16 @@ class Client:
               "%s: expected %s, got %r" % (self.client_id, NAMES[ptype], p))
         return p
 
-    def subscribe(self, pid, filters):
-        """filters: list of (filter, qos); returns the SUBACK codes."""
+    def send_subscribe(self, pid, filters):
+        """Sends a SUBSCRIBE (filters: list of (filter, qos)) without waiting for the SUBACK."""
         body = struct.pack(">H", pid) + (b"\x00" if self.version == V5 else b"")
         for f, q in filters:
             body += mqtt_str(f) + bytes([q])
         self.send(packet(0x82, body))
+
+    def subscribe(self, pid, filters):
+        """filters: list of (filter, qos); returns the SUBACK codes."""
+        self.send_subscribe(pid, filters)
         p = self.expect(SUBACK)
         check(p.pid == pid, "SUBACK for %d, expected %d" % (p.pid, pid))
         check(all(c < 0x80 for c in p.codes), "SUBSCRIBE %r refused: %r" % (filters, p.codes))

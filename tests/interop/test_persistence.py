@@ -522,6 +522,38 @@ def test_crash_inbound_qos2(ternd):
     inbound_qos2_case(ternd, V3)
 
 
+def test_crash_after_pubcomp(ternd):
+    """QoS 2 from a persistent publisher completed (PUBCOMP), then SIGKILL at once: after the
+    restart the publisher reuses the packet id for a new message, which must be delivered (the
+    id's release was durable before the PUBCOMP; had it been lost, the broker would take the
+    new message for a resend of the old one and drop it). Several rounds, each killed right
+    after the PUBCOMP."""
+    b = Ternd(ternd, ROOT).start()
+    try:
+        sub = Sub(b, "pc-s", V5, "pc")
+        sub.connect(first=True)
+        sub.c.disconnect()
+        sent = {}
+        for r in range(4):
+            pub = Client(b.port, "pc-pub", V3, clean=False)
+            first, second = b"pc-first-%d" % r, b"pc-second-%d" % r
+            publish_acked(pub, "pc/q2/t", first, 2, 5)
+            b.restart_after_kill()
+            pub.close()
+            pub = Client(b.port, "pc-pub", V3, clean=False)
+            check(pub.session_present, "round %d: publisher's session lost" % r)
+            publish_acked(pub, "pc/q2/t", second, 2, 5)
+            pub.disconnect()
+            sent[first] = sent[second] = 2
+        sub.resume()
+        sub.drain(set(sent))
+        sub.finish()
+        sub.verify(set(sent), sent)
+        b.stop()
+    finally:
+        b.close()
+
+
 def real_store(ternd):
     """A closed store with sessions, queued messages and retained messages, over many pages."""
     b = Ternd(ternd, ROOT).start()
@@ -653,7 +685,8 @@ def policy_case(ternd, fsync, crash):
 def test_store_fault(ternd):
     """The disk fails (every store write, or every fsync, fails from the start: ternd's test
     hook TERN_TEST_STORE_FAIL): the broker keeps serving, does not acknowledge a QoS 1 message
-    it cannot store for a persistent subscriber, and says so in its log."""
+    it cannot store for a persistent subscriber nor a persistent session's SUBSCRIBE, and says
+    so in its log."""
     for mode in ("write", "sync"):
         os.environ["TERN_TEST_STORE_FAIL"] = mode
         try:
@@ -661,11 +694,15 @@ def test_store_fault(ternd):
         finally:
             del os.environ["TERN_TEST_STORE_FAIL"]
         try:
-            keep = Client(b.port, "ff-keep-" + mode, V3, clean=False)
-            keep.subscribe(1, [("ff/t", 1)])
-            keep.disconnect()
             live = Client(b.port, "ff-live-" + mode, V3, clean=True)
-            live.subscribe(1, [("ff/t", 0)])
+            live.subscribe(1, [("ff/t", 0), ("ff/probe", 0)])
+            # A persistent session connects (CONNACK does not wait for the disk), but its
+            # SUBSCRIBE is not acknowledged: checked below, after the PUBACK's wait. Its QoS 0
+            # probe, sent after the SUBSCRIBE, reaching `live` shows the subscription exists.
+            keep = Client(b.port, "ff-keep-" + mode, V3, clean=False)
+            keep.send_subscribe(1, [("ff/t", 1)])
+            keep.publish("ff/probe", b"subscribed")
+            check_eq(live.expect(PUBLISH).payload, b"subscribed", "%s: probe" % mode)
             pub = Client(b.port, "ff-pub-" + mode, V3)
             pub.publish("ff/t", b"durable?", qos=1, pid=7)
             # Still serving: the clean subscriber gets the message at QoS 0 at once.
@@ -674,11 +711,14 @@ def test_store_fault(ternd):
             # Absence is what is under test: no PUBACK while the store cannot make it durable.
             p = pub.try_recv(1.5)
             check(p is False, "%s: acknowledged a message the store could not keep: %r" % (mode, p))
+            p = keep.try_recv(0.05)
+            check(p is False, "%s: acknowledged a SUBSCRIBE the store could not keep: %r"
+                  % (mode, p))
             pub.publish("ff/q0", b"qos0")  # QoS 0 publishes still flow
             log = b.log()
             check("COMMIT FAILED" in log and "not durable" in log,
                   "%s: the store failure is not reported:\n%s" % (mode, b.log_tail()))
-            for c in (pub, live):
+            for c in (pub, live, keep):
                 c.close()
             b.stop()
         finally:
@@ -738,6 +778,7 @@ TESTS = [
     ("crash_during_drain", test_crash_during_drain),
     ("crash_inflight_dup", test_crash_inflight_dup),
     ("crash_inbound_qos2", test_crash_inbound_qos2),
+    ("crash_after_pubcomp", test_crash_after_pubcomp),
     ("store_fault", test_store_fault),
     ("corrupt_store", test_corrupt_store),
     ("policies", test_policies),
