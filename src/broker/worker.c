@@ -228,6 +228,7 @@ struct worker *worker_new(struct broker *b, unsigned index)
     }
     loop_set_wake(w->loop, on_wake, w);
     loop_set_after(w->loop, after_iteration, w);
+    loop_set_busy_poll(w->loop, b->cfg->worker_busy_poll_us);
     return w;
 }
 

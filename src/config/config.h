@@ -68,6 +68,7 @@ struct config {
     int allow_anonymous; /* effective 0/1 after load (Mosquitto 2: false unless local_only) */
     char *password_file, *acl_file, *psk_file;
     unsigned worker_threads;                /* 0 = number of online CPUs */
+    uint32_t worker_busy_poll_us;           /* default 30, 0 = off (loop_set_busy_poll) */
     uint32_t max_packet_size;               /* 0 = no limit beyond the protocol's */
     uint32_t message_size_limit;            /* 0 = none */
     uint16_t max_inflight_messages;         /* default 20; Mosquitto's 0 (unlimited) = 65535 */

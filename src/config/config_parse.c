@@ -137,6 +137,7 @@ int config_parse_init(struct config_parser *p)
     c->max_keepalive = 65535;
     c->max_qos = 2;
     c->sys_interval = 10;
+    c->worker_busy_poll_us = 30;
     c->persistent_client_expiration_s = -1;
     c->allow_zero_length_clientid = true;
     c->retain_available = true;

@@ -722,6 +722,7 @@ static const struct config_option options[] = {
     GI("max_queued_bytes", max_queued_bytes, FT_U64, 0, I64_MAX, OF_NEG_ZERO),
     GI("memory_limit", memory_limit, FT_U64, 0, I64_MAX, UNS),
     GI("worker_threads", worker_threads, FT_UINT, 0, 1024, 0),
+    GI("worker_busy_poll_us", worker_busy_poll_us, FT_U32, 0, 10000, 0),
     GI("max_retained_messages", max_retained_messages, FT_U32, 0, U32_MAX, 0),
     GI("max_retained_bytes", max_retained_bytes, FT_U64, 0, I64_MAX, 0),
     GI("sys_interval", sys_interval, FT_U32, 0, 65535, 0),

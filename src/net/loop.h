@@ -58,6 +58,13 @@ void loop_wake(struct loop *l);
  * iteration (used to flush batched output). NULL fn disables it. */
 void loop_set_after(struct loop *l, loop_wake_fn fn, void *ctx);
 
+/* Busy polling: after an iteration that handled events, poll for up to `us` microseconds
+ * before sleeping, while the next event has recently come within that time (a moving average
+ * of the waits; slower traffic just sleeps). 0 = never (the default). */
+void loop_set_busy_poll(struct loop *l, uint32_t us);
+/* How many waits polled, and how many of them found events by polling. */
+void loop_busy_poll_stats(const struct loop *l, uint64_t *spins, uint64_t *hits);
+
 /* Runs iterations until loop_stop(). Returns 0 after a stop (the stop request is then cleared,
  * so the loop can be run again) or TERN_ESYS if epoll_wait fails. A stop requested before
  * loop_run starts makes it return after one iteration. */

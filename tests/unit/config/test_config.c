@@ -43,6 +43,7 @@ static void test_defaults(void)
     CHECK_EQ_INT(c->allow_anonymous, 1);
     CHECK(!c->per_listener_settings);
     CHECK_EQ_INT(c->worker_threads, 0);
+    CHECK_EQ_INT(c->worker_busy_poll_us, 30);
     CHECK_EQ_INT(c->max_packet_size, 0);
     CHECK_EQ_INT(c->message_size_limit, 0);
     CHECK_EQ_INT(c->max_inflight_messages, 20);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -538,6 +539,103 @@ static void test_wake_from_thread_while_running(void)
     pthread_mutex_destroy(&st.mu);
 }
 
+/* ---- loop: busy polling ---- */
+
+struct chain {
+    int fds[2];
+    int left;
+};
+
+/* Each byte read writes the next one: every turn ends with an event already waiting. */
+static void chain_readable(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)events;
+    struct chain *c = ctx;
+    char b;
+    if (read(fd, &b, 1) != 1)
+        return;
+    if (--c->left > 0)
+        CHECK(write(c->fds[1], "x", 1) == 1);
+    else
+        loop_stop(l);
+}
+
+/* After a busy turn an event that is already there is found by polling (every wait after the
+ * first polls, and every poll finds it); with busy polling off the loop never polls. */
+static void test_busy_poll_finds_ready_events(void)
+{
+    for (int on = 0; on < 2; on++) {
+        struct loop *l = loop_new();
+        REQUIRE(l != NULL);
+        struct chain c = {.left = 20};
+        REQUIRE(pipe(c.fds) == 0);
+        loop_set_busy_poll(l, on ? 100000 : 0); /* 100 ms: ample for a byte already written */
+        REQUIRE(write(c.fds[1], "x", 1) == 1);
+        REQUIRE(loop_add(l, c.fds[0], LOOP_READ, chain_readable, &c) == 0);
+        CHECK_EQ_INT(run_guarded(l), 0);
+        uint64_t spins = 0, hits = 0;
+        loop_busy_poll_stats(l, &spins, &hits);
+        CHECK_EQ_INT((int)spins, on ? 19 : 0);
+        CHECK_EQ_INT((int)hits, on ? 19 : 0);
+        loop_remove(l, c.fds[0]);
+        close(c.fds[0]);
+        close(c.fds[1]);
+        loop_free(l);
+    }
+}
+
+struct slow_writer {
+    int fd;
+    int n;
+};
+
+/* Writes n bytes 5 ms apart: the gap between events is what is under test here. */
+static void *write_slowly(void *arg)
+{
+    struct slow_writer *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        CHECK(write(w->fd, "x", 1) == 1);
+    }
+    return NULL;
+}
+
+/* Counts bytes and stops after `left` of them. */
+static void count_readable(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)events;
+    int *left = ctx;
+    char b;
+    if (read(fd, &b, 1) == 1 && --*left == 0)
+        loop_stop(l);
+}
+
+/* Events 5 ms apart with a 20 us budget: the average wait soon exceeds the budget and the
+ * loop stops polling (a few polls while it adapts, not one per event). */
+static void test_busy_poll_adapts_to_slow_events(void)
+{
+    struct loop *l = loop_new();
+    REQUIRE(l != NULL);
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    loop_set_busy_poll(l, 20);
+    struct slow_writer w = {fds[1], 30};
+    int left = w.n;
+    REQUIRE(loop_add(l, fds[0], LOOP_READ, count_readable, &left) == 0);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, write_slowly, &w) == 0);
+    CHECK_EQ_INT(run_guarded(l), 0);
+    pthread_join(th, NULL);
+    uint64_t spins = 0, hits = 0;
+    loop_busy_poll_stats(l, &spins, &hits);
+    CHECK(spins <= 4);
+    loop_remove(l, fds[0]);
+    close(fds[0]);
+    close(fds[1]);
+    loop_free(l);
+}
+
 static void *stop_other(void *arg)
 {
     loop_stop(arg);
@@ -679,4 +777,6 @@ UNIT_MAIN(UNIT_TEST(test_loop_socketpair_rw), UNIT_TEST(test_loop_remove_and_fre
           UNIT_TEST(test_listener_reuseport), UNIT_TEST(test_listener_unix),
           UNIT_TEST(test_transport_tcp_rw), UNIT_TEST(test_transport_epipe_no_sigpipe),
           UNIT_TEST(test_transport_full_buffer), UNIT_TEST(test_loop_accept_echo),
-          UNIT_TEST(test_out_of_memory), UNIT_TEST(test_sockutil))
+          UNIT_TEST(test_out_of_memory), UNIT_TEST(test_sockutil),
+          UNIT_TEST(test_busy_poll_finds_ready_events),
+          UNIT_TEST(test_busy_poll_adapts_to_slow_events))
