@@ -28,8 +28,13 @@
 #include "worker.h"
 
 #define READ_CHUNK 16384
-/* Output buffer capacity a connection keeps between bursts. */
-#define OUT_KEEP 65536
+/* Output buffer capacity a connection keeps between bursts: one that only ever needed the
+ * first allocation (OUT_FIRST, buf.c's first size: a CONNACK, a PUBACK, a few small messages)
+ * is freed as soon as it is written, so an idle connection holds none (freeing and taking it
+ * again costs far less than the write); a larger one is kept while the connection is busy, up
+ * to OUT_KEEP, and freed by the keep-alive sweep once it is empty there. */
+#define OUT_KEEP  65536
+#define OUT_FIRST 256
 /* Queued-payload slots a connection keeps between bursts. */
 #define REFS_KEEP 64
 /* iovec entries per write: out's pieces and the payloads between them. */
@@ -76,9 +81,8 @@ void conn_start(struct worker *w, struct transport *t, const char *peer, struct 
         return;
     }
     list_insert_tail(&w->conns, &c->node);
-    /* Until CONNECT arrives, use the keep-alive timer as a connect timeout. */
+    /* Until CONNECT arrives, the keep-alive check serves as a connect timeout. */
     c->keepalive_s = 10;
-    conn_arm_keepalive(c);
     /* A transport set up elsewhere may already hold input (MQTT bytes that came with the
      * WebSocket upgrade request): the socket will not signal it again. */
     c->layered = strcmp(t->ops->name, "tcp") != 0;
@@ -278,8 +282,9 @@ void conn_flush(struct conn *c)
     if (c->state == CONN_CLOSED)
         return;
     if (!sendable(c)) {
-        /* Nothing of ours (or only output waiting for the store), but the transport may hold bytes of its own (a WebSocket pong or
-         * close frame, TLS records): a zero-length write pushes them out. */
+        /* Nothing of ours (or only output waiting for the store), but the transport may hold bytes
+         * of its own (a WebSocket pong or close frame, TLS records): a zero-length write pushes
+         * them out. */
         if (c->t->ops->wants(c->t) & LOOP_WRITE)
             c->t->ops->writev(c->t, NULL, 0);
         update_interest(c);
@@ -296,33 +301,55 @@ void conn_flush(struct conn *c)
         conn_close(c, -1);
         return;
     }
-    if (c->out.len == 0 && c->out.cap > OUT_KEEP)
+    if (c->out.len == 0 && (c->out.cap > OUT_KEEP || c->out.cap <= OUT_FIRST))
         buf_deinit(&c->out); /* a burst is over: do not keep its buffer per connection */
     update_interest(c);
 }
 
-static void keepalive_fired(struct loop *l, void *ctx)
+static bool keepalive_expired(const struct conn *c, uint64_t now)
 {
-    struct conn *c = ctx;
-    c->ka_timer = 0;
-    uint64_t limit = (uint64_t)c->keepalive_s * 1500u; /* 1.5 x Keep Alive [MQTT-3.1.2-24] */
-    uint64_t idle = loop_now_ms(l) - c->last_rx_ms;
-    if (idle >= limit) {
-        log_msg(c->w->b->log, TLOG_NOTICE, "Client %s from %s has exceeded its keep alive",
-                c->s ? c->s->client_id : "<unknown>", c->peer);
-        conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT);
-        return;
-    }
-    c->ka_timer = loop_timer_add(l, limit - idle, keepalive_fired, c);
+    /* 1.5 x Keep Alive without a packet [MQTT-3.1.2-24]; 0 = no keep alive. */
+    return c->state != CONN_CLOSED && c->keepalive_s &&
+           now - c->last_rx_ms >= (uint64_t)c->keepalive_s * 1500u;
 }
 
 void conn_arm_keepalive(struct conn *c)
 {
-    loop_timer_cancel(c->w->loop, c->ka_timer);
-    c->ka_timer = 0;
-    if (c->keepalive_s)
-        c->ka_timer =
-            loop_timer_add(c->w->loop, (uint64_t)c->keepalive_s * 1500u, keepalive_fired, c);
+    c->last_rx_ms = loop_now_ms(c->w->loop);
+}
+
+void conn_keepalive_sweep(struct worker *w)
+{
+    uint64_t now = loop_now_ms(w->loop);
+    struct conn *expired[64];
+    bool more;
+    do { /* closing may publish wills, which may close others: collect, then close */
+        size_t n = 0;
+        more = false;
+        struct list_node *it, *tmp;
+        LIST_FOREACH (it, tmp, &w->conns) {
+            struct conn *c = LIST_ENTRY(it, struct conn, node);
+            if (c->out.len == 0 && c->out.cap)
+                buf_deinit(&c->out); /* kept from a burst, and nothing since */
+            if (c->n_refs == 0 && c->refs)
+                drop_refs(c);
+            if (!keepalive_expired(c, now))
+                continue;
+            if (n == sizeof expired / sizeof expired[0]) {
+                more = true;
+                break;
+            }
+            expired[n++] = c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct conn *c = expired[i]; /* freed only at the end of the iteration */
+            if (!keepalive_expired(c, now))
+                continue;
+            log_msg(w->b->log, TLOG_NOTICE, "Client %s from %s has exceeded its keep alive",
+                    c->s ? c->s->client_id : "<unknown>", c->peer);
+            conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT);
+        }
+    } while (more);
 }
 
 void conn_protocol_error(struct conn *c, uint8_t reason, const char *why)
@@ -493,8 +520,6 @@ void conn_close(struct conn *c, int reason)
     }
     bool was_active = c->state == CONN_ACTIVE;
     c->state = CONN_CLOSED;
-    loop_timer_cancel(w->loop, c->ka_timer);
-    c->ka_timer = 0;
     /* Counted out before the socket closes: a client that sees the close and reconnects at
      * once (maybe to another worker) must find the slot free under max_connections. */
     if (was_active)

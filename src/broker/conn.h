@@ -78,7 +78,6 @@ struct conn {
     uint32_t pending_expiry;
     char *username;
     uint64_t last_rx_ms;
-    uint64_t ka_timer;
     /* What the client announced in CONNECT (v5), with the spec's defaults. */
     uint32_t client_max_packet;
     uint16_t client_receive_max;
@@ -132,7 +131,8 @@ void conn_send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t rea
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq);
 /* Under `persistence_fsync always`, holds back everything queued for c from now on until the
  * store has made seq durable: SUBACK and UNSUBACK of a persistent session go out only once
- * what they acknowledge would survive a crash, and the packets after them keep their order. seq 0, or one already durable, holds nothing. Output held when c closes is dropped. */
+ * what they acknowledge would survive a crash, and the packets after them keep their order. seq 0,
+ * or one already durable, holds nothing. Output held when c closes is dropped. */
 void conn_hold_output(struct conn *c, uint64_t seq);
 /* Sends the queued acknowledgements the store has made durable (on w's thread). */
 void conn_release_acks(struct worker *w);
@@ -179,7 +179,12 @@ struct tern_bytes conn_mount(const struct conn *c, struct tern_bytes t, char **o
 size_t conn_unmount_len(const struct conn *c, const char *topic, size_t len);
 /* Decodes input that arrived while a session hand-over was pending. */
 void conn_resume_input(struct conn *c);
-/* (Re)arms the keep-alive check. */
+/* Restarts c's keep-alive count from now (after CONNECT set keepalive_s). */
 void conn_arm_keepalive(struct conn *c);
+/* Closes w's connections whose keep alive has run out (1.5 x Keep Alive without a packet, or
+ * no CONNECT within 10 s), and frees the empty output buffers that connections kept from a
+ * burst. The worker runs it every WORKER_KA_SWEEP_MS instead of keeping a timer per
+ * connection (bench/analysis.md: memory per idle connection). */
+void conn_keepalive_sweep(struct worker *w);
 
 #endif

@@ -161,6 +161,13 @@ static void flush_outboxes(struct worker *w)
     }
 }
 
+static void keepalive_sweep(struct loop *l, void *ctx)
+{
+    struct worker *w = ctx;
+    conn_keepalive_sweep(w);
+    w->ka_timer = loop_timer_add(l, WORKER_KA_SWEEP_MS, keepalive_sweep, w);
+}
+
 /* End of every loop iteration: write what connections produced, send batches to other
  * workers, free connections closed during the iteration. */
 static void after_iteration(struct loop *l, void *ctx)
@@ -229,6 +236,11 @@ struct worker *worker_new(struct broker *b, unsigned index)
     loop_set_wake(w->loop, on_wake, w);
     loop_set_after(w->loop, after_iteration, w);
     loop_set_busy_poll(w->loop, b->cfg->worker_busy_poll_us);
+    w->ka_timer = loop_timer_add(w->loop, WORKER_KA_SWEEP_MS, keepalive_sweep, w);
+    if (!w->ka_timer) {
+        worker_free(w);
+        return NULL;
+    }
     return w;
 }
 

@@ -58,7 +58,10 @@ struct match_slot {
     uint32_t head, tail; /* indexes of the session's first and last match */
 };
 
-#define WORKER_ENDED_MAX 8 /* sessions ended during one fan-out that route can remember */
+/* Period of the keep-alive sweep: a connection is closed between 1.5 x Keep Alive and that
+ * plus this. */
+#define WORKER_KA_SWEEP_MS 500
+#define WORKER_ENDED_MAX   8 /* sessions ended during one fan-out that route can remember */
 
 struct listen_fd {
     int fd;
@@ -144,6 +147,7 @@ struct worker {
     bool ended_overflow; /* more than WORKER_ENDED_MAX: every borrowed match is skipped */
     struct session *ended[WORKER_ENDED_MAX];
     uint64_t sys_timer;
+    uint64_t ka_timer;         /* the keep-alive sweep (conn_keepalive_sweep) */
     struct worker_stats stats; /* written by this worker, read by $SYS */
     /* Acknowledgements waiting for the store (persistence_fsync always). */
     struct list_node ack_conns; /* conns with a non-empty ack queue */
