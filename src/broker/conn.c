@@ -296,6 +296,7 @@ void conn_flush(struct conn *c)
         n = write_some(c, &all);
     } while (n > 0 && all && sendable(c));
     if (n < 0) {
+        drop_gate(c, false);
         c->out.len = 0;
         drop_refs(c);
         conn_close(c, -1);
@@ -616,7 +617,7 @@ static void drop_gate(struct conn *c, bool discard)
     if (!g)
         return;
     c->gate = NULL;
-    if (discard) {
+    if (discard && g->at <= c->out.len && g->ref <= c->n_refs) {
         for (uint32_t i = g->ref; i < c->n_refs; i++) {
             c->ref_bytes -= c->refs[i].len;
             msg_unref(c->refs[i].m);
