@@ -38,13 +38,12 @@ static uint8_t resolve_alias(struct conn *c, struct mqtt_publish *pub)
     if (!(pub->props.present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS)))
         return 0;
     uint16_t a = pub->props.topic_alias;
-    uint16_t max = (uint16_t)c->lr->conf->max_topic_alias;
+    uint16_t max = c->alias_in_max; /* as CONNACK announced it, whatever a reload changed */
     if (a == 0 || a > max)
         return MQTT_RC_TOPIC_ALIAS_INVALID; /* [MQTT-3.3.2-9], [MQTT-3.3.2-10] */
     if (!c->alias_in) {
         c->alias_in = mem_calloc((size_t)max + 1, sizeof *c->alias_in);
         c->alias_in_len = mem_calloc((size_t)max + 1, sizeof *c->alias_in_len);
-        c->alias_in_max = max;
         if (!c->alias_in || !c->alias_in_len)
             return MQTT_RC_UNSPECIFIED_ERROR;
     }

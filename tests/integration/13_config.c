@@ -243,7 +243,74 @@ static void test_sighup_reload(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* Connect v5 with client id `id` and return the CONNACK's reason code, or -1. */
+static int connack_reason(struct tclient *c, int port, const char *id)
+{
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, id, 60, 1);
+    int rc = tclient_open(c, port, 5) == 0 ? tclient_send(c, &p) : -1;
+    pkt_free(&p);
+    if (rc != 0 || tclient_expect(c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0)
+        return -1;
+    rc = r.reason;
+    tclient_pkt_free(&r);
+    return rc;
+}
+
+/* SIGHUP reaches the listeners' settings, as in Mosquitto: allow_anonymous turned off refuses
+ * the next anonymous CONNECT with 0x87 while a client connected before keeps being served, and
+ * max_qos lowered shows in the next CONNACK's Maximum QoS. */
+static void test_sighup_listener_settings(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient old, young;
+    REQUIRE(tclient_start(&old, spawner_port(b), 4, "old", 60, 1, NULL) == 0);
+    CHECK_EQ_INT(connack_reason(&young, spawner_port(b), "before"), 0);
+    tclient_close(&young);
+    REQUIRE(spawner_rewrite_conf(b, "allow_anonymous false\nmax_qos 1") == 0);
+    REQUIRE(spawner_signal(b, SIGHUP) == 0);
+    REQUIRE(spawner_wait_output(b, "Reloading", SPAWNER_WAIT_MS) == 0);
+    /* The log line precedes the swap: new connections may briefly still be accepted. */
+    int rc = -1;
+    long long deadline = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    while (rc != 0x87 && integ_now_ms() < deadline) {
+        rc = connack_reason(&young, spawner_port(b), "after");
+        tclient_close(&young);
+    }
+    CHECK_EQ_INT(rc, 0x87);
+    CHECK(tclient_ping(&old) == 0);
+    tclient_close(&old);
+    REQUIRE(spawner_rewrite_conf(b, "max_qos 1") == 0);
+    REQUIRE(spawner_signal(b, SIGHUP) == 0);
+    deadline = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    rc = -1;
+    while (rc != 0 && integ_now_ms() < deadline) {
+        rc = connack_reason(&young, spawner_port(b), "again");
+        if (rc != 0)
+            tclient_close(&young);
+    }
+    CHECK_EQ_INT(rc, 0);
+    tclient_close(&young);
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, "qos", 60, 1);
+    REQUIRE(tclient_open(&young, spawner_port(b), 5) == 0);
+    REQUIRE(tclient_send(&young, &p) == 0);
+    pkt_free(&p);
+    REQUIRE(tclient_expect(&young, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    const struct tclient_prop *mq = tclient_prop_find(&r, 0x24, 0);
+    CHECK(mq != NULL);
+    CHECK_EQ_INT(mq ? (int)mq->num : -1, 1);
+    tclient_pkt_free(&r);
+    tclient_close(&young);
+    CHECK(spawner_stop(b) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_test_config_unknown_option),
           UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
           UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
-          UNIT_TEST(test_sighup_reload))
+          UNIT_TEST(test_sighup_reload), UNIT_TEST(test_sighup_listener_settings))
