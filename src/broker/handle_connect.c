@@ -111,8 +111,12 @@ static uint8_t client_id_check(struct conn *c, const struct mqtt_connect *ct, ch
         return MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID;
     char tmp[128];
     uint64_t n = atomic_fetch_add(&b->next_auto_id, 1) + 1;
-    snprintf(tmp, sizeof tmp, "%s%llx-%u", b->cfg->auto_id_prefix ? b->cfg->auto_id_prefix : "",
-             (unsigned long long)n, (unsigned)(b->start_mono_ms & 0xffff));
+    /* The listener's prefix (per_listener_settings, listener_auto_id_prefix), else the global. */
+    const char *pre = c->lr->conf->auto_id_prefix;
+    if (!pre)
+        pre = b->cfg->auto_id_prefix ? b->cfg->auto_id_prefix : "";
+    snprintf(tmp, sizeof tmp, "%s%llx-%u", pre, (unsigned long long)n,
+             (unsigned)(b->start_mono_ms & 0xffff));
     *id = mem_strdup(tmp);
     *assigned = true;
     return *id ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
