@@ -262,9 +262,11 @@ size_t deliver_publish(struct worker *w, struct msg *m)
         /* An empty payload deletes the retained message [MQTT-3.3.1-10]; it is still routed
          * to current subscribers. */
         int rc = retain_set(b->retain, m);
-        if (rc == TERN_EFULL)
+        if (rc == TERN_EFULL) {
+            worker_stat_add(&w->stats.dropped[DROP_RETAIN_FULL], 1);
             log_msg(b->log, TLOG_WARN, "Retained message on %s dropped: retained store full",
                     m->topic);
+        }
         if (rc == 0) {
             uint64_t seq = persist_retain(b, m);
             if (seq > w->pub_seq)

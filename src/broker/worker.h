@@ -81,6 +81,7 @@ enum drop_reason {
     DROP_BAD_TOPIC,     /* the topic has more levels than the broker accepts */
     DROP_SYS_TOPIC,     /* a client published under $SYS */
     DROP_NO_MEMORY,     /* out of memory */
+    DROP_RETAIN_FULL,   /* not retained: the retained store is at its caps (still routed) */
     DROP_REASONS
 };
 

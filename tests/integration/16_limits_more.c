@@ -138,15 +138,17 @@ static void test_max_queued_bytes(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-/* max_retained_messages 2 (sys_interval 0 so $SYS updates stay out of the way): a third retained
+/* max_retained_messages 2 ($SYS retained messages do not count): a third retained
  * topic is not stored; a new `r/#` subscriber gets the first two only. Replacing one of the
  * stored two is still possible at the cap. */
 static void test_max_retained_messages(void)
 {
-    struct spawner *b = spawner_start("max_retained_messages 2\nsys_interval 0");
+    struct spawner *b = spawner_start("max_retained_messages 2\nsys_interval 1");
     REQUIRE(b);
-    struct tclient pub, sub;
+    struct tclient pub, sub, mon;
     struct tclient_pkt r;
+    REQUIRE(tclient_start(&mon, spawner_port(b), 4, "mon", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&mon, 1, "$SYS/broker/publish/messages/dropped", 0, 0x00) == 0);
     REQUIRE(tclient_start(&pub, spawner_port(b), 4, "pub", 60, 1, NULL) == 0);
     REQUIRE(tclient_pub(&pub, "r/1", "one", 1, 1, 1) == 0);
     REQUIRE(tclient_pub(&pub, "r/2", "two", 1, 1, 2) == 0);
@@ -172,6 +174,16 @@ static void test_max_retained_messages(void)
     }
     CHECK(got1 == 1 && got2 == 1);
     CHECK(tclient_ping(&sub) == 0);
+    /* The refused r/3 is counted as a drop: $SYS (every second) reaches 1. */
+    int dropped = -1;
+    long long deadline = integ_now_ms() + 3 * TCLIENT_TIMEOUT_MS;
+    while (dropped != 1 && integ_now_ms() < deadline &&
+           tclient_expect(&mon, &r, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0) {
+        dropped = r.payload_len == 1 ? r.payload[0] - '0' : -1;
+        tclient_pkt_free(&r);
+    }
+    CHECK_EQ_INT(dropped, 1);
+    tclient_close(&mon);
     tclient_close(&sub);
     tclient_close(&pub);
     CHECK(spawner_stop(b) == 0);
