@@ -132,7 +132,8 @@ void conn_send_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t rea
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq);
 /* Under `persistence_fsync always`, holds back everything queued for c from now on until the
  * store has made seq durable: SUBACK and UNSUBACK of a persistent session go out only once
- * what they acknowledge would survive a crash, and the packets after them keep their order. seq 0, or one already durable, holds nothing. Output held when c closes is dropped. */
+ * what they acknowledge would survive a crash, and the packets after them keep their order. seq 0,
+ * or one already durable, holds nothing. Output held when c closes is dropped. */
 void conn_hold_output(struct conn *c, uint64_t seq);
 /* Sends the queued acknowledgements the store has made durable (on w's thread). */
 void conn_release_acks(struct worker *w);
@@ -167,6 +168,12 @@ void conn_flush(struct conn *c);
 /* Closes the connection. For v5 after CONNACK, reason >= 0x80 sends DISCONNECT with it first.
  * reason < 0 closes without a DISCONNECT. Runs will and session-detach logic. */
 void conn_close(struct conn *c, int reason);
+/* conn_close; the v5 DISCONNECT carries why (else the reason's name) as Reason String. */
+void conn_close_why(struct conn *c, int reason, const char *why);
+/* Sets why as the Reason String of a CONNACK or DISCONNECT to c (allowed whatever the client's
+ * Request Problem Information [MQTT-3.1.2-29]) when it fits the client's Maximum Packet Size. */
+struct mqtt_props;
+void conn_reason_string(const struct conn *c, struct mqtt_props *pr, const char *why);
 /* Frees a closed connection's memory (after any hand-over completed). */
 void conn_destroy(struct conn *c);
 /* Sends a v5 DISCONNECT (if the protocol allows) or just closes, logging why. */

@@ -25,12 +25,18 @@
 
 void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
 {
+    handle_connect_refuse_why(c, version, reason, NULL);
+}
+
+void handle_connect_refuse_why(struct conn *c, uint8_t version, uint8_t reason, const char *why)
+{
     struct mqtt_packet p;
     memset(&p, 0, sizeof p);
     p.type = MQTT_CONNACK;
     c->version = version;
     if (version == MQTT_V5) {
         p.u.connack.reason = reason;
+        conn_reason_string(c, &p.u.connack.props, why ? why : mqtt_reason_name(reason));
     } else {
         p.u.connack.reason = mqtt_reason_to_v3_connack(reason);
         /* A v3 decode failure other than the version gets no CONNACK: just close
@@ -308,14 +314,15 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
         rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* [MQTT-4.12.0-1] */
     if (!rc && !enhanced)
         rc = authenticate(c, ct); /* enhanced authentication decides after the AUTH exchange */
-    if (!rc)
-        rc = keepalive_check(c, ct);
+    const char *why = NULL;
+    if (!rc && (rc = keepalive_check(c, ct)) != 0)
+        why = "keep alive above max_keepalive";
     struct msg *will = NULL;
     if (!rc)
         rc = make_will(c, ct, &will);
     if (rc) {
         mem_free(id);
-        handle_connect_refuse(c, ct->version, rc);
+        handle_connect_refuse_why(c, ct->version, rc, why);
         return;
     }
     if (ct->has_username && !c->username)
