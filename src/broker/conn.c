@@ -52,6 +52,7 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
 
 void conn_start(struct worker *w, struct transport *t, const char *peer, struct listener_rt *lr)
 {
+    worker_stat_add(&w->stats.sockets_opened, 1);
     int fd = t->fd;
     struct conn *c = mem_calloc(1, sizeof *c);
     if (!c) {

@@ -299,6 +299,7 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
 {
     struct mqtt_connect *ct = &p->u.connect;
     struct broker *b = c->w->b;
+    worker_stat_add(&c->w->stats.connects_received, 1);
     if (!admit(c, ct->version))
         return;
     c->version = ct->version;
