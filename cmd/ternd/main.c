@@ -199,7 +199,10 @@ int main(int argc, char **argv)
         return 0;
     }
     apply_logging(&lg, cfg, a.verbose, true);
-    if (a.daemonize && daemon(0, 0) != 0) {
+    /* Mosquitto's daemonise forks and calls setsid but keeps the working directory: relative
+     * -c, pid_file, persistence_location and password paths (and SIGHUP's re-read of -c) go on
+     * meaning what they meant when ternd was started. */
+    if (a.daemonize && daemon(1, 0) != 0) {
         log_msg(&lg, TLOG_ERR, "Error: unable to daemonise: %s", strerror(errno));
         config_free(cfg);
         return 1;

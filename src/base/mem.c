@@ -18,6 +18,16 @@ static mem_realloc_fn hook_realloc = realloc;
 static mem_free_fn hook_free = free;
 
 static _Atomic size_t in_use;
+static _Atomic size_t peak; /* highest in_use seen */
+
+/* Raises peak to now (rarely more than one relaxed load once the broker has warmed up). */
+static void note_peak(size_t now)
+{
+    size_t p = atomic_load_explicit(&peak, memory_order_relaxed);
+    while (now > p && !atomic_compare_exchange_weak_explicit(&peak, &p, now, memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
 static _Atomic uint64_t alloc_count;
 static _Atomic uint64_t fail_at;
 
@@ -36,7 +46,7 @@ void *mem_alloc(size_t len)
     if (!p)
         return NULL;
     memcpy(p, &len, sizeof len);
-    atomic_fetch_add_explicit(&in_use, len + HDR, memory_order_relaxed);
+    note_peak(atomic_fetch_add_explicit(&in_use, len + HDR, memory_order_relaxed) + len + HDR);
     return p + HDR;
 }
 
@@ -64,7 +74,7 @@ void *mem_realloc(void *ptr, size_t len)
         return NULL;
     memcpy(p, &len, sizeof len);
     atomic_fetch_sub_explicit(&in_use, old, memory_order_relaxed);
-    atomic_fetch_add_explicit(&in_use, len, memory_order_relaxed);
+    note_peak(atomic_fetch_add_explicit(&in_use, len, memory_order_relaxed) + len);
     return p + HDR;
 }
 
@@ -100,6 +110,11 @@ char *mem_strndup(const char *s, size_t len)
 char *mem_strdup(const char *s)
 {
     return mem_strndup(s, strlen(s));
+}
+
+size_t mem_peak(void)
+{
+    return atomic_load_explicit(&peak, memory_order_relaxed);
 }
 
 size_t mem_in_use(void)

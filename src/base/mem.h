@@ -20,6 +20,8 @@ void mem_free(void *ptr);
 
 /* Bytes currently allocated through mem_* (includes the size header). */
 size_t mem_in_use(void);
+/* The highest mem_in_use() has been since the process started. */
+size_t mem_peak(void);
 /* Make the nth allocation from now fail (1 = the next one); 0 disables injection. */
 void mem_fail_at(uint64_t nth);
 /* Number of allocations since the last mem_fail_at() call. */

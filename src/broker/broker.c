@@ -239,6 +239,71 @@ void broker_stop(struct broker *b)
             worker_join(b->workers[k]);
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two listener configurations describe the same socket. */
+static bool same_socket(const struct listener_conf *a, const struct listener_conf *b)
+{
+    return a->protocol == b->protocol && a->port == b->port &&
+           a->socket_domain == b->socket_domain && str_eq(a->unix_path, b->unix_path) &&
+           str_eq(a->bind_address, b->bind_address) && str_eq(a->bind_interface, b->bind_interface);
+}
+
+/* The listener of cfg not taken yet (taken[i]) that matches old, or NULL. */
+static struct listener_conf *match_listener(struct config *cfg, const struct listener_conf *old,
+                                            bool *taken)
+{
+    size_t i = 0;
+    for (struct listener_conf *lc = cfg->listeners; lc; lc = lc->next, i++)
+        if (!taken[i] && same_socket(lc, old)) {
+            taken[i] = true;
+            return lc;
+        }
+    return NULL;
+}
+
+/* Points each running listener at its counterpart in cfg (before cfg is published, so the
+ * workers see a complete configuration). A connection keeps its listener's mount point for its
+ * life (conn.c caches its length), so the new listener keeps the running one's. */
+static void reload_listeners(struct broker *b, struct config *cfg)
+{
+    bool *taken = mem_calloc(cfg->listener_count ? cfg->listener_count : 1, sizeof *taken);
+    if (!taken) {
+        log_msg(b->log, TLOG_ERR, "Error: out of memory; listener settings not reloaded.");
+        return;
+    }
+    for (size_t i = 0; i < b->n_listeners; i++) {
+        struct listener_rt *lr = &b->listeners[i];
+        const struct listener_conf *old = lr->conf;
+        struct listener_conf *lc = match_listener(cfg, old, taken);
+        if (!lc) {
+            log_msg(
+                b->log, TLOG_WARN,
+                "Warning: listener on port %u is not in the reloaded configuration; it keeps its "
+                "settings until the next restart.",
+                lr->port);
+            continue;
+        }
+        if (!str_eq(lc->mount_point, old->mount_point)) {
+            char *mp = old->mount_point ? mem_strdup(old->mount_point) : NULL;
+            if (old->mount_point && !mp)
+                continue; /* out of memory: keep the running settings */
+            log_msg(b->log, TLOG_WARN,
+                    "Warning: a changed mount_point takes effect at the next restart.");
+            mem_free(lc->mount_point);
+            lc->mount_point = mp;
+        }
+        atomic_store(&lr->conf, lc);
+    }
+    for (size_t i = 0; i < cfg->listener_count; i++)
+        if (!taken[i])
+            log_msg(b->log, TLOG_WARN, "Warning: a new listener takes effect at the next restart.");
+    mem_free(taken);
+}
+
 void broker_reload(struct broker *b, struct config *cfg)
 {
     struct config **p = mem_realloc(b->old_cfgs, (b->n_old_cfgs + 1) * sizeof *p);
@@ -248,7 +313,11 @@ void broker_reload(struct broker *b, struct config *cfg)
     }
     b->old_cfgs = p;
     b->old_cfgs[b->n_old_cfgs++] = b->cfg;
-    b->cfg = cfg;
+    /* The listeners first: a worker that sees the new b->cfg and an old listener, or the
+     * reverse, for one connection is harmless; both stay alive until broker_free. */
+    reload_listeners(b, cfg);
+    retain_set_limits(b->retain, cfg->max_retained_messages, cfg->max_retained_bytes);
+    atomic_store(&b->cfg, cfg);
     security_reload(b);
 }
 

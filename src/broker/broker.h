@@ -24,7 +24,10 @@ struct worker;
 
 /* A configured listener at run time: its settings and its live connection count. */
 struct listener_rt {
-    const struct listener_conf *conf;
+    /* Its settings: broker_reload swaps in the matching listener of a reloaded configuration
+     * (which stays alive, like b->cfg's old ones, until broker_free). Readers just
+     * dereference it; a connection that must keep one value for its life copies it. */
+    const struct listener_conf *_Atomic conf;
     _Atomic int connections;
     uint16_t port; /* bound port (TCP) */
     /* Security in force (security.c): swapped atomically, read without locks. */
@@ -92,7 +95,11 @@ int broker_write_ready_file(const struct broker *b, const char *path);
 void broker_stop(struct broker *b);
 void broker_free(struct broker *b);
 /* Applies the settings of a newly loaded configuration that can change without dropping
- * clients (limits, logging); listeners stay as they are. Takes ownership of cfg. */
+ * clients (limits, logging, retained caps, and each listener's settings: allow_anonymous,
+ * max_qos, max_topic_alias, auto_id_prefix...). A listener of cfg takes over from the running
+ * one bound to the same address, port (or unix path) and protocol; its sockets and its
+ * mount_point stay as they are. Listeners added or removed take effect at the next restart.
+ * Takes ownership of cfg. */
 void broker_reload(struct broker *b, struct config *cfg);
 /* Periodic housekeeping from the main thread: TLS files changed on disk are reloaded. */
 void broker_poll(struct broker *b);

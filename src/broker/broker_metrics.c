@@ -30,7 +30,7 @@ static const char *const drop_names[DROP_REASONS] = {
     [DROP_QOS0_OFFLINE] = "qos0_offline", [DROP_SLOW_CONSUMER] = "slow_consumer",
     [DROP_NO_PACKET_ID] = "no_packet_id", [DROP_SESSION_ENDED] = "session_ended",
     [DROP_BAD_TOPIC] = "bad_topic",       [DROP_SYS_TOPIC] = "sys_topic",
-    [DROP_NO_MEMORY] = "out_of_memory",
+    [DROP_NO_MEMORY] = "out_of_memory",   [DROP_RETAIN_FULL] = "retained_full",
 };
 
 /* Upper bounds of the lag histogram's buckets, in seconds. */

@@ -57,6 +57,7 @@ void conn_accept(struct worker *w, int fd, const char *peer, struct listener_rt 
 
 void conn_start(struct worker *w, struct transport *t, const char *peer, struct listener_rt *lr)
 {
+    worker_stat_add(&w->stats.sockets_opened, 1);
     int fd = t->fd;
     struct conn *c = mem_calloc(1, sizeof *c);
     if (!c) {
@@ -357,7 +358,18 @@ void conn_protocol_error(struct conn *c, uint8_t reason, const char *why)
 {
     log_msg(c->w->b->log, TLOG_INFO, "Client %s from %s disconnected: %s (%s)",
             c->s ? c->s->client_id : "<unknown>", c->peer, why, mqtt_reason_name(reason));
-    conn_close(c, reason);
+    conn_close_why(c, reason, why);
+}
+
+void conn_reason_string(const struct conn *c, struct mqtt_props *pr, const char *why)
+{
+    size_t len = why ? strlen(why) : 0;
+    /* The property (3 + len bytes) never takes the packet over the client's Maximum Packet
+     * Size [MQTT-3.2.2-19] [MQTT-3.14.2-3]: 16 bytes cover the rest of a CONNACK/DISCONNECT. */
+    if (!len || len > 255 || (c->client_max_packet && len + 16 > c->client_max_packet))
+        return;
+    pr->present |= MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+    pr->reason_string = bytes_of(why, len);
 }
 
 /* A decode failure: before CONNACK a CONNECT gets a refusing CONNACK; afterwards a v5 client
@@ -499,6 +511,11 @@ void conn_resume_input(struct conn *c)
 
 void conn_close(struct conn *c, int reason)
 {
+    conn_close_why(c, reason, NULL);
+}
+
+void conn_close_why(struct conn *c, int reason, const char *why)
+{
     if (c->state == CONN_CLOSED)
         return;
     struct worker *w = c->w;
@@ -508,6 +525,8 @@ void conn_close(struct conn *c, int reason)
         memset(&p, 0, sizeof p);
         p.type = MQTT_DISCONNECT;
         p.u.disconnect.reason = (uint8_t)reason;
+        conn_reason_string(c, &p.u.disconnect.props,
+                           why ? why : mqtt_reason_name((unsigned)reason));
         conn_send(c, &p);
     }
     drop_acks(c); /* never acknowledge what we could not make durable */

@@ -167,6 +167,12 @@ void conn_flush(struct conn *c);
 /* Closes the connection. For v5 after CONNACK, reason >= 0x80 sends DISCONNECT with it first.
  * reason < 0 closes without a DISCONNECT. Runs will and session-detach logic. */
 void conn_close(struct conn *c, int reason);
+/* conn_close; the v5 DISCONNECT carries why (else the reason's name) as Reason String. */
+void conn_close_why(struct conn *c, int reason, const char *why);
+/* Sets why as the Reason String of a CONNACK or DISCONNECT to c (allowed whatever the client's
+ * Request Problem Information [MQTT-3.1.2-29]) when it fits the client's Maximum Packet Size. */
+struct mqtt_props;
+void conn_reason_string(const struct conn *c, struct mqtt_props *pr, const char *why);
 /* Frees a closed connection's memory (after any hand-over completed). */
 void conn_destroy(struct conn *c);
 /* Sends a v5 DISCONNECT (if the protocol allows) or just closes, logging why. */

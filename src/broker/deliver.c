@@ -262,9 +262,11 @@ size_t deliver_publish(struct worker *w, struct msg *m)
         /* An empty payload deletes the retained message [MQTT-3.3.1-10]; it is still routed
          * to current subscribers. */
         int rc = retain_set(b->retain, m);
-        if (rc == TERN_EFULL)
+        if (rc == TERN_EFULL) {
+            worker_stat_add(&w->stats.dropped[DROP_RETAIN_FULL], 1);
             log_msg(b->log, TLOG_WARN, "Retained message on %s dropped: retained store full",
                     m->topic);
+        }
         if (rc == 0) {
             uint64_t seq = persist_retain(b, m);
             if (seq > w->pub_seq)
@@ -631,9 +633,22 @@ static void redeliver_one(struct worker *w, struct session *s, struct delivery *
         struct tern_bytes f = bytes_of(s->subs[i].filter, s->subs[i].filter_len), group, rest;
         if (!codec_topic_shared_split(f, &group, &rest) || !codec_topic_matches(rest, topic))
             continue;
-        struct session *to = topic_tree_shared_take(w->b->tree, group, rest, s, take_ref);
+        uint8_t options = 0;
+        uint32_t sub_id = 0;
+        struct session *to =
+            topic_tree_shared_take_opts(w->b->tree, group, rest, s, take_ref, &options, &sub_id);
         if (!to)
             continue;
+        /* What the new member subscribed with, not the first one's: its granted QoS, Retain
+         * As Published and Subscription Identifier. */
+        uint8_t q = options & MQTT_SUBOPT_QOS_MASK;
+        d->qos = q < d->m->qos ? q : d->m->qos;
+        d->retain = (options & MQTT_SUBOPT_RAP) && d->m->retain;
+        if (d->n_sub_ids > 1)
+            mem_free(d->sub_ids);
+        d->sub_ids = NULL;
+        d->sub_id = sub_id;
+        d->n_sub_ids = sub_id ? 1 : 0;
         d->shared = true;
         d->stored = false; /* the ended session's rows are gone; the new one stores its own */
         struct worker *owner = session_owner(to);

@@ -31,6 +31,8 @@ void handle_packet(struct conn *c, struct mqtt_packet *p);
 void handle_connect(struct conn *c, struct mqtt_packet *p);
 /* Refuses a connection attempt with a CONNACK in the client's version, then closes. */
 void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason);
+/* The same, the v5 CONNACK carrying why (NULL: the reason's name) as its Reason String. */
+void handle_connect_refuse_why(struct conn *c, uint8_t version, uint8_t reason, const char *why);
 /* The Response Information for c's CONNACK: "PREFIX/<client id>" (heap, mem_free it) when the
  * client asked for it and `response_information` is set, else NULL. Call once c->s is set. */
 char *handle_connect_response_info(const struct conn *c);

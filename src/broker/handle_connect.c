@@ -25,12 +25,18 @@
 
 void handle_connect_refuse(struct conn *c, uint8_t version, uint8_t reason)
 {
+    handle_connect_refuse_why(c, version, reason, NULL);
+}
+
+void handle_connect_refuse_why(struct conn *c, uint8_t version, uint8_t reason, const char *why)
+{
     struct mqtt_packet p;
     memset(&p, 0, sizeof p);
     p.type = MQTT_CONNACK;
     c->version = version;
     if (version == MQTT_V5) {
         p.u.connack.reason = reason;
+        conn_reason_string(c, &p.u.connack.props, why ? why : mqtt_reason_name(reason));
     } else {
         p.u.connack.reason = mqtt_reason_to_v3_connack(reason);
         /* A v3 decode failure other than the version gets no CONNACK: just close
@@ -111,8 +117,12 @@ static uint8_t client_id_check(struct conn *c, const struct mqtt_connect *ct, ch
         return MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID;
     char tmp[128];
     uint64_t n = atomic_fetch_add(&b->next_auto_id, 1) + 1;
-    snprintf(tmp, sizeof tmp, "%s%llx-%u", b->cfg->auto_id_prefix ? b->cfg->auto_id_prefix : "",
-             (unsigned long long)n, (unsigned)(b->start_mono_ms & 0xffff));
+    /* The listener's prefix (per_listener_settings, listener_auto_id_prefix), else the global. */
+    const char *pre = c->lr->conf->auto_id_prefix;
+    if (!pre)
+        pre = b->cfg->auto_id_prefix ? b->cfg->auto_id_prefix : "";
+    snprintf(tmp, sizeof tmp, "%s%llx-%u", pre, (unsigned long long)n,
+             (unsigned)(b->start_mono_ms & 0xffff));
     *id = mem_strdup(tmp);
     *assigned = true;
     return *id ? 0 : MQTT_RC_SERVER_UNAVAILABLE;
@@ -289,6 +299,7 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
 {
     struct mqtt_connect *ct = &p->u.connect;
     struct broker *b = c->w->b;
+    worker_stat_add(&c->w->stats.connects_received, 1);
     if (!admit(c, ct->version))
         return;
     c->version = ct->version;
@@ -304,14 +315,15 @@ void handle_connect(struct conn *c, struct mqtt_packet *p)
         rc = MQTT_RC_BAD_AUTHENTICATION_METHOD; /* [MQTT-4.12.0-1] */
     if (!rc && !enhanced)
         rc = authenticate(c, ct); /* enhanced authentication decides after the AUTH exchange */
-    if (!rc)
-        rc = keepalive_check(c, ct);
+    const char *why = NULL;
+    if (!rc && (rc = keepalive_check(c, ct)) != 0)
+        why = "keep alive above max_keepalive";
     struct msg *will = NULL;
     if (!rc)
         rc = make_will(c, ct, &will);
     if (rc) {
         mem_free(id);
-        handle_connect_refuse(c, ct->version, rc);
+        handle_connect_refuse_why(c, ct->version, rc, why);
         return;
     }
     if (ct->has_username && !c->username)

@@ -38,13 +38,12 @@ static uint8_t resolve_alias(struct conn *c, struct mqtt_publish *pub)
     if (!(pub->props.present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS)))
         return 0;
     uint16_t a = pub->props.topic_alias;
-    uint16_t max = (uint16_t)c->lr->conf->max_topic_alias;
+    uint16_t max = c->alias_in_max; /* as CONNACK announced it, whatever a reload changed */
     if (a == 0 || a > max)
         return MQTT_RC_TOPIC_ALIAS_INVALID; /* [MQTT-3.3.2-9], [MQTT-3.3.2-10] */
     if (!c->alias_in) {
         c->alias_in = mem_calloc((size_t)max + 1, sizeof *c->alias_in);
         c->alias_in_len = mem_calloc((size_t)max + 1, sizeof *c->alias_in_len);
-        c->alias_in_max = max;
         if (!c->alias_in || !c->alias_in_len)
             return MQTT_RC_UNSPECIFIED_ERROR;
     }
@@ -64,6 +63,18 @@ static uint8_t resolve_alias(struct conn *c, struct mqtt_publish *pub)
 }
 
 /* Checks a PUBLISH against this server's limits; 0 or the reason to disconnect with. */
+/* Inbound QoS 1 PUBLISHes not acknowledged yet: their PUBACKs wait in c's queue for the store
+ * (conn_ack under persistence_fsync always). They count towards Receive Maximum like the QoS 2
+ * ones not completed (n_qos2_in, whose PUBRECs may wait in the same queue). The queue is short:
+ * at most Receive Maximum acknowledgements plus the QoS 2 ones. */
+static uint32_t held_pubacks(const struct conn *c)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->ack_len; i++)
+        n += c->acks[(c->ack_head + i) % c->ack_cap].type == MQTT_PUBACK;
+    return n;
+}
+
 static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
 {
     const struct config *cfg = c->w->b->cfg;
@@ -74,10 +85,11 @@ static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
     if (pub->retain && !cfg->retain_available)
         return MQTT_RC_RETAIN_NOT_SUPPORTED; /* [MQTT-3.2.2-14] */
     /* v3 has no Receive Maximum to announce, so only a v5 client can exceed it. */
-    if (c->version == MQTT_V5 && pub->qos == 2 && !session_qos2_has(c->s, pub->packet_id)) {
+    if (c->version == MQTT_V5 && pub->qos > 0 &&
+        (pub->qos == 1 || !session_qos2_has(c->s, pub->packet_id))) {
         uint16_t rm = cfg->max_inflight_messages ? cfg->max_inflight_messages : 65535;
-        if (c->s->n_qos2_in >= rm)
-            return MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED; /* [MQTT-3.3.4-7] */
+        if (c->s->n_qos2_in + held_pubacks(c) >= rm)
+            return MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED; /* [MQTT-3.3.4-7] [MQTT-3.3.4-9] */
     }
     return 0;
 }

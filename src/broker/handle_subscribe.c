@@ -114,9 +114,9 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     *send_ret_owned = owned;
     if (r == 1)
         atomic_fetch_add(&b->stats.subscriptions, 1);
-    uint64_t stored = persist_sub(
-        b, c->s, session_sub_get(c->s, (const char *)mounted.ptr, mounted.len)->filter, options,
-        sub_id, true);
+    uint64_t stored =
+        persist_sub(b, c->s, session_sub_get(c->s, (const char *)mounted.ptr, mounted.len)->filter,
+                    options, sub_id, true);
     if (stored > *seq)
         *seq = stored;
     /* Retained messages are not sent for shared subscriptions [MQTT-3.8.4-?]; Retain Handling
@@ -126,6 +126,27 @@ static uint8_t subscribe_one(struct conn *c, struct tern_bytes filter, uint8_t o
     log_msg(b->log, TLOG_SUBSCRIBE, "%s %u %.*s", c->s->client_id, qos, (int)filter.len,
             (const char *)filter.ptr);
     return qos;
+}
+
+/* A v5 SUBACK refusing a filter says why in a Reason String: the first refusal's name. Only
+ * when the client did not set Request Problem Information to 0 [MQTT-3.1.2-29], and when it
+ * keeps the packet within the client's Maximum Packet Size [MQTT-3.9.2-1]. */
+static void suback_reason(const struct conn *c, struct mqtt_props *pr, const uint8_t *codes,
+                          size_t n)
+{
+    if (c->version != MQTT_V5 || !c->problem_info)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] < 0x80)
+            continue;
+        const char *why = mqtt_reason_name(codes[i]);
+        size_t len = strlen(why);
+        if (len + n + 16 <= c->client_max_packet) {
+            pr->present |= MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+            pr->reason_string = bytes_of(why, len);
+        }
+        return;
+    }
 }
 
 void handle_subscribe(struct conn *c, struct mqtt_packet *p)
@@ -163,6 +184,7 @@ void handle_subscribe(struct conn *c, struct mqtt_packet *p)
     ack.type = MQTT_SUBACK;
     ack.u.suback.packet_id = sub->packet_id;
     ack.u.suback.reasons = bytes_of(codes, n); /* one per filter, in order [MQTT-3.8.4-6] */
+    suback_reason(c, &ack.u.suback.props, codes, n);
     conn_hold_output(c, seq); /* a persistent session's subscriptions survive a crash first */
     conn_send(c, &ack);
     for (size_t i = 0; i < n; i++) {

@@ -34,17 +34,19 @@ static void send_connack(struct conn *c, bool present)
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM);
             pr->receive_maximum = rm;
         }
-        if (c->lr->conf->max_topic_alias > 0) {
+        const struct listener_conf *lc = c->lr->conf;
+        c->alias_in_max = (uint16_t)lc->max_topic_alias; /* kept for the connection's life */
+        if (c->alias_in_max > 0) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM);
-            pr->topic_alias_maximum = (uint16_t)c->lr->conf->max_topic_alias;
+            pr->topic_alias_maximum = c->alias_in_max;
         }
         if (cfg->max_packet_size) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE);
             pr->maximum_packet_size = cfg->max_packet_size;
         }
-        if (c->lr->conf->max_qos < 2) {
+        if (lc->max_qos < 2) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_QOS);
-            pr->maximum_qos = (uint8_t)c->lr->conf->max_qos;
+            pr->maximum_qos = (uint8_t)lc->max_qos;
         }
         if (!cfg->retain_available) {
             pr->present |= MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE);

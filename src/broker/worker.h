@@ -84,6 +84,7 @@ enum drop_reason {
     DROP_BAD_TOPIC,     /* the topic has more levels than the broker accepts */
     DROP_SYS_TOPIC,     /* a client published under $SYS */
     DROP_NO_MEMORY,     /* out of memory */
+    DROP_RETAIN_FULL,   /* not retained: the retained store is at its caps (still routed) */
     DROP_REASONS
 };
 
@@ -101,6 +102,8 @@ struct worker_stats {
     _Atomic uint64_t publish_received[3]; /* PUBLISH packets received, by QoS */
     _Atomic uint64_t publish_sent[3];     /* PUBLISH packets sent, by QoS */
     _Atomic uint64_t dropped[DROP_REASONS];
+    _Atomic uint64_t sockets_opened;    /* network connections accepted ($SYS load/sockets) */
+    _Atomic uint64_t connects_received; /* CONNECT packets ($SYS load/connections) */
     _Atomic uint64_t queued, inflight;
     /* Event-loop lag (broker_metrics_worker_start): how late a 1 s timer fired. */
     _Atomic uint64_t lag_buckets[WORKER_LAG_BUCKETS + 1]; /* per bucket, not cumulative */

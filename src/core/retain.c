@@ -220,6 +220,14 @@ fail:
     return NULL;
 }
 
+void retain_set_limits(struct retain *r, uint32_t max_count, uint64_t max_bytes)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    r->max_count = max_count;
+    r->max_bytes = max_bytes;
+    pthread_rwlock_unlock(&r->lock);
+}
+
 static void node_free_all(struct rnode *n)
 {
     for (uint32_t i = 0; i < n->cap; i++)

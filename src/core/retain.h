@@ -32,6 +32,8 @@ struct retain *retain_new(uint32_t max_count, uint64_t max_bytes);
 
 /* Frees the store and drops every message's reference. Accepts NULL. */
 void retain_free(struct retain *r);
+/* Replaces the caps (as retain_new's); messages already stored stay. Thread-safe. */
+void retain_set_limits(struct retain *r, uint32_t max_count, uint64_t max_bytes);
 
 /* Stores m under its topic, taking a NEW reference (msg_ref); the caller keeps its own. Any
  * previous message of that topic is replaced (and unref'ed). A message with an empty payload

@@ -829,6 +829,16 @@ void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
                              struct tern_bytes filter, const void *except,
                              void *(*take)(void *subscriber))
 {
+    uint8_t options;
+    uint32_t sub_id;
+    return topic_tree_shared_take_opts(t, group, filter, except, take, &options, &sub_id);
+}
+
+void *topic_tree_shared_take_opts(struct topic_tree *t, struct tern_bytes group,
+                                  struct tern_bytes filter, const void *except,
+                                  void *(*take)(void *subscriber), uint8_t *options,
+                                  uint32_t *sub_id)
+{
     void *found = NULL;
     urcu_bp_read_lock();
     const struct tnode *n = path_get(t, filter, false);
@@ -837,9 +847,12 @@ void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
     if (m) {
         uint32_t start = atomic_fetch_add_explicit(&g->rr, 1, memory_order_relaxed);
         for (uint32_t i = 0; i < m->n && !found; i++) {
-            void *s = m->m[(start + i) % m->n].subscriber;
-            if (s != except)
-                found = s;
+            const struct member *x = &m->m[(start + i) % m->n];
+            if (x->subscriber != except) {
+                found = x->subscriber;
+                *options = (uint8_t)(x->opts >> 32);
+                *sub_id = (uint32_t)x->opts;
+            }
         }
         if (found && take)
             found = take(found); /* still inside the read-side section */

@@ -59,6 +59,12 @@ void *topic_tree_shared_pick(struct topic_tree *t, struct tern_bytes group,
 void *topic_tree_shared_take(struct topic_tree *t, struct tern_bytes group,
                              struct tern_bytes filter, const void *except,
                              void *(*take)(void *subscriber));
+/* topic_tree_shared_take that also reports the chosen member's subscription options and
+ * identifier (0 = none) in *options and *sub_id (left alone when NULL is returned). */
+void *topic_tree_shared_take_opts(struct topic_tree *t, struct tern_bytes group,
+                                  struct tern_bytes filter, const void *except,
+                                  void *(*take)(void *subscriber), uint8_t *options,
+                                  uint32_t *sub_id);
 
 /* Called by topic_tree_walk for one subscription: filter is the topic filter without any
  * "$share/{group}/" prefix; group is the shared group's name, empty (len 0) when not shared. */

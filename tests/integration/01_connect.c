@@ -117,6 +117,8 @@ static void test_zero_length_id_v5(void)
         CHECK_EQ_INT(r.reason, 0x00);
         const struct tclient_prop *id = tclient_prop_find(&r, 0x12, 0);
         CHECK(id && id->len > 0 && id->len < sizeof ids[i]);
+        /* Mosquitto's default auto_id_prefix. */
+        CHECK(id && id->len > 5 && memcmp(id->data, "auto-", 5) == 0);
         if (id && id->len < sizeof ids[i]) {
             memcpy(ids[i], id->data, id->len);
             lens[i] = id->len;
@@ -322,9 +324,109 @@ static void test_max_keepalive(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* The assigned client id of a v5 CONNECT with an empty id on port, into out (NUL-terminated);
+ * 0 or -1. */
+static int assigned_id(int port, char *out, size_t cap)
+{
+    struct tclient c;
+    struct tclient_pkt r;
+    if (tclient_open(&c, port, 5) != 0)
+        return -1;
+    struct pkt_connect_opts o = {.version = 5, .client_id = "", .clean = 1};
+    int rc = -1;
+    if (integ_send_connect(&c, &o) == 0 &&
+        tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0) {
+        const struct tclient_prop *id = tclient_prop_find(&r, 0x12, 0);
+        if (r.reason == 0 && id && id->len < cap) {
+            memcpy(out, id->data, id->len);
+            out[id->len] = '\0';
+            rc = 0;
+        }
+        tclient_pkt_free(&r);
+    }
+    tclient_close(&c);
+    return rc;
+}
+
+/* A listener's own auto_id_prefix (listener_auto_id_prefix, Mosquitto 2.1) wins over the
+ * global one; another listener keeps the global one. */
+static void test_listener_auto_id_prefix(void)
+{
+    struct spawner *b = spawner_start("auto_id_prefix glob-\nlistener_auto_id_prefix first-\n"
+                                      "listener 0 127.0.0.1\nallow_anonymous true");
+    REQUIRE(b);
+    char id[128];
+    REQUIRE(assigned_id(spawner_listener_port(b, 0), id, sizeof id) == 0);
+    CHECK(strncmp(id, "first-", 6) == 0);
+    REQUIRE(assigned_id(spawner_listener_port(b, 1), id, sizeof id) == 0);
+    CHECK(strncmp(id, "glob-", 5) == 0);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* The broker enforces 1.5 x the Server Keep Alive it announced, not the client's keep alive:
+ * max_keepalive 1 and a client asking for 60 is closed about 1.5 s after its CONNECT. */
+static void test_server_keepalive_enforced(void)
+{
+    struct spawner *b = spawner_start("max_keepalive 1");
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+    long long start = integ_now_ms();
+    struct pkt_connect_opts o = {.version = 5, .client_id = "ska", .keep_alive = 60, .clean = 1};
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    const struct tclient_prop *ka = tclient_prop_find(&r, 0x13, 0);
+    CHECK_EQ_INT(ka ? (int)ka->num : -1, 1);
+    tclient_pkt_free(&r);
+    /* The close is what is waited for: DISCONNECT 0x8D (keep alive timeout) then EOF. */
+    CHECK(tclient_expect_disconnect(&c, 0x8D, 4000) == 0);
+    long long elapsed = integ_now_ms() - start;
+    CHECK(elapsed >= 1000);
+    CHECK(elapsed <= 2600);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* v5 keep alive 0 (no keep alive) under max_keepalive gets Server Keep Alive = max_keepalive;
+ * a 3.1.1 client asking for more than max_keepalive is refused with 0x02 (identifier rejected)
+ * and closed, as Mosquitto does (it has no way to tell the client); within it is accepted. */
+static void test_keepalive_above_max(void)
+{
+    struct spawner *b = spawner_start("max_keepalive 10");
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+    struct pkt_connect_opts o = {.version = 5, .client_id = "ka0", .keep_alive = 0, .clean = 1};
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.reason, 0);
+    const struct tclient_prop *ka = tclient_prop_find(&r, 0x13, 0);
+    CHECK_EQ_INT(ka ? (int)ka->num : -1, 10);
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+
+    REQUIRE(tclient_open(&c, spawner_port(b), 4) == 0);
+    struct pkt_connect_opts o4 = {.version = 4, .client_id = "ka60", .keep_alive = 60, .clean = 1};
+    REQUIRE(integ_send_connect(&c, &o4) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.reason, 0x02);
+    tclient_pkt_free(&r);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "ka10", 10, 1, NULL) == 0);
+    CHECK(tclient_ping(&c) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_versions_one_listener), UNIT_TEST(test_bad_protocol_level),
           UNIT_TEST(test_bad_protocol_name), UNIT_TEST(test_zero_length_id_v5),
           UNIT_TEST(test_zero_length_id_v311), UNIT_TEST(test_zero_length_id_disallowed),
           UNIT_TEST(test_takeover), UNIT_TEST(test_second_connect),
           UNIT_TEST(test_first_packet_not_connect), UNIT_TEST(test_keepalive_enforced),
-          UNIT_TEST(test_keepalive_kept), UNIT_TEST(test_max_keepalive))
+          UNIT_TEST(test_keepalive_kept), UNIT_TEST(test_max_keepalive),
+          UNIT_TEST(test_listener_auto_id_prefix), UNIT_TEST(test_server_keepalive_enforced),
+          UNIT_TEST(test_keepalive_above_max))

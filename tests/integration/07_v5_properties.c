@@ -466,8 +466,96 @@ static void test_response_information(void)
     pkt_free(&no);
 }
 
-UNIT_MAIN(UNIT_TEST(test_response_information), UNIT_TEST(test_topic_alias_inbound),
-          UNIT_TEST(test_topic_alias_invalid), UNIT_TEST(test_topic_alias_outbound),
-          UNIT_TEST(test_receive_maximum_inbound), UNIT_TEST(test_receive_maximum_outbound),
-          UNIT_TEST(test_message_expiry), UNIT_TEST(test_properties_forwarded),
-          UNIT_TEST(test_client_maximum_packet_size), UNIT_TEST(test_subscription_id_from_client))
+/* Whether r carries a Reason String (0x1F) equal to want (NULL: any). */
+static int has_reason_string(const struct tclient_pkt *r, const char *want)
+{
+    const struct tclient_prop *rs = tclient_prop_find(r, 0x1F, 0);
+    if (!rs || rs->len == 0)
+        return 0;
+    return !want || (rs->len == strlen(want) && memcmp(rs->data, want, rs->len) == 0);
+}
+
+/* v5 CONNECT with client id and Request Problem Information pi (-1: absent); returns the
+ * CONNACK's reason code (r filled) or -1. */
+static int connect_pi(struct tclient *c, int port, const char *id, int pi, struct tclient_pkt *r)
+{
+    struct pkt props;
+    pkt_init(&props);
+    if (pi >= 0)
+        pkt_prop_u8(&props, 0x17, (uint8_t)pi);
+    struct pkt_connect_opts o = {
+        .version = 5, .client_id = id, .keep_alive = 60, .clean = 1, .props = &props};
+    int rc = tclient_open(c, port, 5) == 0 ? integ_send_connect(c, &o) : -1;
+    pkt_free(&props);
+    if (rc != 0 || tclient_expect(c, r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0)
+        return -1;
+    return r->reason;
+}
+
+/* The server says why in a Reason String on a refusing CONNACK and on its DISCONNECT (both
+ * allowed whatever Request Problem Information says [MQTT-3.1.2-29]). */
+static void test_reason_string_connack_disconnect(void)
+{
+    struct spawner *b = spawner_start("allow_anonymous false");
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    CHECK_EQ_INT(connect_pi(&c, spawner_port(b), "anon", 0, &r), 0x87);
+    CHECK(has_reason_string(&r, NULL));
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+
+    b = spawner_start(NULL);
+    REQUIRE(b);
+    CHECK_EQ_INT(connect_pi(&c, spawner_port(b), "twice", 0, &r), 0);
+    tclient_pkt_free(&r);
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, "twice", 60, 1);
+    REQUIRE(tclient_send(&c, &p) == 0);
+    pkt_free(&p);
+    REQUIRE(tclient_expect(&c, &r, CT_DISCONNECT, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.reason, 0x82);
+    CHECK(has_reason_string(&r, "second CONNECT"));
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* A refused filter's SUBACK carries a Reason String, unless the client set Request Problem
+ * Information 0: then no Reason String on packets other than PUBLISH, CONNACK and DISCONNECT
+ * [MQTT-3.1.2-29]. */
+static void test_request_problem_information(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    for (int pi = -1; pi <= 0; pi++) {
+        struct tclient c;
+        struct tclient_pkt r;
+        CHECK_EQ_INT(connect_pi(&c, spawner_port(b), "rpi", pi, &r), 0);
+        tclient_pkt_free(&r);
+        struct pkt p;
+        pkt_init(&p);
+        pkt_subscribe(&p, 5, 1, "a/#/b", 0x00);
+        REQUIRE(tclient_send(&c, &p) == 0);
+        pkt_free(&p);
+        REQUIRE(tclient_expect(&c, &r, CT_SUBACK, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.ncodes, 1);
+        CHECK(r.codes[0] >= 0x80);
+        CHECK_EQ_INT(has_reason_string(&r, NULL), pi != 0);
+        CHECK(tclient_prop_find(&r, 0x26, 0) == NULL); /* no User Property either */
+        tclient_pkt_free(&r);
+        CHECK(tclient_ping(&c) == 0);
+        tclient_close(&c);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_reason_string_connack_disconnect),
+          UNIT_TEST(test_request_problem_information), UNIT_TEST(test_response_information),
+          UNIT_TEST(test_topic_alias_inbound), UNIT_TEST(test_topic_alias_invalid),
+          UNIT_TEST(test_topic_alias_outbound), UNIT_TEST(test_receive_maximum_inbound),
+          UNIT_TEST(test_receive_maximum_outbound), UNIT_TEST(test_message_expiry),
+          UNIT_TEST(test_properties_forwarded), UNIT_TEST(test_client_maximum_packet_size),
+          UNIT_TEST(test_subscription_id_from_client))

@@ -21,10 +21,22 @@ static const char *const sys_topics[] = {
     "$SYS/broker/bytes/received",
     "$SYS/broker/subscriptions/count",
     "$SYS/broker/retained messages/count",
+    "$SYS/broker/heap/current",
+    "$SYS/broker/heap/maximum",
+    "$SYS/broker/publish/messages/received",
+    "$SYS/broker/publish/messages/sent",
+    "$SYS/broker/publish/messages/dropped",
     "$SYS/broker/load/messages/received/1min",
     "$SYS/broker/load/messages/received/5min",
     "$SYS/broker/load/messages/received/15min",
     "$SYS/broker/load/bytes/sent/1min",
+    "$SYS/broker/load/publish/received/1min",
+    "$SYS/broker/load/publish/sent/5min",
+    "$SYS/broker/load/publish/dropped/15min",
+    "$SYS/broker/load/connections/1min",
+    "$SYS/broker/load/connections/15min",
+    "$SYS/broker/load/sockets/1min",
+    "$SYS/broker/load/sockets/5min",
 };
 #define N_SYS_TOPICS (sizeof sys_topics / sizeof sys_topics[0])
 
@@ -92,7 +104,7 @@ static void test_sys_topics(void)
                 CHECK(r.payload_len > 13 && memcmp(r.payload, "tern version ", 13) == 0);
             } else if (i == 1) {
                 CHECK(payload_number(&r, " seconds"));
-            } else if (i >= 9) {
+            } else if (strncmp(sys_topics[i], "$SYS/broker/load/", 17) == 0) {
                 /* Loads are "%.2f": digits, '.', two digits. */
                 CHECK(r.payload_len >= 4 && r.payload[r.payload_len - 3] == '.');
             } else {
@@ -221,5 +233,32 @@ static void test_client_publish_to_sys_dropped(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_sys_topics), UNIT_TEST(test_sys_clients_connected),
-          UNIT_TEST(test_hash_does_not_match_sys), UNIT_TEST(test_client_publish_to_sys_dropped))
+/* publish/messages/dropped moves: a client's PUBLISH under $SYS is dropped (and counted), so a
+ * later update says 1; load/publish/dropped/1min then becomes non-zero. */
+static void test_sys_dropped_moves(void)
+{
+    struct spawner *b = spawner_start("sys_interval 1");
+    REQUIRE(b);
+    struct tclient c, pub;
+    char val[32] = "";
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "sysdrop", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "$SYS/broker/publish/messages/dropped", 0, 0x00) == 0);
+    REQUIRE(wait_topic(&c, "$SYS/broker/publish/messages/dropped", val, sizeof val) == 0);
+    CHECK(strcmp(val, "0") == 0);
+    REQUIRE(tclient_start(&pub, spawner_port(b), 4, "sysdroppub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_pub(&pub, "$SYS/x", "fake", 1, 0, 1) == 0);
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    while (strcmp(val, "1") != 0 && integ_now_ms() < deadline)
+        REQUIRE(wait_topic(&c, "$SYS/broker/publish/messages/dropped", val, sizeof val) == 0);
+    CHECK(strcmp(val, "1") == 0);
+    REQUIRE(tclient_sub(&c, 2, "$SYS/broker/load/publish/dropped/1min", 0, 0x00) == 0);
+    REQUIRE(wait_topic(&c, "$SYS/broker/load/publish/dropped/1min", val, sizeof val) == 0);
+    CHECK(strcmp(val, "0.00") != 0);
+    tclient_close(&pub);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_sys_topics), UNIT_TEST(test_sys_dropped_moves),
+          UNIT_TEST(test_sys_clients_connected), UNIT_TEST(test_hash_does_not_match_sys),
+          UNIT_TEST(test_client_publish_to_sys_dropped))

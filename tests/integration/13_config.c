@@ -5,8 +5,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "integ.h"
@@ -243,7 +246,156 @@ static void test_sighup_reload(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* Connect v5 with client id `id` and return the CONNACK's reason code, or -1. */
+static int connack_reason(struct tclient *c, int port, const char *id)
+{
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, id, 60, 1);
+    int rc = tclient_open(c, port, 5) == 0 ? tclient_send(c, &p) : -1;
+    pkt_free(&p);
+    if (rc != 0 || tclient_expect(c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0)
+        return -1;
+    rc = r.reason;
+    tclient_pkt_free(&r);
+    return rc;
+}
+
+/* SIGHUP reaches the listeners' settings, as in Mosquitto: allow_anonymous turned off refuses
+ * the next anonymous CONNECT with 0x87 while a client connected before keeps being served, and
+ * max_qos lowered shows in the next CONNACK's Maximum QoS. */
+static void test_sighup_listener_settings(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient old, young;
+    REQUIRE(tclient_start(&old, spawner_port(b), 4, "old", 60, 1, NULL) == 0);
+    CHECK_EQ_INT(connack_reason(&young, spawner_port(b), "before"), 0);
+    tclient_close(&young);
+    REQUIRE(spawner_rewrite_conf(b, "allow_anonymous false\nmax_qos 1") == 0);
+    REQUIRE(spawner_signal(b, SIGHUP) == 0);
+    REQUIRE(spawner_wait_output(b, "Reloading", SPAWNER_WAIT_MS) == 0);
+    /* The log line precedes the swap: new connections may briefly still be accepted. */
+    int rc = -1;
+    long long deadline = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    while (rc != 0x87 && integ_now_ms() < deadline) {
+        rc = connack_reason(&young, spawner_port(b), "after");
+        tclient_close(&young);
+    }
+    CHECK_EQ_INT(rc, 0x87);
+    CHECK(tclient_ping(&old) == 0);
+    tclient_close(&old);
+    REQUIRE(spawner_rewrite_conf(b, "max_qos 1") == 0);
+    REQUIRE(spawner_signal(b, SIGHUP) == 0);
+    deadline = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    rc = -1;
+    while (rc != 0 && integ_now_ms() < deadline) {
+        rc = connack_reason(&young, spawner_port(b), "again");
+        if (rc != 0)
+            tclient_close(&young);
+    }
+    CHECK_EQ_INT(rc, 0);
+    tclient_close(&young);
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 5, "qos", 60, 1);
+    REQUIRE(tclient_open(&young, spawner_port(b), 5) == 0);
+    REQUIRE(tclient_send(&young, &p) == 0);
+    pkt_free(&p);
+    REQUIRE(tclient_expect(&young, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    const struct tclient_prop *mq = tclient_prop_find(&r, 0x24, 0);
+    CHECK(mq != NULL);
+    CHECK_EQ_INT(mq ? (int)mq->num : -1, 1);
+    tclient_pkt_free(&r);
+    tclient_close(&young);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* Wait (inotify, bounded) until dir/name exists. 0 or -1. */
+static int wait_file(const char *dir, const char *name, int timeout_ms)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = inotify_init1(IN_CLOEXEC);
+    if (fd < 0 || inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+        return -1;
+    long long deadline = integ_now_ms() + timeout_ms;
+    int rc = -1;
+    while (rc != 0 && integ_now_ms() < deadline) {
+        if (access(path, F_OK) == 0) {
+            rc = 0;
+            break;
+        }
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(deadline - integ_now_ms())) > 0) {
+            char buf[4096];
+            (void)!read(fd, buf, sizeof buf);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* `ternd -d` keeps the working directory as Mosquitto does: started in a directory with a
+ * relative -c, pid_file and ready file, the daemon writes both files there, serves clients and
+ * stops on SIGTERM. */
+static void test_daemon_relative_paths(void)
+{
+    char dir[] = "/tmp/tern-daemon-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char path[600], old_cwd[4096];
+    snprintf(path, sizeof path, "%s/d.conf", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    /* user root: started as root, ternd would switch to mosquitto, which cannot write in a
+     * mkdtemp directory; ignored when not root. */
+    fprintf(f, "listener 0 127.0.0.1\nallow_anonymous true\npid_file d.pid\nuser root\n");
+    fclose(f);
+    REQUIRE(getcwd(old_cwd, sizeof old_cwd) != NULL);
+    REQUIRE(chdir(dir) == 0);
+    const char *args[] = {"-d", "-c", "d.conf", "--ready-file", "d.ready", NULL};
+    char out[4096];
+    int st = spawner_run(args, out, sizeof out);
+    CHECK(chdir(old_cwd) == 0);
+    CHECK_EQ_INT(st, 0);
+    CHECK(wait_file(dir, "d.ready", SPAWNER_WAIT_MS) == 0);
+    CHECK(wait_file(dir, "d.pid", SPAWNER_WAIT_MS) == 0);
+    snprintf(path, sizeof path, "%s/d.pid", dir);
+    long pid = 0;
+    f = fopen(path, "r");
+    CHECK(f && fscanf(f, "%ld", &pid) == 1 && pid > 1);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/d.ready", dir);
+    int port = -1;
+    char proto[16], addr[64];
+    f = fopen(path, "r");
+    CHECK(f && fscanf(f, "%15s %63s %d", proto, addr, &port) == 3);
+    if (f)
+        fclose(f);
+    if (port > 0) {
+        struct tclient c;
+        CHECK(tclient_start(&c, port, 4, "daemon", 60, 1, NULL) == 0);
+        CHECK(tclient_ping(&c) == 0);
+        tclient_close(&c);
+    }
+    if (pid > 1) {
+        int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+        CHECK(kill((pid_t)pid, SIGTERM) == 0);
+        if (pfd >= 0) { /* the daemon is not our child: wait on its pidfd */
+            struct pollfd p = {pfd, POLLIN, 0};
+            CHECK(poll(&p, 1, SPAWNER_WAIT_MS) == 1);
+            close(pfd);
+        }
+    }
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_test_config_unknown_option),
           UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
           UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
-          UNIT_TEST(test_sighup_reload))
+          UNIT_TEST(test_sighup_reload), UNIT_TEST(test_sighup_listener_settings),
+          UNIT_TEST(test_daemon_relative_paths))

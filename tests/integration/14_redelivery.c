@@ -192,5 +192,75 @@ static void test_no_will_on_resumed_takeover(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_shared_redelivery_on_leave), UNIT_TEST(test_v5_pubrel_resent),
+/* SUBSCRIBE (v5) to one filter with options and Subscription Identifier sub_id; SUBACK must
+ * grant want. 0 or -1. */
+static int sub_with_id(struct tclient *c, const char *filter, uint8_t options, uint32_t sub_id,
+                       uint8_t want)
+{
+    struct pkt props, p;
+    pkt_init(&props);
+    pkt_prop_varint(&props, 0x0B, sub_id);
+    pkt_init(&p);
+    pkt_subscribe_many(&p, 5, 1, &props, &filter, &options, 1);
+    int rc = tclient_send(c, &p);
+    pkt_free(&p);
+    pkt_free(&props);
+    struct tclient_pkt r;
+    if (rc != 0 || tclient_expect(c, &r, CT_SUBACK, TCLIENT_TIMEOUT_MS) != 0)
+        return -1;
+    rc = r.ncodes == 1 && r.codes[0] == want ? 0 : -1;
+    tclient_pkt_free(&r);
+    return rc;
+}
+
+/* Shared-subscription redelivery uses the new member's subscription: A (QoS 2, identifier 7)
+ * leaves with a QoS 2 message unacknowledged; B (QoS 1, identifier 9) gets it at QoS 1 with
+ * Subscription Identifier 9, not at A's QoS 2 with A's identifier. */
+static void test_shared_redelivery_member_options(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient a, bb, pub;
+    struct tclient_pkt ra, rb, again;
+    REQUIRE(integ_start(&a, spawner_port(b), 5, "optA", 1, 0, NULL) == 0);
+    REQUIRE(sub_with_id(&a, "$share/g/t", 2, 7, 0x02) == 0);
+    REQUIRE(integ_start(&bb, spawner_port(b), 5, "optB", 1, 0, NULL) == 0);
+    REQUIRE(sub_with_id(&bb, "$share/g/t", 1, 9, 0x01) == 0);
+    REQUIRE(tclient_start(&pub, spawner_port(b), 5, "pub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_pub(&pub, "t", "m1", 2, 0, 1) == 0);
+    REQUIRE(tclient_pub(&pub, "t", "m2", 2, 0, 2) == 0);
+    REQUIRE(tclient_expect(&a, &ra, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0);
+    REQUIRE(tclient_expect(&bb, &rb, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(ra.qos, 2);
+    const struct tclient_prop *id = tclient_prop_find(&ra, 0x0B, 0);
+    CHECK_EQ_INT(id ? (int)id->num : -1, 7);
+    CHECK_EQ_INT(rb.qos, 1);
+    CHECK(integ_send_ack(&bb, CT_PUBACK, rb.packet_id) == 0);
+    CHECK(tclient_ping(&bb) == 0);
+    struct pkt p;
+    pkt_init(&p);
+    pkt_disconnect(&p, 5, 0x00);
+    REQUIRE(tclient_send(&a, &p) == 0); /* without PUBREC: the QoS 2 message is in flight */
+    pkt_free(&p);
+    CHECK(tclient_expect_closed(&a, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&a);
+    char want[3] = {'m', (char)ra.payload[1], 0};
+    REQUIRE(tclient_expect_publish(&bb, &again, "t", want, -1) == 0);
+    CHECK_EQ_INT(again.qos, 1);
+    id = tclient_prop_find(&again, 0x0B, 0);
+    CHECK_EQ_INT(id ? (int)id->num : -1, 9);
+    CHECK(tclient_prop_find(&again, 0x0B, 1) == NULL);
+    if (again.qos == 1)
+        CHECK(integ_send_ack(&bb, CT_PUBACK, again.packet_id) == 0);
+    tclient_pkt_free(&again);
+    CHECK(tclient_ping(&bb) == 0);
+    tclient_pkt_free(&ra);
+    tclient_pkt_free(&rb);
+    tclient_close(&bb);
+    tclient_close(&pub);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_shared_redelivery_on_leave),
+          UNIT_TEST(test_shared_redelivery_member_options), UNIT_TEST(test_v5_pubrel_resent),
           UNIT_TEST(test_will_on_takeover), UNIT_TEST(test_no_will_on_resumed_takeover))

@@ -3,6 +3,10 @@
  * max_queued_messages 2 for v5, max_queued_bytes, max_retained_messages, max_qos,
  * max_inflight_messages (alone and with a smaller client Receive Maximum), and the 200-level
  * topic depth cap. The client's own Maximum Packet Size is in 07_v5_properties. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "integ.h"
 
 /* v5 PUBLISH at QoS 1 or 2 with packet id; returns the reason code of the PUBACK (QoS 1) or
@@ -138,15 +142,17 @@ static void test_max_queued_bytes(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-/* max_retained_messages 2 (sys_interval 0 so $SYS updates stay out of the way): a third retained
+/* max_retained_messages 2 ($SYS retained messages do not count): a third retained
  * topic is not stored; a new `r/#` subscriber gets the first two only. Replacing one of the
  * stored two is still possible at the cap. */
 static void test_max_retained_messages(void)
 {
-    struct spawner *b = spawner_start("max_retained_messages 2\nsys_interval 0");
+    struct spawner *b = spawner_start("max_retained_messages 2\nsys_interval 1");
     REQUIRE(b);
-    struct tclient pub, sub;
+    struct tclient pub, sub, mon;
     struct tclient_pkt r;
+    REQUIRE(tclient_start(&mon, spawner_port(b), 4, "mon", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&mon, 1, "$SYS/broker/publish/messages/dropped", 0, 0x00) == 0);
     REQUIRE(tclient_start(&pub, spawner_port(b), 4, "pub", 60, 1, NULL) == 0);
     REQUIRE(tclient_pub(&pub, "r/1", "one", 1, 1, 1) == 0);
     REQUIRE(tclient_pub(&pub, "r/2", "two", 1, 1, 2) == 0);
@@ -172,6 +178,16 @@ static void test_max_retained_messages(void)
     }
     CHECK(got1 == 1 && got2 == 1);
     CHECK(tclient_ping(&sub) == 0);
+    /* The refused r/3 is counted as a drop: $SYS (every second) reaches 1. */
+    int dropped = -1;
+    long long deadline = integ_now_ms() + 3 * TCLIENT_TIMEOUT_MS;
+    while (dropped != 1 && integ_now_ms() < deadline &&
+           tclient_expect(&mon, &r, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0) {
+        dropped = r.payload_len == 1 ? r.payload[0] - '0' : -1;
+        tclient_pkt_free(&r);
+    }
+    CHECK_EQ_INT(dropped, 1);
+    tclient_close(&mon);
     tclient_close(&sub);
     tclient_close(&pub);
     CHECK(spawner_stop(b) == 0);
@@ -331,7 +347,58 @@ static void test_topic_depth(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* Receive Maximum counts inbound QoS 1 PUBLISHes whose PUBACK is still held, not only QoS 2
+ * ones [MQTT-3.3.4-9]: under persistence_fsync always with a disk whose fsyncs fail (the test
+ * hook TERN_TEST_STORE_FAIL=sync), PUBACKs for a persistent subscriber's messages never leave,
+ * so with Receive Maximum 2 the third QoS 1 PUBLISH gets DISCONNECT 0x93. */
+static void test_receive_maximum_held_pubacks(void)
+{
+    char dir[] = "/tmp/tern-rm-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char conf[256];
+    snprintf(conf, sizeof conf,
+             "max_inflight_messages 2\npersistence true\npersistence_location %s\n"
+             "persistence_fsync always",
+             dir);
+    setenv("TERN_TEST_STORE_FAIL", "sync", 1);
+    struct spawner *b = spawner_start(conf);
+    unsetenv("TERN_TEST_STORE_FAIL");
+    REQUIRE(b);
+    struct tclient keep, pub;
+    REQUIRE(tclient_start(&keep, spawner_port(b), 4, "rm-keep", 60, 0, NULL) == 0);
+    struct pkt p;
+    pkt_init(&p);
+    pkt_subscribe(&p, 4, 1, "rm/t", 1);
+    REQUIRE(tclient_send(&keep, &p) == 0); /* its SUBACK waits for the disk too */
+    pkt_free(&p);
+    /* A QoS 0 probe after the SUBSCRIBE, seen by a clean subscriber of both, shows the
+     * persistent subscription is in place. */
+    struct tclient probe;
+    struct tclient_pkt r;
+    REQUIRE(tclient_start(&probe, spawner_port(b), 4, "rm-probe", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&probe, 1, "rm/probe", 0, 0x00) == 0);
+    REQUIRE(tclient_pub(&keep, "rm/probe", "subscribed", 0, 0, 0) == 0);
+    REQUIRE(tclient_expect_publish(&probe, &r, "rm/probe", "subscribed", 0) == 0);
+    tclient_pkt_free(&r);
+    REQUIRE(integ_start(&pub, spawner_port(b), 5, "rm-pub", 1, 0, NULL) == 0);
+    for (uint16_t id = 1; id <= 3; id++) {
+        pkt_init(&p);
+        pkt_publish(&p, 5, "rm/t", "held", 1, 0, id);
+        REQUIRE(tclient_send(&pub, &p) == 0);
+        pkt_free(&p);
+    }
+    CHECK(tclient_expect_disconnect(&pub, 0x93, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&pub);
+    tclient_close(&probe);
+    tclient_close(&keep);
+    CHECK(spawner_stop(b) == 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_message_size_limit), UNIT_TEST(test_max_queued_messages_v5),
           UNIT_TEST(test_max_queued_bytes), UNIT_TEST(test_max_retained_messages),
           UNIT_TEST(test_max_qos), UNIT_TEST(test_max_inflight_messages),
-          UNIT_TEST(test_inflight_client_receive_maximum), UNIT_TEST(test_topic_depth))
+          UNIT_TEST(test_inflight_client_receive_maximum), UNIT_TEST(test_topic_depth),
+          UNIT_TEST(test_receive_maximum_held_pubacks))
