@@ -668,7 +668,12 @@ int store_load(struct store *s, const struct store_load_cb *cb, void *ctx,
 
 void store_test_fail_io(enum store_fail mode)
 {
-    store_vfs_fail((int)mode);
+    store_vfs_fail((int)mode, NULL);
+}
+
+void store_test_fail_io_while(enum store_fail mode, const char *switch_file)
+{
+    store_vfs_fail((int)mode, switch_file);
 }
 
 void store_test_hold(struct store *s, bool hold)

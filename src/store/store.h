@@ -224,6 +224,9 @@ void store_group_end(struct store *s);
 
 /* Process-wide fault injection in the store's SQLite VFS shim. Thread-safe. */
 void store_test_fail_io(enum store_fail mode);
+/* As store_test_fail_io, but the fault applies only while the file switch_file exists (checked
+ * at every write or fsync), so that a test can end it from outside the process. */
+void store_test_fail_io_while(enum store_fail mode, const char *switch_file);
 /* While held, the store thread starts no new batch (so a test can queue many ops and see them
  * committed in one transaction). */
 void store_test_hold(struct store *s, bool hold);

@@ -4,8 +4,9 @@ is killed with SIGKILL at random points and restarted on the same port and store
 MQTT 3.1.1 / 5.0 clients (persist_mqtt.py) check that every acknowledged QoS 1/2 message is
 delivered afterwards (QoS 2 exactly once), in-flight messages come back with DUP, inbound QoS 2
 state survives, retained messages are intact, bad store files are renamed aside, each fsync
-policy works and session expiry counts across restarts. Fault injection on the store's disk I/O
-is covered by the unit tests (tests/unit/store), not here.
+policy works, session expiry counts across restarts, and, with the store's disk failing (test
+hook TERN_TEST_STORE_FAIL), nothing unstorable is acknowledged under any policy and
+acknowledgements resume once the fault clears.
 """
 
 import collections
@@ -25,8 +26,8 @@ sys.dont_write_bytecode = True  # Keep __pycache__ out of the source tree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import QUIET, WAIT, TestFailure, check, check_eq  # noqa: E402
-from persist_mqtt import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, V3, V5, Client,  # noqa: E402
-                          Ternd, publish_acked)
+from persist_mqtt import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, V3, V5,  # noqa: E402
+                          Client, Ternd, publish_acked)
 
 CRASH_ROUNDS = 12
 DRAIN_CRASH_ROUNDS = 6
@@ -682,47 +683,99 @@ def policy_case(ternd, fsync, crash):
         b.close()
 
 
+def wait_log(b, text, what):
+    """Polls ternd's log until it contains text (an event to wait for, with a bound)."""
+    deadline = time.monotonic() + WAIT
+    while text not in b.log():
+        check(time.monotonic() < deadline, "%s: no %r in the log within %.0f s:\n%s"
+              % (what, text, WAIT, b.log_tail()))
+        time.sleep(0.02)
+
+
+def fault_case(ternd, fsync, mode):
+    """One policy and fault mode of test_store_fault."""
+    what = "%s/%s" % (fsync, mode)
+    switch = os.path.join(ROOT, "disk-fails-%s-%s" % (fsync, mode))
+    open(switch, "w").close()
+    extra = "persistence_fsync_interval_ms 200\n" if fsync == "interval" else ""
+    os.environ["TERN_TEST_STORE_FAIL"] = mode
+    os.environ["TERN_TEST_STORE_FAIL_FILE"] = switch
+    try:
+        b = Ternd(ternd, ROOT, fsync=fsync, extra=extra).start()
+    finally:
+        del os.environ["TERN_TEST_STORE_FAIL"]
+        del os.environ["TERN_TEST_STORE_FAIL_FILE"]
+    try:
+        live = Client(b.port, "ff-live", V3, clean=True)
+        live.subscribe(1, [("ff/t", 0), ("ff/probe", 0)])
+        # A persistent session connects (CONNACK does not wait for the disk). Its first write
+        # fails at once under always and never, at the next period under interval: until that
+        # attempt, interval acknowledges without waiting, as documented.
+        keep = Client(b.port, "ff-keep", V3, clean=False)
+        wait_log(b, "COMMIT FAILED", what)
+        # Its SUBSCRIBE is not acknowledged: checked below, after the PUBACK's wait. Its QoS 0
+        # probe, sent after the SUBSCRIBE, reaching `live` shows the subscription exists.
+        keep.send_subscribe(1, [("ff/t", 1)])
+        keep.publish("ff/probe", b"subscribed")
+        check_eq(live.expect(PUBLISH).payload, b"subscribed", "%s: probe" % what)
+        pub = Client(b.port, "ff-pub", V3)
+        pub.publish("ff/t", b"durable?", qos=1, pid=7)
+        # Still serving: the clean subscriber gets the message at QoS 0 at once.
+        got = live.expect(PUBLISH)
+        check_eq(got.payload, b"durable?", "%s: delivery to a clean subscriber" % what)
+        # Absence is what is under test: no PUBACK while the store cannot make it durable.
+        p = pub.try_recv(1.5)
+        check(p is False, "%s: acknowledged a message the store could not keep: %r" % (what, p))
+        p = keep.try_recv(0.05)
+        check(p is False, "%s: acknowledged a SUBSCRIBE the store could not keep: %r"
+              % (what, p))
+        pub.publish("ff/q0", b"qos0")  # QoS 0 publishes still flow
+        check("not durable" in b.log(),
+              "%s: the store failure is not reported:\n%s" % (what, b.log_tail()))
+        # The fault clears: the store's next retry commits everything and what waited goes out.
+        os.unlink(switch)
+        p = pub.expect(PUBACK)
+        check(p.pid == 7 and p.reason < 0x80, "%s: PUBACK after recovery: %r" % (what, p))
+        check_eq(keep.expect(SUBACK).pid, 1, "%s: SUBACK after recovery" % what)
+        p = keep.expect(PUBLISH)
+        check(p.payload == b"durable?" and p.qos == 1, "%s: delivery after recovery: %r"
+              % (what, p))
+        keep.ack(PUBACK, p.pid)
+        for c in (pub, live, keep):
+            c.close()
+        # What was acknowledged after the recovery is on disk: the session and its
+        # subscription survive a crash.
+        b.restart_after_kill()
+        keep = Client(b.port, "ff-keep", V3, clean=False)
+        check(keep.session_present, "%s: session lost after recovery and crash" % what)
+        pub = Client(b.port, "ff-pub", V3)
+        publish_acked(pub, "ff/t", b"after", 1, 8)
+        p = keep.expect(PUBLISH)
+        if p.payload == b"durable?":  # its PUBACK may not have been stored before the crash
+            keep.ack(PUBACK, p.pid)
+            p = keep.expect(PUBLISH)
+        check_eq(p.payload, b"after", "%s: subscription kept after recovery and crash" % what)
+        keep.ack(PUBACK, p.pid)
+        pub.disconnect()
+        keep.disconnect()
+        b.stop()
+    finally:
+        b.close()
+        if os.path.exists(switch):
+            os.unlink(switch)
+
+
 def test_store_fault(ternd):
-    """The disk fails (every store write, or every fsync, fails from the start: ternd's test
-    hook TERN_TEST_STORE_FAIL): the broker keeps serving, does not acknowledge a QoS 1 message
-    it cannot store for a persistent subscriber nor a persistent session's SUBSCRIBE, and says
-    so in its log."""
-    for mode in ("write", "sync"):
-        os.environ["TERN_TEST_STORE_FAIL"] = mode
-        try:
-            b = Ternd(ternd, ROOT).start()
-        finally:
-            del os.environ["TERN_TEST_STORE_FAIL"]
-        try:
-            live = Client(b.port, "ff-live-" + mode, V3, clean=True)
-            live.subscribe(1, [("ff/t", 0), ("ff/probe", 0)])
-            # A persistent session connects (CONNACK does not wait for the disk), but its
-            # SUBSCRIBE is not acknowledged: checked below, after the PUBACK's wait. Its QoS 0
-            # probe, sent after the SUBSCRIBE, reaching `live` shows the subscription exists.
-            keep = Client(b.port, "ff-keep-" + mode, V3, clean=False)
-            keep.send_subscribe(1, [("ff/t", 1)])
-            keep.publish("ff/probe", b"subscribed")
-            check_eq(live.expect(PUBLISH).payload, b"subscribed", "%s: probe" % mode)
-            pub = Client(b.port, "ff-pub-" + mode, V3)
-            pub.publish("ff/t", b"durable?", qos=1, pid=7)
-            # Still serving: the clean subscriber gets the message at QoS 0 at once.
-            got = live.expect(PUBLISH)
-            check_eq(got.payload, b"durable?", "%s: delivery to a clean subscriber" % mode)
-            # Absence is what is under test: no PUBACK while the store cannot make it durable.
-            p = pub.try_recv(1.5)
-            check(p is False, "%s: acknowledged a message the store could not keep: %r" % (mode, p))
-            p = keep.try_recv(0.05)
-            check(p is False, "%s: acknowledged a SUBSCRIBE the store could not keep: %r"
-                  % (mode, p))
-            pub.publish("ff/q0", b"qos0")  # QoS 0 publishes still flow
-            log = b.log()
-            check("COMMIT FAILED" in log and "not durable" in log,
-                  "%s: the store failure is not reported:\n%s" % (mode, b.log_tail()))
-            for c in (pub, live, keep):
-                c.close()
-            b.stop()
-        finally:
-            b.close()
+    """The disk fails (every store write, or every fsync, fails while a switch file exists:
+    ternd's test hook TERN_TEST_STORE_FAIL with TERN_TEST_STORE_FAIL_FILE), under each fsync
+    policy: the broker keeps serving, does not acknowledge a QoS 1 message it cannot store for a
+    persistent subscriber nor a persistent session's SUBSCRIBE, and says so in its log; once
+    the fault clears, the acknowledgements go out and the data is durable."""
+    # never does not fsync on commit: a failing fsync only fails its checkpoints (reported),
+    # not its commits, so only a failing write stops its acknowledgements.
+    for fsync, mode in (("always", "write"), ("always", "sync"), ("interval", "write"),
+                        ("interval", "sync"), ("never", "write")):
+        fault_case(ternd, fsync, mode)
 
 
 def test_policies(ternd):
