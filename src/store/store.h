@@ -37,6 +37,9 @@ struct store_opts {
     void *log_ctx;
     store_notify_fn notify; /* may be NULL */
     void *notify_ctx;
+    /* Under sustained load, a bounded checkpoint and incremental vacuum runs after a commit
+     * at most this often (ms); 0 = 10000. After 1 s without writes a full one runs anyway. */
+    uint32_t maint_ms;
 };
 
 /* A "now" in both clocks: struct msg expiries are monotonic, the store keeps wall time. */
@@ -231,7 +234,8 @@ void store_test_fail_io_while(enum store_fail mode, const char *switch_file);
  * committed in one transaction). */
 void store_test_hold(struct store *s, bool hold);
 /* Rows in a store table ("msgs", "sessions", "subs", "queue", "inflight", "qos2",
- * "retained"), read under the store lock; negative TERN_E* on error. */
+ * "retained"), or the database's "freelist" / "pages" page count, read under the store lock;
+ * negative TERN_E* on error. */
 int64_t store_test_count(struct store *s, const char *table);
 
 #endif

@@ -386,12 +386,18 @@ int store_apply_alive(struct store_db *d, int64_t wall_s)
     return run(d, st);
 }
 
-void store_apply_idle(struct store_db *d)
+void store_apply_maintain(struct store_db *d, uint32_t max_pages)
 {
     int64_t free_pages = 0;
-    if (store_db_int(d, "PRAGMA freelist_count", &free_pages) == 0 && free_pages > 0 &&
-        store_db_exec(d, "PRAGMA incremental_vacuum") != 0)
-        store_db_report(d, TERN_EIO, "incremental vacuum");
+    if (store_db_int(d, "PRAGMA freelist_count", &free_pages) == 0 && free_pages > 0) {
+        /* incremental_vacuum(N) frees at most N pages; N <= 0 means all of them. */
+        char q[64];
+        snprintf(q, sizeof q, "PRAGMA incremental_vacuum(%u)", max_pages);
+        if (store_db_exec(d, q) != 0)
+            store_db_report(d, TERN_EIO, "incremental vacuum");
+    }
+    /* The store's own connection is the only one: nothing holds a read snapshot that could
+     * keep TRUNCATE from copying the whole WAL back and emptying it. */
     if (store_db_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)") != 0)
         store_db_report(d, TERN_EIO, "checkpoint");
 }

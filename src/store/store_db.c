@@ -149,9 +149,6 @@ static int migrate(struct store_db *d, int64_t v, char *why, size_t whylen)
                      (long long)tables);
             return TERN_EPROTO;
         }
-        /* Must precede the first table: freed pages can then be returned to the OS. */
-        if (store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0)
-            goto io;
     }
     for (; v < STORE_DB_VERSION; v++) {
         char ver[64];
@@ -177,6 +174,18 @@ static const char *sync_pragma(enum store_fsync mode)
     /* INTERVAL commits once per period and must sync that commit, so it is FULL like ALWAYS;
      * NEVER (NORMAL in WAL mode) syncs only at checkpoints, which keeps the file consistent. */
     return mode == STORE_FSYNC_NEVER ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+}
+
+/* Stores created by builds that set auto_vacuum after WAL mode (where SQLite ignores it) have
+ * none: one VACUUM converts them, once (its cost is one copy of the file). A failure (disk
+ * full) is reported and leaves the store usable without it. */
+static void enable_auto_vacuum(struct store_db *d)
+{
+    int64_t av = 0;
+    if (store_db_int(d, "PRAGMA auto_vacuum", &av) != 0 || av == 2)
+        return;
+    if (store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0 || store_db_exec(d, "VACUUM") != 0)
+        store_db_report(d, TERN_EIO, "VACUUM to enable auto_vacuum");
 }
 
 /* One attempt. 0; TERN_EPROTO when the file is bad (rename it aside); other TERN_E* when the
@@ -205,6 +214,12 @@ static int try_open(struct store_db *d, const char *path, enum store_fsync mode,
                  STORE_DB_VERSION);
         return TERN_EPROTO;
     }
+    /* Must precede the first table, and WAL mode too: once the file is in WAL mode SQLite
+     * ignores it. Without it, freed pages are never returned to the OS. */
+    if (v == 0 && store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0) {
+        snprintf(why, whylen, "pragma: %s", sqlite3_errmsg(d->db));
+        return TERN_EIO;
+    }
     char mode_buf[16] = "";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(d->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK) {
@@ -221,7 +236,10 @@ static int try_open(struct store_db *d, const char *path, enum store_fsync mode,
         snprintf(why, whylen, "pragma: %s", sqlite3_errmsg(d->db));
         return TERN_EIO;
     }
-    return migrate(d, v, why, whylen);
+    rc = migrate(d, v, why, whylen);
+    if (rc == 0)
+        enable_auto_vacuum(d);
+    return rc;
 }
 
 static void close_raw(struct store_db *d)

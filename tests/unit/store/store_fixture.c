@@ -69,7 +69,13 @@ void fx_deinit(struct fx *f)
 
 struct store *fx_open(struct fx *f, enum store_fsync mode, uint32_t interval_ms)
 {
-    struct store_opts o = {f->path, mode, interval_ms, 0, on_log, f, on_notify, f};
+    return fx_open_maint(f, mode, interval_ms, 0);
+}
+
+struct store *fx_open_maint(struct fx *f, enum store_fsync mode, uint32_t interval_ms,
+                            uint32_t maint_ms)
+{
+    struct store_opts o = {f->path, mode, interval_ms, 0, on_log, f, on_notify, f, maint_ms};
     char err[256] = "";
     struct store *s = store_open(&o, err, sizeof err);
     if (!s)

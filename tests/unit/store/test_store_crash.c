@@ -37,7 +37,7 @@ static void child_notify(void *arg)
 static void child_main(const char *path, int fd)
 {
     struct child_ctx c = {fd, NULL};
-    struct store_opts o = {path, STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, child_notify, &c};
+    struct store_opts o = {path, STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, child_notify, &c, 0};
     char err[256];
     c.s = store_open(&o, err, sizeof err);
     if (!c.s)

@@ -137,7 +137,7 @@ static void test_foreign_database(void)
 static void test_unwritable_location(void)
 {
     struct store_opts o = {
-        "/nonexistent-tern-dir/x/t.db", STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, NULL, NULL};
+        "/nonexistent-tern-dir/x/t.db", STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, NULL, NULL, 0};
     char err[256] = "";
     struct store *s = store_open(&o, err, sizeof err);
     CHECK(s == NULL);
