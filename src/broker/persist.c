@@ -193,8 +193,8 @@ uint64_t persist_session(struct broker *b, struct session *s)
     }
     struct store_now now = store_now_read();
     struct store_will will = {s->will, s->will_delay_s};
-    uint64_t seq =
-        store_session_put(b->store, s->client_id, s->expiry_s, s->will ? &will : NULL, &now);
+    uint64_t seq = store_session_put(b->store, s->client_id, s->expiry_s, atomic_load(&s->version),
+                                     s->will ? &will : NULL, &now);
     if (!was) {
         atomic_store(&s->persisted, true);
         seq = max_seq(seq, persist_all(b, s));
@@ -277,7 +277,8 @@ static int load_session(void *ctx, const struct store_session_rec *r)
     atomic_store(&s->owner, w);
     atomic_store(&s->persisted, true);
     s->expiry_s = r->expiry_s;
-    s->version = MQTT_V5;
+    /* Sessions stored by schema 1 did not record it: take 5, as those builds did. */
+    atomic_store(&s->version, r->version ? r->version : MQTT_V5);
     if (r->will)
         session_set_will(s, msg_ref((struct msg *)r->will), r->will_delay_s);
     struct session *old = NULL;

@@ -510,7 +510,8 @@ uint64_t store_msg_put(struct store *s, const struct msg *m, const struct store_
 }
 
 uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expiry_s,
-                           const struct store_will *will, const struct store_now *now)
+                           uint8_t version, const struct store_will *will,
+                           const struct store_now *now)
 {
     const struct msg *w = will ? will->m : NULL;
     struct tern_bytes b[4] = {bytes_str(client_id)};
@@ -522,6 +523,7 @@ uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expi
     struct store_op *op = store_op_new(STORE_OP_SESSION_PUT, b, w ? 4 : 1);
     if (op) {
         op->u32 = expiry_s;
+        op->version = version;
         op->wall2 = now->wall_ms / 1000;
         op->has_will = w != NULL;
         if (w) {

@@ -124,9 +124,11 @@ void store_stats(struct store *s, struct store_stats *out);
 uint64_t store_msg_put(struct store *s, const struct msg *m, const struct store_now *now,
                        uint64_t *msg_id);
 
-/* Inserts or replaces a session (marking it online). will may be NULL (no will). */
+/* Inserts or replaces a session (marking it online). version is its MQTT protocol level (4 =
+ * 3.1.1, 5 = 5.0; 0 = not known). will may be NULL (no will). */
 uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expiry_s,
-                           const struct store_will *will, const struct store_now *now);
+                           uint8_t version, const struct store_will *will,
+                           const struct store_now *now);
 /* Marks the session offline since wall_s (its expiry counts from there). */
 uint64_t store_session_offline(struct store *s, const char *client_id, int64_t wall_s);
 /* Deletes the session with its subscriptions, queue, in-flight window and QoS 2 ids. */
@@ -175,6 +177,7 @@ struct store_session_rec {
                                crash while it was online): expiry counts from here */
     const struct msg *will; /* NULL when none; borrowed: msg_ref() to keep it */
     uint32_t will_delay_s;
+    uint8_t version; /* MQTT protocol level; 0 when not recorded (stored by schema 1) */
 };
 
 struct store_sub_rec {

@@ -46,7 +46,10 @@ enum {
 
 static const char *const sql[] = {
     [S_MSG_PUT] = "INSERT OR REPLACE INTO msgs VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [S_SESSION_PUT] = "INSERT OR REPLACE INTO sessions VALUES(?1,?2,1,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [S_SESSION_PUT] = "INSERT OR REPLACE INTO sessions(client_id, expiry_s, online, seen_s,"
+                      " will_topic, will_payload, will_props, will_qos, will_retain,"
+                      " will_delay_s, will_expiry_ms, version)"
+                      " VALUES(?1,?2,1,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [S_SESSION_OFFLINE] = "UPDATE sessions SET online=0, seen_s=?2 WHERE client_id=?1",
     [S_SESSION_GC] = "DELETE FROM msgs WHERE id IN (SELECT msg_id FROM queue WHERE client_id=?1"
                      " UNION SELECT msg_id FROM inflight WHERE client_id=?1)"
@@ -203,6 +206,7 @@ static int session_put(struct store_db *d, const struct store_op *op)
         sqlite3_bind_int64(st, 9, op->u32b);
         sqlite3_bind_int64(st, 10, op->wall);
     }
+    sqlite3_bind_int(st, 11, op->version);
     return run(d, st);
 }
 

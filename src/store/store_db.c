@@ -13,7 +13,8 @@
 #include "store_vfs.h"
 
 /* Migration i takes the schema from version i to i + 1. Version 0 is an empty file. Every
- * message body is stored once in msgs and referenced by queue, inflight and retained rows. */
+ * message body is stored once in msgs and referenced by queue, inflight and retained rows. A
+ * migration is never changed once released: files out there were written by it. */
 static const char *const migrations[STORE_DB_VERSION] = {
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
     "INSERT INTO meta VALUES('alive_s', 0);"
@@ -41,6 +42,9 @@ static const char *const migrations[STORE_DB_VERSION] = {
     " PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;"
     "CREATE TABLE retained(topic BLOB PRIMARY KEY, msg_id INTEGER NOT NULL);"
     "CREATE INDEX retained_msg ON retained(msg_id);",
+    /* 1 -> 2: the session's MQTT protocol version (4 = 3.1.1, 5 = 5.0); 0 = not recorded, for
+     * sessions stored by version 1. */
+    "ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 };
 
 int store_db_err(int rc)

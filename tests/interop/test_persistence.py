@@ -11,6 +11,7 @@ acknowledgements resume once the fault clears.
 
 import collections
 import glob
+import json
 import os
 import random
 import re
@@ -21,13 +22,14 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 
 sys.dont_write_bytecode = True  # Keep __pycache__ out of the source tree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import QUIET, WAIT, TestFailure, check, check_eq  # noqa: E402
 from persist_mqtt import (PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, V3, V5,  # noqa: E402
-                          Client, Ternd, publish_acked)
+                          Client, Ternd, free_port, publish_acked)
 
 CRASH_ROUNDS = 12
 DRAIN_CRASH_ROUNDS = 6
@@ -822,6 +824,41 @@ def test_session_expiry_restart(ternd):
         b.close()
 
 
+def test_restored_protocol_version(ternd):
+    """Restored sessions keep their protocol version (stored since schema version 2): the REST
+    API reports 3.1.1 for an MQTT 3.1.1 session and 5.0 for an MQTT 5 one after a restart, and
+    after a crash."""
+    api_port = free_port()
+    token = "persist-token"
+    extra = ("http_api_token %s\nlistener %d 127.0.0.1\nprotocol websockets\nhttp_api true\n"
+             % (token, api_port))
+    b = Ternd(ternd, ROOT, extra=extra).start()
+    try:
+        c3 = Client(b.port, "pv-v3", V3, clean=False)
+        c5 = Client(b.port, "pv-v5", V5, clean=True, expiry=SESSION_EXPIRY)
+        for c in (c3, c5):
+            c.subscribe(1, [("pv/t", 1)])
+            c.disconnect()
+        for crash in (False, True):
+            if crash:
+                b.restart_after_kill()
+            else:
+                b.stop()
+                b.start()
+            check("Restored 2 sessions" in b.log(), "crash=%s: %s" % (crash, restored_line(b)))
+            for cid, want in (("pv-v3", 4), ("pv-v5", 5)):
+                req = urllib.request.Request("http://127.0.0.1:%d/api/v1/clients/%s"
+                                             % (api_port, cid),
+                                             headers={"Authorization": "Bearer " + token})
+                with urllib.request.urlopen(req, timeout=WAIT) as r:
+                    doc = json.loads(r.read())
+                check_eq(doc.get("protocol_version"), want,
+                         "crash=%s: restored %s's protocol version (%r)" % (crash, cid, doc))
+        b.stop()
+    finally:
+        b.close()
+
+
 # Tests known to fail: none. (crash_during_drain was here until a message entering the in-flight
 # window became one store op; see docs/persistence.md.) Listed ones run only with --only.
 KNOWN_FAILING = []
@@ -836,6 +873,7 @@ TESTS = [
     ("corrupt_store", test_corrupt_store),
     ("policies", test_policies),
     ("session_expiry_restart", test_session_expiry_restart),
+    ("restored_protocol_version", test_restored_protocol_version),
 ]
 
 

@@ -206,7 +206,10 @@ static int rec_session(void *ctx, const struct store_session_rec *s)
     if (r->n_sessions < 16)
         r->seen[r->n_sessions] = s->seen_wall_s;
     r->n_sessions++;
-    say(r, "S %s e%u w=%s d%u\n", s->client_id, s->expiry_s, w, s->will ? s->will_delay_s : 0);
+    char v[8] = "";
+    if (s->version)
+        snprintf(v, sizeof v, " v%u", s->version);
+    say(r, "S %s e%u w=%s d%u%s\n", s->client_id, s->expiry_s, w, s->will ? s->will_delay_s : 0, v);
     return 0;
 }
 

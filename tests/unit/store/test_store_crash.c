@@ -52,7 +52,7 @@ static void child_main(const char *path, int fd)
         if (!m)
             _exit(4);
         uint64_t id = 0;
-        store_session_put(c.s, client, UINT32_MAX, NULL, &now);
+        store_session_put(c.s, client, UINT32_MAX, 0, NULL, &now);
         store_msg_put(c.s, m, &now, &id);
         struct store_delivery d = {id, 1, false, 0, NULL};
         store_queue_put(c.s, client, &d);

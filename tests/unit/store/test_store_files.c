@@ -43,7 +43,7 @@ static void expect_renamed(struct fx *f, const void *want, size_t wantlen)
     CHECK_EQ_INT(store_test_count(s, "msgs"), 0);
     /* The fresh store works. */
     struct store_now now = store_now_read();
-    store_session_put(s, "after", 10, NULL, &now);
+    store_session_put(s, "after", 10, 0, NULL, &now);
     CHECK_EQ_INT(store_flush(s), 0);
     CHECK_EQ_INT(store_test_count(s, "sessions"), 1);
     store_close(s);
@@ -153,14 +153,14 @@ static void fault_round(enum store_fail mode)
     struct store *s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
     REQUIRE(s);
     struct store_now now = store_now_read();
-    uint64_t ok = store_session_put(s, "before", 10, NULL, &now);
+    uint64_t ok = store_session_put(s, "before", 10, 0, NULL, &now);
     CHECK_EQ_INT(store_flush(s), 0);
     CHECK(store_durable_seq(s) >= ok);
 
     store_test_fail_io(mode);
     /* Held so that both ops are in the first failing batch. */
     store_test_hold(s, true);
-    uint64_t a = store_session_put(s, "during", 10, NULL, &now);
+    uint64_t a = store_session_put(s, "during", 10, 0, NULL, &now);
     uint64_t b = store_qos2_put(s, "during", 7);
     store_test_hold(s, false);
     CHECK(fx_wait_errors(&f, 1, 10000));
