@@ -824,6 +824,71 @@ def test_session_expiry_restart(ternd):
         b.close()
 
 
+def test_mosquitto_keys(ternd):
+    """Mosquitto's keys: persistence_file names the store inside persistence_location (given
+    with a trailing slash here), and nothing is written elsewhere; what it holds survives a
+    crash. autosave_interval bounds the interval policy: with persistence_fsync_interval_ms
+    at 10 minutes and autosave_interval 1, an acknowledged message reaches the file within
+    seconds, and survives a crash."""
+    loc = tempfile.mkdtemp(prefix="loc-", dir=ROOT)
+    b = Ternd(ternd, ROOT, location=loc + "/", extra="persistence_file my-broker.store\n")
+    b.start()
+    try:
+        sub = Sub(b, "mk-sub", V5, "mk")
+        sub.connect(first=True)
+        sub.c.disconnect()
+        pub = Client(b.port, "mk-pub", V3)
+        publish_acked(pub, "mk/q1/a", b"kept", 1, 1)
+        publish_acked(pub, "mk/ret", b"retained", 1, 2, retain=True)
+        pub.disconnect()
+        path = os.path.join(loc, "my-broker.store")
+        check(os.path.exists(path), "no %s: %r" % (path, os.listdir(loc)))
+        check(not glob.glob(os.path.join(loc, "tern.db*")), "tern.db written: %r"
+              % os.listdir(loc))
+        check(path in b.log(), "the log does not name %s:\n%s" % (path, b.log_tail()))
+        b.restart_after_kill()
+        sub.resume()
+        sub.drain({b"kept"})
+        sub.finish()
+        sub.verify({b"kept"}, {b"kept": 1})
+        check_retained(b, "mk", {"mk/ret": b"retained"}, None)
+        b.stop()
+    finally:
+        b.close()
+    extra = "persistence_fsync_interval_ms 600000\nautosave_interval 1\n"
+    b = Ternd(ternd, ROOT, fsync="interval", extra=extra).start()
+    try:
+        sub = Sub(b, "as-sub", V5, "as")
+        sub.connect(first=True)
+        sub.c.disconnect()
+        pub = Client(b.port, "as-pub", V3)
+        t0 = time.monotonic()
+        publish_acked(pub, "as/q1/a", b"bounded", 1, 1)
+        # The commit period is under test: poll the file (a reader does not disturb the
+        # broker in WAL mode) until the queued message is in it.
+        while True:
+            db = sqlite3.connect("file:%s?mode=ro" % b.db, uri=True, timeout=WAIT)
+            try:
+                n = db.execute("SELECT count(*) FROM queue").fetchone()[0]
+            finally:
+                db.close()
+            if n or time.monotonic() - t0 > WAIT:
+                break
+            time.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        check(n == 1, "autosave_interval 1 did not bound persistence_fsync_interval_ms 600000: "
+              "the message is not in the store after %.1f s" % elapsed)
+        pub.disconnect()
+        b.restart_after_kill()
+        sub.resume()
+        sub.drain({b"bounded"})
+        sub.finish()
+        sub.verify({b"bounded"}, {b"bounded": 1})
+        b.stop()
+    finally:
+        b.close()
+
+
 def test_restored_protocol_version(ternd):
     """Restored sessions keep their protocol version (stored since schema version 2): the REST
     API reports 3.1.1 for an MQTT 3.1.1 session and 5.0 for an MQTT 5 one after a restart, and
@@ -873,6 +938,7 @@ TESTS = [
     ("corrupt_store", test_corrupt_store),
     ("policies", test_policies),
     ("session_expiry_restart", test_session_expiry_restart),
+    ("mosquitto_keys", test_mosquitto_keys),
     ("restored_protocol_version", test_restored_protocol_version),
 ]
 
