@@ -656,17 +656,17 @@ static void drop_acks(struct conn *c)
     c->ack_head = c->ack_len = c->ack_cap = 0;
 }
 
-/* Sends queued acknowledgements up to the durable seq, and opens the gate once its seq is
- * durable; true when neither is left. */
-static bool release(struct conn *c, uint64_t durable)
+/* Sends queued acknowledgements up to bound (persist_ack_bound), and opens the gate once its
+ * seq is within it; true when neither is left. */
+static bool release(struct conn *c, uint64_t bound)
 {
-    if (c->gate && c->gate->seq <= durable) {
+    if (c->gate && c->gate->seq <= bound) {
         drop_gate(c, false);
         conn_mark_dirty(c);
     }
     while (c->ack_len) {
         struct pending_ack *a = &c->acks[c->ack_head];
-        if (a->seq > durable)
+        if (a->seq > bound)
             return false;
         if (a->type == MQTT_PUBLISH)
             send_held_publish(c, a->packet_id, a->reason != 0); /* reason carries DUP here */
@@ -681,7 +681,7 @@ static bool release(struct conn *c, uint64_t durable)
 void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, uint64_t seq)
 {
     struct broker *b = c->w->b;
-    if (c->ack_len == 0 && (!persist_acks_wait(b) || seq <= persist_durable(b))) {
+    if (c->ack_len == 0 && seq <= persist_ack_bound(b)) {
         conn_send_ack(c, type, packet_id, reason);
         return;
     }
@@ -716,14 +716,14 @@ static void wait_for_store(struct conn *c)
     /* Announce before re-checking: the store thread reads the flag after publishing a new
      * durable seq, so either it wakes us or we see its seq here. */
     atomic_store(&c->w->acks_waiting, true);
-    if (release(c, persist_durable(c->w->b)))
+    if (release(c, persist_ack_bound(c->w->b)))
         list_remove(&c->ack_node);
 }
 
 void conn_hold_output(struct conn *c, uint64_t seq)
 {
     struct broker *b = c->w->b;
-    if (seq == 0 || c->state == CONN_CLOSED || !persist_acks_wait(b) || seq <= persist_durable(b))
+    if (seq == 0 || c->state == CONN_CLOSED || seq <= persist_ack_bound(b))
         return;
     if (c->gate) { /* the earlier gate holds everything since: wait for the later seq too */
         if (seq > c->gate->seq)
@@ -743,11 +743,11 @@ void conn_release_acks(struct worker *w)
 {
     if (list_empty(&w->ack_conns))
         return;
-    uint64_t durable = persist_durable(w->b);
+    uint64_t bound = persist_ack_bound(w->b);
     struct list_node *it, *tmp;
     LIST_FOREACH (it, tmp, &w->ack_conns) {
         struct conn *c = LIST_ENTRY(it, struct conn, ack_node);
-        if (release(c, durable))
+        if (release(c, bound))
             list_remove(&c->ack_node);
     }
     if (list_empty(&w->ack_conns))

@@ -165,8 +165,8 @@ static uint64_t persist_all(struct broker *b, struct session *s)
 {
     uint64_t seq = 0;
     for (size_t i = 0; i < s->n_subs; i++)
-        seq = max_seq(seq, persist_sub(b, s, s->subs[i].filter, s->subs[i].options,
-                                       s->subs[i].sub_id, true));
+        seq = max_seq(
+            seq, persist_sub(b, s, s->subs[i].filter, s->subs[i].options, s->subs[i].sub_id, true));
     for (size_t i = 0; i < s->n_inflight; i++)
         seq = max_seq(seq, persist_inflight(b, s, &s->inflight[i]));
     for (size_t i = 0; i < s->q_len; i++) {
@@ -193,8 +193,8 @@ uint64_t persist_session(struct broker *b, struct session *s)
     }
     struct store_now now = store_now_read();
     struct store_will will = {s->will, s->will_delay_s};
-    uint64_t seq =
-        store_session_put(b->store, s->client_id, s->expiry_s, s->will ? &will : NULL, &now);
+    uint64_t seq = store_session_put(b->store, s->client_id, s->expiry_s, atomic_load(&s->version),
+                                     s->will ? &will : NULL, &now);
     if (!was) {
         atomic_store(&s->persisted, true);
         seq = max_seq(seq, persist_all(b, s));
@@ -219,6 +219,16 @@ void persist_session_end(struct broker *b, struct session *s)
 bool persist_acks_wait(const struct broker *b)
 {
     return b->store && b->store_fsync == STORE_FSYNC_ALWAYS;
+}
+
+uint64_t persist_ack_bound(const struct broker *b)
+{
+    if (!b->store)
+        return UINT64_MAX;
+    uint64_t durable = store_durable_seq(b->store);
+    if (b->store_fsync == STORE_FSYNC_ALWAYS || store_failed_seq(b->store) != 0)
+        return durable;
+    return UINT64_MAX;
 }
 
 uint64_t persist_durable(const struct broker *b)
@@ -267,7 +277,8 @@ static int load_session(void *ctx, const struct store_session_rec *r)
     atomic_store(&s->owner, w);
     atomic_store(&s->persisted, true);
     s->expiry_s = r->expiry_s;
-    s->version = MQTT_V5;
+    /* Sessions stored by schema 1 did not record it: take 5, as those builds did. */
+    atomic_store(&s->version, r->version ? r->version : MQTT_V5);
     if (r->will)
         session_set_will(s, msg_ref((struct msg *)r->will), r->will_delay_s);
     struct session *old = NULL;
@@ -387,17 +398,22 @@ static int load_retained(void *ctx, const char *topic, const struct msg *m, uint
 }
 
 /* For tests of the broker's behaviour when the disk fails: TERN_TEST_STORE_FAIL=write|sync makes
- * every write (disk full) or fsync (I/O error) of the store fail from the start. Not a setting:
- * the name says what it is for. */
+ * every write (disk full) or fsync (I/O error) of the store fail from the start; with
+ * TERN_TEST_STORE_FAIL_FILE=<path> too, only while that file exists, so a test can end the
+ * fault. Not a setting: the name says what it is for. */
 static void fault_hook(struct broker *b)
 {
     const char *f = getenv("TERN_TEST_STORE_FAIL");
     if (!f || !*f)
         return;
+    const char *sw = getenv("TERN_TEST_STORE_FAIL_FILE");
+    if (sw && !*sw)
+        sw = NULL;
     enum store_fail mode = strcmp(f, "sync") == 0 ? STORE_FAIL_SYNC : STORE_FAIL_WRITE;
-    store_test_fail_io(mode);
-    log_msg(b->log, TLOG_WARN, "Warning: TERN_TEST_STORE_FAIL=%s: store %s fail (test hook)", f,
-            mode == STORE_FAIL_SYNC ? "fsyncs" : "writes");
+    store_test_fail_io_while(mode, sw);
+    log_msg(b->log, TLOG_WARN, "Warning: TERN_TEST_STORE_FAIL=%s: store %s fail%s%s (test hook)", f,
+            mode == STORE_FAIL_SYNC ? "fsyncs" : "writes", sw ? " while this exists: " : "",
+            sw ? sw : "");
 }
 
 static enum store_fsync fsync_policy(const struct config *cfg)

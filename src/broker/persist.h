@@ -21,8 +21,13 @@ struct session;
  * cannot be opened is reported and the broker runs without persistence. */
 void persist_open(struct broker *b);
 void persist_close(struct broker *b);
-/* Whether acknowledgements wait for durability (persistence on, fsync policy "always"). */
+/* Whether acknowledgements always wait for durability (persistence on, fsync policy "always"). */
 bool persist_acks_wait(const struct broker *b);
+/* The highest seq whose acknowledgement may go out now: the durable seq under "always", and
+ * under every policy while the store is failing (store_failed_seq() non-zero: the broker does
+ * not acknowledge what it cannot store); otherwise (no store, or "interval" / "never" with a
+ * healthy store) UINT64_MAX. Thread-safe. */
+uint64_t persist_ack_bound(const struct broker *b);
 /* The highest durable seq (0 without a store). */
 uint64_t persist_durable(const struct broker *b);
 /* Housekeeping from the main thread: expiry in the store. */

@@ -19,7 +19,9 @@
 #include "store_recover.h"
 #include "store_vfs.h"
 
-#define IDLE_MS        1000u /* idle time before checkpoint and vacuum */
+#define IDLE_MS        1000u  /* idle time before checkpoint and vacuum */
+#define MAINT_MS       10000u /* under load: period of the bounded checkpoint and vacuum */
+#define MAINT_PAGES    256u   /* under load: free pages returned per maintenance run */
 #define RETRY_FIRST_MS 50u
 #define RETRY_MAX_MS   2000u
 
@@ -48,6 +50,8 @@ struct store {
     enum store_fsync fsync;
     uint32_t interval_ms;
     uint32_t max_batch;
+    uint32_t maint_ms;
+    struct timespec last_maint; /* the store thread's last maintenance run */
     store_log_fn log;
     void *log_ctx;
     store_notify_fn notify;
@@ -127,6 +131,26 @@ static void report_failure(struct store *s, int rc, uint64_t first, uint64_t las
     s->log(s->log_ctx, rc, line);
 }
 
+/* Checkpoint and vacuum (store_apply_maintain), at most max_pages pages (0 = all). */
+static void maintain(struct store *s, uint32_t max_pages)
+{
+    pthread_mutex_lock(&s->db_mu);
+    store_apply_maintain(&s->db, max_pages);
+    pthread_mutex_unlock(&s->db_mu);
+    clock_gettime(CLOCK_MONOTONIC, &s->last_maint);
+}
+
+/* After a commit that ended at now: under sustained load the idle maintenance never runs, so
+ * every maint_ms a bounded one does (the WAL would otherwise never be truncated, nor freed
+ * pages returned). */
+static void maintain_if_due(struct store *s, const struct timespec *now)
+{
+    int64_t ms = (int64_t)(now->tv_sec - s->last_maint.tv_sec) * 1000 +
+                 (now->tv_nsec - s->last_maint.tv_nsec) / 1000000;
+    if (ms >= (int64_t)s->maint_ms)
+        maintain(s, MAINT_PAGES);
+}
+
 /* Under mu: waits until there is a batch to commit now. False when the thread must exit. */
 static bool wait_for_batch(struct store *s, bool retrying, uint32_t retry_ms,
                            const struct timespec *last_commit, bool *dirty)
@@ -146,9 +170,7 @@ static bool wait_for_batch(struct store *s, bool retrying, uint32_t retry_ms,
                 /* Idle: give pages back and truncate the WAL, once per busy period. */
                 *dirty = false;
                 pthread_mutex_unlock(&s->mu);
-                pthread_mutex_lock(&s->db_mu);
-                store_apply_idle(&s->db);
-                pthread_mutex_unlock(&s->db_mu);
+                maintain(s, 0);
                 pthread_mutex_lock(&s->mu);
             }
             continue;
@@ -235,6 +257,7 @@ static void *store_thread(void *arg)
     bool dirty = false;
     struct timespec last_commit;
     clock_gettime(CLOCK_MONOTONIC, &last_commit);
+    s->last_maint = last_commit;
     pthread_mutex_lock(&s->mu);
     while (wait_for_work(s, batch != NULL, retry_ms, &last_commit, &dirty)) {
         if (s->grab_waiting) {
@@ -270,6 +293,7 @@ static void *store_thread(void *arg)
             dirty = true;
             if (s->notify)
                 s->notify(s->notify_ctx);
+            maintain_if_due(s, &last_commit);
             pthread_mutex_lock(&s->mu);
         } else {
             pthread_mutex_unlock(&s->mu);
@@ -293,6 +317,7 @@ static void init_opts(struct store *s, const struct store_opts *o)
     s->fsync = o->fsync;
     s->interval_ms = o->interval_ms ? o->interval_ms : 1000u;
     s->max_batch = o->max_batch ? o->max_batch : 4096u;
+    s->maint_ms = o->maint_ms ? o->maint_ms : MAINT_MS;
     s->log = o->log;
     s->log_ctx = o->log_ctx;
     s->notify = o->notify;
@@ -485,7 +510,8 @@ uint64_t store_msg_put(struct store *s, const struct msg *m, const struct store_
 }
 
 uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expiry_s,
-                           const struct store_will *will, const struct store_now *now)
+                           uint8_t version, const struct store_will *will,
+                           const struct store_now *now)
 {
     const struct msg *w = will ? will->m : NULL;
     struct tern_bytes b[4] = {bytes_str(client_id)};
@@ -497,6 +523,7 @@ uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expi
     struct store_op *op = store_op_new(STORE_OP_SESSION_PUT, b, w ? 4 : 1);
     if (op) {
         op->u32 = expiry_s;
+        op->version = version;
         op->wall2 = now->wall_ms / 1000;
         op->has_will = w != NULL;
         if (w) {
@@ -668,7 +695,12 @@ int store_load(struct store *s, const struct store_load_cb *cb, void *ctx,
 
 void store_test_fail_io(enum store_fail mode)
 {
-    store_vfs_fail((int)mode);
+    store_vfs_fail((int)mode, NULL);
+}
+
+void store_test_fail_io_while(enum store_fail mode, const char *switch_file)
+{
+    store_vfs_fail((int)mode, switch_file);
 }
 
 void store_test_hold(struct store *s, bool hold)
@@ -681,13 +713,16 @@ void store_test_hold(struct store *s, bool hold)
 
 int64_t store_test_count(struct store *s, const char *table)
 {
-    static const char *const tables[] = {"msgs",     "sessions", "subs",     "queue",
-                                         "inflight", "qos2",     "retained", "meta"};
+    static const char *const tables[] = {"msgs", "sessions", "subs", "queue",    "inflight",
+                                         "qos2", "retained", "meta", "freelist", "pages"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (strcmp(table, tables[i]) != 0)
             continue;
         char q[64];
-        snprintf(q, sizeof q, "SELECT count(*) FROM %s", tables[i]);
+        if (strcmp(table, "freelist") == 0 || strcmp(table, "pages") == 0)
+            snprintf(q, sizeof q, "PRAGMA %s_count", table[0] == 'f' ? "freelist" : "page");
+        else
+            snprintf(q, sizeof q, "SELECT count(*) FROM %s", tables[i]);
         int64_t n = 0;
         pthread_mutex_lock(&s->db_mu);
         int rc = store_db_int(&s->db, q, &n);

@@ -37,6 +37,9 @@ struct store_opts {
     void *log_ctx;
     store_notify_fn notify; /* may be NULL */
     void *notify_ctx;
+    /* Under sustained load, a bounded checkpoint and incremental vacuum runs after a commit
+     * at most this often (ms); 0 = 10000. After 1 s without writes a full one runs anyway. */
+    uint32_t maint_ms;
 };
 
 /* A "now" in both clocks: struct msg expiries are monotonic, the store keeps wall time. */
@@ -121,9 +124,11 @@ void store_stats(struct store *s, struct store_stats *out);
 uint64_t store_msg_put(struct store *s, const struct msg *m, const struct store_now *now,
                        uint64_t *msg_id);
 
-/* Inserts or replaces a session (marking it online). will may be NULL (no will). */
+/* Inserts or replaces a session (marking it online). version is its MQTT protocol level (4 =
+ * 3.1.1, 5 = 5.0; 0 = not known). will may be NULL (no will). */
 uint64_t store_session_put(struct store *s, const char *client_id, uint32_t expiry_s,
-                           const struct store_will *will, const struct store_now *now);
+                           uint8_t version, const struct store_will *will,
+                           const struct store_now *now);
 /* Marks the session offline since wall_s (its expiry counts from there). */
 uint64_t store_session_offline(struct store *s, const char *client_id, int64_t wall_s);
 /* Deletes the session with its subscriptions, queue, in-flight window and QoS 2 ids. */
@@ -172,6 +177,7 @@ struct store_session_rec {
                                crash while it was online): expiry counts from here */
     const struct msg *will; /* NULL when none; borrowed: msg_ref() to keep it */
     uint32_t will_delay_s;
+    uint8_t version; /* MQTT protocol level; 0 when not recorded (stored by schema 1) */
 };
 
 struct store_sub_rec {
@@ -224,11 +230,15 @@ void store_group_end(struct store *s);
 
 /* Process-wide fault injection in the store's SQLite VFS shim. Thread-safe. */
 void store_test_fail_io(enum store_fail mode);
+/* As store_test_fail_io, but the fault applies only while the file switch_file exists (checked
+ * at every write or fsync), so that a test can end it from outside the process. */
+void store_test_fail_io_while(enum store_fail mode, const char *switch_file);
 /* While held, the store thread starts no new batch (so a test can queue many ops and see them
  * committed in one transaction). */
 void store_test_hold(struct store *s, bool hold);
 /* Rows in a store table ("msgs", "sessions", "subs", "queue", "inflight", "qos2",
- * "retained"), read under the store lock; negative TERN_E* on error. */
+ * "retained"), or the database's "freelist" / "pages" page count, read under the store lock;
+ * negative TERN_E* on error. */
 int64_t store_test_count(struct store *s, const char *table);
 
 #endif

@@ -46,7 +46,10 @@ enum {
 
 static const char *const sql[] = {
     [S_MSG_PUT] = "INSERT OR REPLACE INTO msgs VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [S_SESSION_PUT] = "INSERT OR REPLACE INTO sessions VALUES(?1,?2,1,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [S_SESSION_PUT] = "INSERT OR REPLACE INTO sessions(client_id, expiry_s, online, seen_s,"
+                      " will_topic, will_payload, will_props, will_qos, will_retain,"
+                      " will_delay_s, will_expiry_ms, version)"
+                      " VALUES(?1,?2,1,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [S_SESSION_OFFLINE] = "UPDATE sessions SET online=0, seen_s=?2 WHERE client_id=?1",
     [S_SESSION_GC] = "DELETE FROM msgs WHERE id IN (SELECT msg_id FROM queue WHERE client_id=?1"
                      " UNION SELECT msg_id FROM inflight WHERE client_id=?1)"
@@ -203,6 +206,7 @@ static int session_put(struct store_db *d, const struct store_op *op)
         sqlite3_bind_int64(st, 9, op->u32b);
         sqlite3_bind_int64(st, 10, op->wall);
     }
+    sqlite3_bind_int(st, 11, op->version);
     return run(d, st);
 }
 
@@ -386,12 +390,18 @@ int store_apply_alive(struct store_db *d, int64_t wall_s)
     return run(d, st);
 }
 
-void store_apply_idle(struct store_db *d)
+void store_apply_maintain(struct store_db *d, uint32_t max_pages)
 {
     int64_t free_pages = 0;
-    if (store_db_int(d, "PRAGMA freelist_count", &free_pages) == 0 && free_pages > 0 &&
-        store_db_exec(d, "PRAGMA incremental_vacuum") != 0)
-        store_db_report(d, TERN_EIO, "incremental vacuum");
+    if (store_db_int(d, "PRAGMA freelist_count", &free_pages) == 0 && free_pages > 0) {
+        /* incremental_vacuum(N) frees at most N pages; N <= 0 means all of them. */
+        char q[64];
+        snprintf(q, sizeof q, "PRAGMA incremental_vacuum(%u)", max_pages);
+        if (store_db_exec(d, q) != 0)
+            store_db_report(d, TERN_EIO, "incremental vacuum");
+    }
+    /* The store's own connection is the only one: nothing holds a read snapshot that could
+     * keep TRUNCATE from copying the whole WAL back and emptying it. */
     if (store_db_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)") != 0)
         store_db_report(d, TERN_EIO, "checkpoint");
 }

@@ -23,8 +23,10 @@ int store_apply_expire(struct store_db *d, int64_t now_ms, uint64_t sweep_below)
  * 0, TERN_EIO or TERN_ENOMEM. */
 int store_apply_alive(struct store_db *d, int64_t wall_s);
 
-/* Idle maintenance outside any transaction: returns free pages to the OS and truncates the
- * WAL. Errors are reported and otherwise ignored. */
-void store_apply_idle(struct store_db *d);
+/* Maintenance outside any transaction: returns up to max_pages free pages to the OS (0 = all)
+ * and checkpoints the WAL into the database, truncating it. Its cost is bounded by max_pages
+ * and by the WAL's size (SQLite checkpoints every 1000 WAL pages on its own). Errors are
+ * reported and otherwise ignored. */
+void store_apply_maintain(struct store_db *d, uint32_t max_pages);
 
 #endif

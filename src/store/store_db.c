@@ -13,7 +13,8 @@
 #include "store_vfs.h"
 
 /* Migration i takes the schema from version i to i + 1. Version 0 is an empty file. Every
- * message body is stored once in msgs and referenced by queue, inflight and retained rows. */
+ * message body is stored once in msgs and referenced by queue, inflight and retained rows. A
+ * migration is never changed once released: files out there were written by it. */
 static const char *const migrations[STORE_DB_VERSION] = {
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
     "INSERT INTO meta VALUES('alive_s', 0);"
@@ -41,6 +42,9 @@ static const char *const migrations[STORE_DB_VERSION] = {
     " PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;"
     "CREATE TABLE retained(topic BLOB PRIMARY KEY, msg_id INTEGER NOT NULL);"
     "CREATE INDEX retained_msg ON retained(msg_id);",
+    /* 1 -> 2: the session's MQTT protocol version (4 = 3.1.1, 5 = 5.0); 0 = not recorded, for
+     * sessions stored by version 1. */
+    "ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 };
 
 int store_db_err(int rc)
@@ -149,9 +153,6 @@ static int migrate(struct store_db *d, int64_t v, char *why, size_t whylen)
                      (long long)tables);
             return TERN_EPROTO;
         }
-        /* Must precede the first table: freed pages can then be returned to the OS. */
-        if (store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0)
-            goto io;
     }
     for (; v < STORE_DB_VERSION; v++) {
         char ver[64];
@@ -177,6 +178,18 @@ static const char *sync_pragma(enum store_fsync mode)
     /* INTERVAL commits once per period and must sync that commit, so it is FULL like ALWAYS;
      * NEVER (NORMAL in WAL mode) syncs only at checkpoints, which keeps the file consistent. */
     return mode == STORE_FSYNC_NEVER ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+}
+
+/* Stores created by builds that set auto_vacuum after WAL mode (where SQLite ignores it) have
+ * none: one VACUUM converts them, once (its cost is one copy of the file). A failure (disk
+ * full) is reported and leaves the store usable without it. */
+static void enable_auto_vacuum(struct store_db *d)
+{
+    int64_t av = 0;
+    if (store_db_int(d, "PRAGMA auto_vacuum", &av) != 0 || av == 2)
+        return;
+    if (store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0 || store_db_exec(d, "VACUUM") != 0)
+        store_db_report(d, TERN_EIO, "VACUUM to enable auto_vacuum");
 }
 
 /* One attempt. 0; TERN_EPROTO when the file is bad (rename it aside); other TERN_E* when the
@@ -205,6 +218,12 @@ static int try_open(struct store_db *d, const char *path, enum store_fsync mode,
                  STORE_DB_VERSION);
         return TERN_EPROTO;
     }
+    /* Must precede the first table, and WAL mode too: once the file is in WAL mode SQLite
+     * ignores it. Without it, freed pages are never returned to the OS. */
+    if (v == 0 && store_db_exec(d, "PRAGMA auto_vacuum=INCREMENTAL") != 0) {
+        snprintf(why, whylen, "pragma: %s", sqlite3_errmsg(d->db));
+        return TERN_EIO;
+    }
     char mode_buf[16] = "";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(d->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK) {
@@ -221,7 +240,10 @@ static int try_open(struct store_db *d, const char *path, enum store_fsync mode,
         snprintf(why, whylen, "pragma: %s", sqlite3_errmsg(d->db));
         return TERN_EIO;
     }
-    return migrate(d, v, why, whylen);
+    rc = migrate(d, v, why, whylen);
+    if (rc == 0)
+        enable_auto_vacuum(d);
+    return rc;
 }
 
 static void close_raw(struct store_db *d)

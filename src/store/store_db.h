@@ -14,7 +14,7 @@
 #include "store.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_DB_VERSION   1
+#define STORE_DB_VERSION   2
 #define STORE_DB_MAX_STMTS 48
 
 struct store_db {

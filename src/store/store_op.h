@@ -47,6 +47,7 @@ struct store_op {
     uint8_t qos;
     uint8_t state;
     uint8_t options;
+    uint8_t version; /* SESSION_PUT: MQTT protocol version (0 = not known) */
     bool retain;
     bool has_will;
     bool unqueue; /* INFLIGHT_PUT: also remove the message's queue row, in the same op */

@@ -276,7 +276,8 @@ static int replay_qos2(struct replay *r, const char *client, struct tern_bytes k
     return finish(st, cb_rc, cb_rc ? SQLITE_DONE : rc);
 }
 
-/* One session row (client_id, expiry_s, seen_s, will columns) and everything it owns. */
+/* One session row (client_id, expiry_s, seen_s, will columns, version) and everything it
+ * owns. */
 static int replay_session(struct replay *r, sqlite3_stmt *st)
 {
     struct tern_bytes key = col(st, 0);
@@ -286,9 +287,9 @@ static int replay_session(struct replay *r, sqlite3_stmt *st)
     struct msg *will = NULL;
     if (sqlite3_column_type(st, 3) != SQLITE_NULL)
         will = build(st, 3, r->now);
-    struct store_session_rec sr = {client, (uint32_t)sqlite3_column_int64(st, 1),
-                                   sqlite3_column_int64(st, 2), will,
-                                   (uint32_t)sqlite3_column_int64(st, 9)};
+    struct store_session_rec sr = {
+        client, (uint32_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+        will,   (uint32_t)sqlite3_column_int64(st, 9), (uint8_t)sqlite3_column_int(st, 10)};
     int rc = r->cb->session ? r->cb->session(r->ctx, &sr) : 0;
     msg_unref(will);
     if (rc == 0)
@@ -309,7 +310,7 @@ static int replay_all(struct replay *r)
     int rc = sqlite3_prepare_v2(r->d->db,
                                 "SELECT client_id, expiry_s, seen_s, will_topic, will_payload,"
                                 " will_props, will_qos, will_retain, will_expiry_ms,"
-                                " will_delay_s FROM sessions ORDER BY client_id",
+                                " will_delay_s, version FROM sessions ORDER BY client_id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_db_err(rc);

@@ -1,11 +1,15 @@
 /* The "tern" VFS shim: forwards every call to the default VFS; the file methods check one
- * atomic fault mode first. Only xWrite, xTruncate (disk full) and xSync (I/O error) can fail;
- * reads, locks and shared memory always pass through. */
+ * atomic fault mode first (and, when a switch file is set, whether that file exists). Only
+ * xWrite, xTruncate (disk full) and xSync (I/O error) can fail; reads, locks and shared memory
+ * always pass through. */
 #include "store_vfs.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -18,11 +22,29 @@ struct shim_file {
 };
 
 static _Atomic int fail_mode;
+/* When has_switch is set, the fault applies only while switch_path exists (a test can then
+ * end a fault from outside the process). */
+static _Atomic bool has_switch;
+static pthread_mutex_t switch_mu = PTHREAD_MUTEX_INITIALIZER;
+static char switch_path[4096]; /* guarded by switch_mu */
 static sqlite3_vfs shim_vfs;
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 static int shim_ok;
 
 #define REAL(f) (((struct shim_file *)(void *)(f))->real)
+
+/* Whether the fault mode is on now. */
+static bool failing(int mode)
+{
+    if (atomic_load(&fail_mode) != mode)
+        return false;
+    if (!atomic_load(&has_switch))
+        return true;
+    pthread_mutex_lock(&switch_mu);
+    bool on = access(switch_path, F_OK) == 0;
+    pthread_mutex_unlock(&switch_mu);
+    return on;
+}
 
 static int f_close(sqlite3_file *f)
 {
@@ -37,21 +59,21 @@ static int f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 
 static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
-    if (atomic_load(&fail_mode) == STORE_FAIL_WRITE)
+    if (failing(STORE_FAIL_WRITE))
         return SQLITE_FULL;
     return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
 }
 
 static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    if (atomic_load(&fail_mode) == STORE_FAIL_WRITE)
+    if (failing(STORE_FAIL_WRITE))
         return SQLITE_IOERR_TRUNCATE;
     return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 
 static int f_sync(sqlite3_file *f, int flags)
 {
-    if (atomic_load(&fail_mode) == STORE_FAIL_SYNC)
+    if (failing(STORE_FAIL_SYNC))
         return SQLITE_IOERR_FSYNC;
     return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
@@ -246,7 +268,11 @@ const char *store_vfs_name(void)
     return shim_ok ? "tern" : NULL;
 }
 
-void store_vfs_fail(int mode)
+void store_vfs_fail(int mode, const char *switch_file)
 {
+    pthread_mutex_lock(&switch_mu);
+    snprintf(switch_path, sizeof switch_path, "%s", switch_file ? switch_file : "");
+    atomic_store(&has_switch, switch_file != NULL);
+    pthread_mutex_unlock(&switch_mu);
     atomic_store(&fail_mode, mode);
 }

@@ -8,7 +8,8 @@
  * the default VFS is missing. */
 const char *store_vfs_name(void);
 
-/* enum store_fail value; thread-safe. */
-void store_vfs_fail(int mode);
+/* Sets the fault: an enum store_fail value, applied only while switch_file exists when it is
+ * not NULL (the path is copied). Thread-safe. */
+void store_vfs_fail(int mode, const char *switch_file);
 
 #endif

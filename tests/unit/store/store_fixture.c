@@ -69,7 +69,13 @@ void fx_deinit(struct fx *f)
 
 struct store *fx_open(struct fx *f, enum store_fsync mode, uint32_t interval_ms)
 {
-    struct store_opts o = {f->path, mode, interval_ms, 0, on_log, f, on_notify, f};
+    return fx_open_maint(f, mode, interval_ms, 0);
+}
+
+struct store *fx_open_maint(struct fx *f, enum store_fsync mode, uint32_t interval_ms,
+                            uint32_t maint_ms)
+{
+    struct store_opts o = {f->path, mode, interval_ms, 0, on_log, f, on_notify, f, maint_ms};
     char err[256] = "";
     struct store *s = store_open(&o, err, sizeof err);
     if (!s)
@@ -200,7 +206,10 @@ static int rec_session(void *ctx, const struct store_session_rec *s)
     if (r->n_sessions < 16)
         r->seen[r->n_sessions] = s->seen_wall_s;
     r->n_sessions++;
-    say(r, "S %s e%u w=%s d%u\n", s->client_id, s->expiry_s, w, s->will ? s->will_delay_s : 0);
+    char v[8] = "";
+    if (s->version)
+        snprintf(v, sizeof v, " v%u", s->version);
+    say(r, "S %s e%u w=%s d%u%s\n", s->client_id, s->expiry_s, w, s->will ? s->will_delay_s : 0, v);
     return 0;
 }
 

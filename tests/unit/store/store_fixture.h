@@ -25,6 +25,9 @@ void fx_init(struct fx *f);
 /* Removes the directory and everything in it. */
 void fx_deinit(struct fx *f);
 struct store *fx_open(struct fx *f, enum store_fsync mode, uint32_t interval_ms);
+/* fx_open with store_opts.maint_ms. */
+struct store *fx_open_maint(struct fx *f, enum store_fsync mode, uint32_t interval_ms,
+                            uint32_t maint_ms);
 /* Waits (at most timeout_ms) until at least n errors / notifies were seen. */
 bool fx_wait_errors(struct fx *f, unsigned n, unsigned timeout_ms);
 bool fx_wait_notify(struct fx *f, unsigned n, unsigned timeout_ms);

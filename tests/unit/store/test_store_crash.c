@@ -37,7 +37,7 @@ static void child_notify(void *arg)
 static void child_main(const char *path, int fd)
 {
     struct child_ctx c = {fd, NULL};
-    struct store_opts o = {path, STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, child_notify, &c};
+    struct store_opts o = {path, STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, child_notify, &c, 0};
     char err[256];
     c.s = store_open(&o, err, sizeof err);
     if (!c.s)
@@ -52,7 +52,7 @@ static void child_main(const char *path, int fd)
         if (!m)
             _exit(4);
         uint64_t id = 0;
-        store_session_put(c.s, client, UINT32_MAX, NULL, &now);
+        store_session_put(c.s, client, UINT32_MAX, 0, NULL, &now);
         store_msg_put(c.s, m, &now, &id);
         struct store_delivery d = {id, 1, false, 0, NULL};
         store_queue_put(c.s, client, &d);

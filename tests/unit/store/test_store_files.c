@@ -43,7 +43,7 @@ static void expect_renamed(struct fx *f, const void *want, size_t wantlen)
     CHECK_EQ_INT(store_test_count(s, "msgs"), 0);
     /* The fresh store works. */
     struct store_now now = store_now_read();
-    store_session_put(s, "after", 10, NULL, &now);
+    store_session_put(s, "after", 10, 0, NULL, &now);
     CHECK_EQ_INT(store_flush(s), 0);
     CHECK_EQ_INT(store_test_count(s, "sessions"), 1);
     store_close(s);
@@ -122,6 +122,116 @@ static void test_future_version(void)
     fx_deinit(&f);
 }
 
+/* A store as builds of schema version 1 wrote it (their migration 0, frozen here, in WAL mode
+ * set before auto_vacuum, so without auto_vacuum), holding one of each kind of row. */
+static void write_v1_store(const char *path)
+{
+    static const char v1[] =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES('alive_s', 0);"
+        "CREATE TABLE msgs(id INTEGER PRIMARY KEY, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+        " props BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,"
+        " expiry_ms INTEGER NOT NULL);"
+        "CREATE INDEX msgs_expiry ON msgs(expiry_ms) WHERE expiry_ms <> 0;"
+        "CREATE TABLE sessions(client_id BLOB PRIMARY KEY, expiry_s INTEGER NOT NULL,"
+        " online INTEGER NOT NULL, seen_s INTEGER NOT NULL, will_topic BLOB, will_payload BLOB,"
+        " will_props BLOB, will_qos INTEGER, will_retain INTEGER, will_delay_s INTEGER,"
+        " will_expiry_ms INTEGER);"
+        "CREATE TABLE subs(client_id BLOB NOT NULL, filter BLOB NOT NULL, options INTEGER NOT "
+        "NULL, sub_id INTEGER NOT NULL, PRIMARY KEY(client_id, filter)) WITHOUT ROWID;"
+        "CREATE TABLE queue(ord INTEGER PRIMARY KEY, client_id BLOB NOT NULL,"
+        " msg_id INTEGER NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,"
+        " sub_ids BLOB NOT NULL);"
+        "CREATE INDEX queue_client ON queue(client_id, ord);"
+        "CREATE INDEX queue_msg ON queue(msg_id);"
+        "CREATE TABLE inflight(client_id BLOB NOT NULL, packet_id INTEGER NOT NULL,"
+        " ord INTEGER NOT NULL, msg_id INTEGER NOT NULL, qos INTEGER NOT NULL,"
+        " retain INTEGER NOT NULL, state INTEGER NOT NULL, sub_ids BLOB NOT NULL,"
+        " PRIMARY KEY(client_id, packet_id));"
+        "CREATE INDEX inflight_msg ON inflight(msg_id);"
+        "CREATE TABLE qos2(client_id BLOB NOT NULL, packet_id INTEGER NOT NULL,"
+        " PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;"
+        "CREATE TABLE retained(topic BLOB PRIMARY KEY, msg_id INTEGER NOT NULL);"
+        "CREATE INDEX retained_msg ON retained(msg_id);"
+        "PRAGMA user_version=1;"
+        "INSERT INTO msgs VALUES(1, CAST('q/t' AS BLOB), CAST('queued' AS BLOB), x'', 1, 0, 0);"
+        "INSERT INTO msgs VALUES(2, CAST('q/t' AS BLOB), CAST('sent' AS BLOB), x'', 2, 0, 0);"
+        "INSERT INTO msgs VALUES(3, CAST('r/t' AS BLOB), CAST('kept' AS BLOB), x'', 0, 1, 0);"
+        "INSERT INTO sessions VALUES(CAST('c1' AS BLOB), 600, 0, strftime('%s','now'),"
+        " CAST('w/t' AS BLOB), CAST('bye' AS BLOB), x'', 1, 0, 30, 0);"
+        "INSERT INTO subs VALUES(CAST('c1' AS BLOB), CAST('q/#' AS BLOB), 2, 7);"
+        "INSERT INTO queue VALUES(11, CAST('c1' AS BLOB), 1, 1, 0, x'00000007');"
+        "INSERT INTO inflight VALUES(CAST('c1' AS BLOB), 3, 10, 2, 2, 0, 2, x'');"
+        "INSERT INTO qos2 VALUES(CAST('c1' AS BLOB), 9);"
+        "INSERT INTO retained VALUES(CAST('r/t' AS BLOB), 3);";
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, v1, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "v1 fixture: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    REQUIRE(rc == SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int64_t pragma_of(const char *path, const char *pragma)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, pragma, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Opening a version 1 store that holds data runs the migrations on it (1 -> 2: the sessions'
+ * protocol version) and the auto_vacuum conversion: every row survives, old sessions report
+ * no version (0), and new ones record theirs. */
+static void test_migrate_v1_with_data(void)
+{
+    struct fx f;
+    fx_init(&f);
+    write_v1_store(f.path);
+    CHECK_EQ_INT(pragma_of(f.path, "PRAGMA auto_vacuum"), 0);
+    struct store *s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
+    REQUIRE(s);
+    CHECK_EQ_INT(fx_errors(&f), 0);
+    struct store_now now = store_now_read();
+    struct fx_rec r;
+    CHECK_EQ_INT(fx_load(s, &r, &now), 0);
+    const char *want = "S c1 e600 w=w/t|bye|q1r0|p d30\n"
+                       "B c1 q/# o2 i7\n"
+                       "F c1 p3 s2 q/t|sent|q2r0|p q2r0[]\n"
+                       "Q c1 q/t|queued|q1r0|p q1r0[7]\n"
+                       "2 c1 p9\n"
+                       "R r/t r/t|kept|q0r1|p\n";
+    if (strcmp(r.text, want) != 0)
+        fprintf(stderr, "got:\n%s", r.text);
+    CHECK(strcmp(r.text, want) == 0);
+    fx_rec_free(&r);
+    /* Seqs go on after the migrated rows, and the new column is written. */
+    uint64_t seq = store_session_put(s, "c2", 60, 4, NULL, &now);
+    CHECK(seq > 11);
+    CHECK_EQ_INT(store_flush(s), 0);
+    store_close(s);
+    CHECK_EQ_INT(pragma_of(f.path, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(pragma_of(f.path, "PRAGMA auto_vacuum"), 2);
+    s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
+    REQUIRE(s);
+    CHECK_EQ_INT(fx_load(s, &r, &now), 0);
+    CHECK(strstr(r.text, "S c2 e60 w=- d0 v4\n") != NULL);
+    CHECK(strstr(r.text, "Q c1 q/t|queued|q1r0|p q1r0[7]\n") != NULL);
+    fx_rec_free(&r);
+    store_close(s);
+    fx_deinit(&f);
+}
+
 static void test_foreign_database(void)
 {
     struct fx f;
@@ -137,7 +247,7 @@ static void test_foreign_database(void)
 static void test_unwritable_location(void)
 {
     struct store_opts o = {
-        "/nonexistent-tern-dir/x/t.db", STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, NULL, NULL};
+        "/nonexistent-tern-dir/x/t.db", STORE_FSYNC_ALWAYS, 0, 0, NULL, NULL, NULL, NULL, 0};
     char err[256] = "";
     struct store *s = store_open(&o, err, sizeof err);
     CHECK(s == NULL);
@@ -153,14 +263,14 @@ static void fault_round(enum store_fail mode)
     struct store *s = fx_open(&f, STORE_FSYNC_ALWAYS, 0);
     REQUIRE(s);
     struct store_now now = store_now_read();
-    uint64_t ok = store_session_put(s, "before", 10, NULL, &now);
+    uint64_t ok = store_session_put(s, "before", 10, 0, NULL, &now);
     CHECK_EQ_INT(store_flush(s), 0);
     CHECK(store_durable_seq(s) >= ok);
 
     store_test_fail_io(mode);
     /* Held so that both ops are in the first failing batch. */
     store_test_hold(s, true);
-    uint64_t a = store_session_put(s, "during", 10, NULL, &now);
+    uint64_t a = store_session_put(s, "during", 10, 0, NULL, &now);
     uint64_t b = store_qos2_put(s, "during", 7);
     store_test_hold(s, false);
     CHECK(fx_wait_errors(&f, 1, 10000));
@@ -204,6 +314,6 @@ static void test_fsync_error(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_garbage_file), UNIT_TEST(test_truncated_file),
-          UNIT_TEST(test_future_version), UNIT_TEST(test_foreign_database),
-          UNIT_TEST(test_unwritable_location), UNIT_TEST(test_write_error_disk_full),
-          UNIT_TEST(test_fsync_error))
+          UNIT_TEST(test_future_version), UNIT_TEST(test_migrate_v1_with_data),
+          UNIT_TEST(test_foreign_database), UNIT_TEST(test_unwritable_location),
+          UNIT_TEST(test_write_error_disk_full), UNIT_TEST(test_fsync_error))
