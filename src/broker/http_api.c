@@ -1,8 +1,9 @@
 /* REST API (/api/v1) and /metrics handlers. They run on the worker whose loop owns the HTTP
- * connection and answer synchronously: reads go through the registry and retained-store locks
- * and the atomic counters; actions are a publish as this worker or a work item posted to the
- * session's owner. JSON through cJSON. No sessions' mutable state is read across threads
- * beyond a connected hint. */
+ * connection and mostly answer synchronously: reads go through the registry and retained-store
+ * locks and the atomic counters; actions are a publish as this worker or a work item posted to
+ * the session's owner. One client's session (http_api_client.c) is read by its owner, and the
+ * answer deferred until it comes back. JSON through cJSON. No sessions' mutable state is read
+ * across threads beyond a connected hint. */
 #include "http_api.h"
 
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "codec.h"
 #include "config.h"
 #include "deliver.h"
+#include "http_api_client.h"
 #include "http_api_doc.h"
 #include "http_api_reload.h"
 #include "http_api_subs.h"
@@ -298,8 +300,7 @@ static void h_clients(const struct http_request *req, struct http_response *resp
         http_response_error(resp, 404, "no such client");
         return;
     }
-    http_api_reply(resp, 200, client_object(s));
-    session_unref(s);
+    http_api_client_show(ctx, req, resp, s); /* takes the reference */
 }
 
 /* DELETE /api/v1/clients/{id}: the owner closes the connection with 0x98. */

@@ -17,6 +17,8 @@
 #include "http_api.h"
 #include "http_conn.h"
 #include "http_dir.h"
+#include "http_request.h"
+#include "http_response.h"
 #include "http_router.h"
 #include "list.h"
 #include "log.h"
@@ -44,6 +46,7 @@ struct ws_site {
 struct ws_worker {
     struct ws_site *sites;  /* [b->n_listeners], indexed like b->listeners */
     struct list_node conns; /* struct ws_http not yet upgraded */
+    uint64_t next_ticket;   /* last ticket handed out by ws_listener_defer */
 };
 
 /* One HTTP connection before its upgrade. */
@@ -53,6 +56,7 @@ struct ws_http {
     struct http_conn *hc;
     int fd;
     uint64_t timer;
+    uint64_t ticket; /* of the deferred response it waits for, 0 = none */
     struct list_node node;
 };
 
@@ -174,13 +178,12 @@ static void upgrade(struct ws_http *h)
         conn_start(w, t, client, lr); /* counts the connection out on failure */
 }
 
-static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
+/* Acts on the state http_conn_on_io or http_conn_resume returned. */
+static void after_io(struct ws_http *h, enum http_conn_state st)
 {
-    (void)fd;
-    struct ws_http *h = ctx;
-    switch (http_conn_on_io(h->hc, events, loop_now_ms(l))) {
+    switch (st) {
     case HTTP_CONN_OPEN:
-        if (loop_modify(l, h->fd, http_conn_events(h->hc)) != 0)
+        if (loop_modify(h->w->loop, h->fd, http_conn_events(h->hc)) != 0)
             http_close(h);
         break;
     case HTTP_CONN_UPGRADED:
@@ -190,6 +193,13 @@ static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
         http_close(h);
         break;
     }
+}
+
+static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
+{
+    (void)fd;
+    struct ws_http *h = ctx;
+    after_io(h, http_conn_on_io(h->hc, events, loop_now_ms(l)));
 }
 
 /* Closes the connection once its idle deadline passed, else waits for the new deadline. */
@@ -228,6 +238,7 @@ static void serve(struct worker *w, struct ws_site *s, struct transport *t, cons
         http_destroy(h, true);
         return;
     }
+    http_conn_set_user(h->hc, h);
     if (loop_add(w->loop, h->fd, http_conn_events(h->hc), on_io, h) != 0) {
         http_destroy(h, true);
         return;
@@ -254,6 +265,47 @@ void ws_listener_accept(struct worker *w, int fd, const char *peer, struct liste
         return;
     }
     serve(w, s, t, peer);
+}
+
+uint64_t ws_listener_defer(struct worker *w, const struct http_request *req,
+                           struct http_response *resp)
+{
+    struct ws_http *h = req->conn_user;
+    if (!h || !w->ws || h->w != w)
+        return 0;
+    h->ticket = ++w->ws->next_ticket;
+    http_response_defer(resp);
+    return h->ticket;
+}
+
+/* The connection waiting for ticket, or NULL when it closed. A walk of the worker's HTTP
+ * connections: no pointer to one is kept anywhere it could outlive it. */
+static struct ws_http *find_ticket(struct worker *w, uint64_t ticket)
+{
+    struct list_node *it, *tmp;
+    if (!w->ws || !ticket)
+        return NULL;
+    LIST_FOREACH (it, tmp, &w->ws->conns) {
+        struct ws_http *h = LIST_ENTRY(it, struct ws_http, node);
+        if (h->ticket == ticket)
+            return h;
+    }
+    return NULL;
+}
+
+struct http_response *ws_listener_deferred(struct worker *w, uint64_t ticket)
+{
+    struct ws_http *h = find_ticket(w, ticket);
+    return h ? http_conn_response(h->hc) : NULL;
+}
+
+void ws_listener_resume(struct worker *w, uint64_t ticket)
+{
+    struct ws_http *h = find_ticket(w, ticket);
+    if (!h)
+        return;
+    h->ticket = 0;
+    after_io(h, http_conn_resume(h->hc, loop_now_ms(w->loop)));
 }
 
 void ws_listener_worker_stop(struct worker *w)

@@ -2,7 +2,8 @@
  * event loop: the caller registers t->fd, passes readiness to http_conn_on_io and sets the
  * interest http_conn_events asks for. Requests (pipelined or split across reads) are parsed with
  * http-parser, limited in size, answered synchronously by a router with Content-Length bodies,
- * and the connection is kept alive when the client allows. A WebSocket upgrade hands the socket
+ * and the connection is kept alive when the client allows. Handlers may defer a response and
+ * have it sent later (http_conn_resume). A WebSocket upgrade hands the socket
  * over as a transport_ws. It owns no timers: the caller checks http_conn_idle_deadline. */
 #ifndef TERN_HTTP_HTTP_CONN_H
 #define TERN_HTTP_HTTP_CONN_H
@@ -51,6 +52,17 @@ unsigned http_conn_events(const struct http_conn *c);
 /* When the idle timeout expires (absolute loop ms), or UINT64_MAX without a timeout; the
  * caller closes the connection (http_conn_free) once loop_now_ms() reaches it. */
 uint64_t http_conn_idle_deadline(const struct http_conn *c);
+
+/* A pointer of the caller's that handlers see as http_request.conn_user, e.g. to find the
+ * connection again when answering a deferred request. */
+void http_conn_set_user(struct http_conn *c, void *user);
+/* While a handler's response is deferred (http_response_defer): the response to fill before
+ * http_conn_resume; NULL when nothing is deferred. */
+struct http_response *http_conn_response(struct http_conn *c);
+/* Sends the deferred response as filled (500 when its err is set) and goes on with the
+ * connection like http_conn_on_io; the caller handles the state and interest as after it. A
+ * no-op returning the state when nothing is deferred. */
+enum http_conn_state http_conn_resume(struct http_conn *c, uint64_t now_ms);
 
 /* After HTTP_CONN_UPGRADED: the WebSocket transport on the same fd, carrying the unsent part of
  * the 101 response and any bytes the client sent after its request. c keeps nothing of the

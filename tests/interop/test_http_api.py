@@ -39,7 +39,8 @@ USER = ("user", "user-pass")
 # BASE_CONF's TCP listener first; then the API listener (auth everywhere, static files) and a
 # metrics-only listener without auth and with a short idle timeout.
 # One queued message per offline session (queue_full drops), and a store (commit latency).
-EXTRA_CONF = ("password_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
+# Four workers, so that a REST request and the session it shows are often on different ones.
+EXTRA_CONF = ("worker_threads 4\npassword_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
               "max_queued_messages 1\npersistence true\npersistence_location %s/\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
               "http_dir %s\n"
@@ -110,7 +111,8 @@ def api(b, method, path, body=None, status=200, **kw):
 class Client:
     """A python3-paho-mqtt client over TCP with event-based waits."""
 
-    def __init__(self, b, cid=None, version=4, clean=True, props=None):
+    def __init__(self, b, cid=None, version=4, clean=True, props=None, user=None, will=None,
+                 keepalive=60):
         import paho.mqtt.client as mqtt
         self.cv = threading.Condition()
         self.connected = self.suback = False
@@ -126,10 +128,14 @@ class Client:
         self.c.on_subscribe = lambda *a: self._set("suback", True)
         self.c.on_message = lambda c, u, m: self._set("msgs", self.msgs + [m])
         self.c.on_disconnect = self._on_disconnect
+        if user:
+            self.c.username_pw_set(*user)
+        if will:
+            self.c.will_set(**will)
         if version == 5:
-            self.c.connect(b.host, b.port, clean_start=clean, properties=props)
+            self.c.connect(b.host, b.port, keepalive, clean_start=clean, properties=props)
         else:
-            self.c.connect(b.host, b.port)
+            self.c.connect(b.host, b.port, keepalive)
         self.c.loop_start()
         self.wait(lambda: self.connected, "CONNACK")
 
@@ -241,6 +247,73 @@ def clients_paging(b):
     finally:
         for c in clients:
             c.close()
+
+
+def client_detail(b):
+    """GET /api/v1/clients/{id}: the session (expiry, subscriptions, queued and in-flight
+    counts, will) and the connection (peer, user name, keep alive), built by the session's own
+    worker: several clients and a fresh HTTP connection per request, so with four workers most
+    requests cross workers."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+    tag = unique("detail")
+    cp = Properties(PacketTypes.CONNECT)
+    cp.SessionExpiryInterval = 120
+    wp = Properties(PacketTypes.WILLMESSAGE)
+    wp.WillDelayInterval = 30
+    v5 = Client(b, tag + "-v5", version=5, props=cp, user=ADMIN, keepalive=45,
+                will={"topic": tag + "/will", "payload": b"gone", "qos": 1, "retain": True,
+                      "properties": wp})
+    others = [Client(b, "%s-%d" % (tag, i)) for i in range(6)]
+    off = Client(b, tag + "-off", clean=False)
+    try:
+        sp = Properties(PacketTypes.SUBSCRIBE)
+        sp.SubscriptionIdentifier = 9
+        v5.subscribe(tag + "/a/#", options=SubscribeOptions(qos=1, noLocal=True), props=sp)
+        v5.subscribe("$share/g/%s/s" % tag, qos=0)
+        off.subscribe(tag + "/off", qos=1)
+        off.close()
+        wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + off.cid)["connected"],
+                   "the persistent client offline")
+        mosquitto_pub(b, tag + "/off", b"q1", qos=1)
+        for _ in range(3):  # the same answer whichever worker takes the HTTP connection
+            d = api(b, "GET", "/api/v1/clients/" + v5.cid)
+            check_eq({k: d[k] for k in ("client_id", "connected", "protocol", "protocol_version",
+                                        "username", "keep_alive_s")},
+                     {"client_id": v5.cid, "connected": True, "protocol": "5.0",
+                      "protocol_version": 5, "username": ADMIN[0], "keep_alive_s": 45},
+                     "v5 client fields")
+            check_eq(d["peer_address"], "127.0.0.1:%d" % v5.c.socket().getsockname()[1],
+                     "peer address and port")
+            s = d["session"]
+            check_eq((s["expiry_interval_s"], s["persistent"], s["queued"], s["inflight"]),
+                     (120, True, 0, 0), "v5 session counts")
+            check_eq(s["will"], {"topic": tag + "/will", "qos": 1, "retain": True,
+                                 "payload_len": 4, "delay_s": 30}, "will")
+            check_eq(sorted(s["subscriptions"], key=lambda r: r["filter"]), [
+                {"filter": "$share/g/%s/s" % tag, "qos": 0, "no_local": False,
+                 "retain_as_published": False, "retain_handling": 0},
+                {"filter": tag + "/a/#", "qos": 1, "no_local": True,
+                 "retain_as_published": False, "retain_handling": 0, "subscription_id": 9}],
+                "subscriptions with options and id")
+        for c in others:
+            d = api(b, "GET", "/api/v1/clients/" + c.cid)
+            check_eq((d["client_id"], d["connected"], d["username"], d["session"]["will"],
+                      d["session"]["subscriptions"], d["session"]["expiry_interval_s"]),
+                     (c.cid, True, None, None, [], 0), "plain 3.1.1 client")
+        # The queued message is pushed by its publisher's worker and may take a moment.
+        wait_until(lambda: api(b, "GET", "/api/v1/clients/" + off.cid)["session"]["queued"] == 1,
+                   "one message queued for the offline session")
+        d = api(b, "GET", "/api/v1/clients/" + off.cid)
+        check_eq((d["connected"], d["peer_address"], d["keep_alive_s"],
+                  d["session"]["expiry_interval_s"], d["session"]["queued_bytes"] > 0),
+                 (False, None, None, None, True), "offline 3.1.1 session (never expires)")
+        api(b, "GET", "/api/v1/clients/%s-none" % tag, status=404)
+    finally:
+        for c in [v5] + others:
+            c.close()
+        Client(b, off.cid, clean=True).close()  # ends the persistent session
 
 
 def mqtt_str(s):
@@ -814,6 +887,7 @@ TESTS = [
     ("auth_accepted", auth_accepted),
     ("broker_info", broker_info),
     ("clients_paging", clients_paging),
+    ("client_detail", client_detail),
     ("kick", kick),
     ("retained", retained),
     ("publish", publish),
