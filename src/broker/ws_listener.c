@@ -56,6 +56,7 @@ struct ws_http {
     struct http_conn *hc;
     int fd;
     uint64_t timer;
+    uint64_t due;    /* when the timer fires (loop ms) */
     uint64_t ticket; /* of the deferred response it waits for, 0 = none */
     struct list_node node;
 };
@@ -111,6 +112,7 @@ static int site_init(struct ws_site *s, struct worker *w, struct listener_rt *lr
     s->opts.max_header_len = (size_t)lc->http_max_header_size;
     s->opts.max_body_len = (size_t)lc->http_max_body_size;
     s->opts.idle_timeout_ms = (uint64_t)lc->http_idle_timeout * 1000u;
+    s->opts.request_timeout_ms = (uint64_t)lc->http_request_timeout * 1000u;
     s->opts.ws_enabled = true;
     s->opts.ws_path = lc->websockets_path;
     s->opts.ws_origins = lc->websockets_origin;
@@ -178,12 +180,28 @@ static void upgrade(struct ws_http *h)
         conn_start(w, t, client, lr); /* counts the connection out on failure */
 }
 
+static void on_timer(struct loop *l, void *ctx);
+
+/* (Re)schedules the timer for the connection's deadline. Returns false when out of memory. */
+static bool arm(struct ws_http *h)
+{
+    struct loop *l = h->w->loop;
+    uint64_t now = loop_now_ms(l), deadline = http_conn_idle_deadline(h->hc);
+    loop_timer_cancel(l, h->timer);
+    h->due = deadline;
+    h->timer = loop_timer_add(l, deadline > now ? deadline - now : 0, on_timer, h);
+    return h->timer != 0;
+}
+
 /* Acts on the state http_conn_on_io or http_conn_resume returned. */
 static void after_io(struct ws_http *h, enum http_conn_state st)
 {
     switch (st) {
     case HTTP_CONN_OPEN:
         if (loop_modify(h->w->loop, h->fd, http_conn_events(h->hc)) != 0)
+            http_close(h);
+        /* A request that began moves the deadline closer: the timer must not fire late. */
+        else if (http_conn_idle_deadline(h->hc) < h->due && !arm(h))
             http_close(h);
         break;
     case HTTP_CONN_UPGRADED:
@@ -202,20 +220,21 @@ static void on_io(struct loop *l, int fd, unsigned events, void *ctx)
     after_io(h, http_conn_on_io(h->hc, events, loop_now_ms(l)));
 }
 
-/* Closes the connection once its idle deadline passed, else waits for the new deadline. */
+/* Closes the connection once its deadline (idle, or the request's) passed, else waits for the
+ * new deadline. */
 static void on_timer(struct loop *l, void *ctx)
 {
     struct ws_http *h = ctx;
     h->timer = 0;
     uint64_t now = loop_now_ms(l), deadline = http_conn_idle_deadline(h->hc);
     if (now >= deadline) {
-        log_msg(h->w->b->log, TLOG_DEBUG, "HTTP connection from %s closed: idle.",
+        log_msg(h->w->b->log, TLOG_DEBUG,
+                "HTTP connection from %s closed: idle, or its request took too long.",
                 http_conn_client_addr(h->hc));
         http_close(h);
         return;
     }
-    h->timer = loop_timer_add(l, deadline - now, on_timer, h);
-    if (!h->timer)
+    if (!arm(h))
         http_close(h);
 }
 
@@ -243,8 +262,7 @@ static void serve(struct worker *w, struct ws_site *s, struct transport *t, cons
         http_destroy(h, true);
         return;
     }
-    h->timer = loop_timer_add(w->loop, http_conn_idle_deadline(h->hc) - now, on_timer, h);
-    if (!h->timer)
+    if (!arm(h))
         http_close(h);
 }
 

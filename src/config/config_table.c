@@ -666,6 +666,7 @@ static const struct config_option options[] = {
     LI("http_max_header_size", SC_LISTENER_ONLY, http_max_header_size, 1024, 1048576, 0),
     LI("http_max_body_size", SC_LISTENER_ONLY, http_max_body_size, 0, MAX_PAYLOAD, 0),
     LI("http_idle_timeout", SC_LISTENER_ONLY, http_idle_timeout, 1, 86400, 0),
+    LI("http_request_timeout", SC_LISTENER_ONLY, http_request_timeout, 1, 86400, 0),
     {"websockets_path", h_ws_path, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_path), 0, 0,
      1, 1, 0, NULL},
     {"websockets_origin", h_words, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_origin), 0,

@@ -52,6 +52,8 @@ struct http_conn {
     bool waiting_head; /* the deferred request was a HEAD */
     enum http_conn_state state;
     uint64_t last_active_ms;
+    uint64_t request_start_ms; /* first byte of the request being received, 0 = none */
+    uint64_t now_ms;           /* of the on_io or resume call running */
     struct http_response resp;
     const char *ws_proto;
     void *user;
@@ -170,6 +172,8 @@ static int on_complete(http_parser *p)
 {
     struct http_conn *c = conn_of(p);
     c->complete = true;
+    /* Bytes after it (pipelining) start the next request's clock now. */
+    c->request_start_ms = 0;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -340,6 +344,8 @@ static void parse_input(struct http_conn *c)
             else if (c->complete)
                 dispatch(c);
             c->complete = false;
+            if (c->in.len > 0 && c->request_start_ms == 0)
+                c->request_start_ms = c->now_ms;
             continue;
         }
         if (e != HPE_OK) {
@@ -387,6 +393,8 @@ static bool read_in(struct http_conn *c, uint64_t now_ms)
         }
         c->in.len += (size_t)n;
         c->last_active_ms = now_ms;
+        if (c->request_start_ms == 0)
+            c->request_start_ms = now_ms;
         parse_input(c);
         if (c->state != HTTP_CONN_OPEN || c->closing)
             return true;
@@ -398,6 +406,7 @@ enum http_conn_state http_conn_on_io(struct http_conn *c, unsigned events, uint6
 {
     if (c->state != HTTP_CONN_OPEN)
         return c->state;
+    c->now_ms = now_ms;
     if ((events & (LOOP_READ | LOOP_ERROR)) && !c->closing && !c->waiting && !read_in(c, now_ms)) {
         c->state = HTTP_CONN_CLOSED;
         return c->state;
@@ -433,7 +442,11 @@ unsigned http_conn_events(const struct http_conn *c)
 uint64_t http_conn_idle_deadline(const struct http_conn *c)
 {
     uint64_t t = c->o->idle_timeout_ms ? c->o->idle_timeout_ms : 60000;
-    return c->last_active_ms + t;
+    uint64_t r = c->o->request_timeout_ms ? c->o->request_timeout_ms : 30000;
+    uint64_t idle = c->last_active_ms + t;
+    if (c->request_start_ms == 0 || c->waiting || c->request_start_ms + r > idle)
+        return idle;
+    return c->request_start_ms + r;
 }
 
 struct http_conn *http_conn_new(struct transport *t, const char *peer,

@@ -4,7 +4,8 @@
  * http-parser, limited in size, answered synchronously by a router with Content-Length bodies,
  * and the connection is kept alive when the client allows. Handlers may defer a response and
  * have it sent later (http_conn_resume). A WebSocket upgrade hands the socket
- * over as a transport_ws. It owns no timers: the caller checks http_conn_idle_deadline. */
+ * over as a transport_ws. It owns no timers: the caller checks http_conn_idle_deadline (the
+ * idle timeout and the request deadline). */
 #ifndef TERN_HTTP_HTTP_CONN_H
 #define TERN_HTTP_HTTP_CONN_H
 
@@ -23,6 +24,8 @@ struct http_conn_opts {
     size_t max_header_len;            /* request line + headers; over it: 431 (default 8 KiB) */
     size_t max_body_len;              /* over it: 413 (default 1 MiB) */
     uint64_t idle_timeout_ms;         /* between requests and while one arrives (default 60 s) */
+    uint64_t request_timeout_ms;      /* from a request's first byte to its last (default 30 s),
+                                         however the bytes trickle in (slowloris) */
     bool ws_enabled;                  /* accept WebSocket upgrades for MQTT */
     const char *ws_path;              /* upgrade only on this path; NULL: any path */
     const char *ws_origins;           /* Origin values allowed to upgrade (space-separated);
@@ -49,8 +52,10 @@ void http_conn_free(struct http_conn *c);
 enum http_conn_state http_conn_on_io(struct http_conn *c, unsigned events, uint64_t now_ms);
 /* The interest to register now (LOOP_READ and/or LOOP_WRITE, plus the transport's wants). */
 unsigned http_conn_events(const struct http_conn *c);
-/* When the idle timeout expires (absolute loop ms), or UINT64_MAX without a timeout; the
- * caller closes the connection (http_conn_free) once loop_now_ms() reaches it. */
+/* When the connection is to be closed (absolute loop ms): the idle timeout after the last
+ * byte read or written, or sooner the request deadline when a request has begun and is not
+ * complete yet. The caller closes the connection (http_conn_free) once loop_now_ms() reaches
+ * it. No deadline runs while a deferred response is awaited but the idle one. */
 uint64_t http_conn_idle_deadline(const struct http_conn *c);
 
 /* A pointer of the caller's that handlers see as http_request.conn_user, e.g. to find the

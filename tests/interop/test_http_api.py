@@ -43,7 +43,7 @@ USER = ("user", "user-pass")
 EXTRA_CONF = ("worker_threads 4\npassword_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
               "max_queued_messages 1\npersistence true\npersistence_location %s/\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
-              "http_dir %s\n"
+              "http_dir %s\nhttp_request_timeout 2\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
               "http_metrics_auth false\nhttp_idle_timeout 1\n"
               % (PASSWD, TOKEN, ADMIN[0], FILES, WWW))
@@ -500,6 +500,36 @@ def idle_timeout(b):
     check(time.monotonic() - t0 >= 0.9, "closed only after the idle timeout")
 
 
+def request_deadline(b):
+    """http_request_timeout 2 on the API listener: a slowloris client that sends its headers a
+    line every 0.2 s (each line resets the 60 s idle timeout) is closed about 2 s after its first
+    byte, without an answer."""
+    import select
+    s = socket.create_connection(("127.0.0.1", ports(b)[0]), timeout=WAIT)
+    t0 = time.monotonic()
+    closed = False
+    try:
+        s.sendall(b"GET /api/v1/broker HTTP/1.1\r\nHost: x\r\n")
+        while not closed and time.monotonic() - t0 < WAIT:
+            # Wait for the close (readable) at most 0.2 s, then trickle the next line.
+            if select.select([s], [], [], 0.2)[0]:
+                data = s.recv(4096)
+                check_eq(data, b"", "no answer to an unfinished request")
+                closed = True
+            else:
+                s.sendall(b"X-Slow: %d\r\n" % int((time.monotonic() - t0) * 1000))
+    except (ConnectionResetError, BrokenPipeError):
+        closed = True
+    finally:
+        s.close()
+    elapsed = time.monotonic() - t0
+    check(closed, "the slow request was not cut off within %.0f s" % WAIT)
+    check(1.8 <= elapsed < 8, "closed after %.2f s, expected about 2 s" % elapsed)
+    # A normal request on the same listener is not affected.
+    check_eq(api(b, "GET", "/api/v1/broker")["version"], api(b, "GET", "/api/v1/broker")["version"],
+             "requests still answered")
+
+
 def wait_until(pred, what):
     """Polls pred (an HTTP request) until it holds; for effects another thread applies."""
     deadline = time.monotonic() + WAIT
@@ -906,6 +936,7 @@ TESTS = [
     ("reload_ok", reload_ok),
     ("static_and_errors", static_and_errors),
     ("idle_timeout", idle_timeout),
+    ("request_deadline", request_deadline),
 ]
 
 

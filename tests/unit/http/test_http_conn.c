@@ -234,6 +234,35 @@ static void test_deferred(void)
     fixture_deinit(&f);
 }
 
+/* The request deadline runs from a request's first byte however slowly the rest trickles in
+ * (each byte resets only the idle timeout), and ends with the request. */
+static void test_request_deadline(void)
+{
+    struct fixture f;
+    char out[1024];
+    REQUIRE(fixture_init(&f) == 0);
+    f.opts.idle_timeout_ms = 5000;
+    f.opts.request_timeout_ms = 3000;
+    REQUIRE(fixture_start(&f) == 0); /* at 1000 */
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 6000);
+    SEND(&f, "GET /hello HTTP/1.1\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ, 2000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 5000); /* 2000 + 3000, before idle's 7000 */
+    SEND(&f, "X-A: 1\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ, 4000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 5000); /* not moved by the trickle */
+    SEND(&f, "\r\nGET /hel");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ | LOOP_WRITE, 4500), HTTP_CONN_OPEN);
+    fixture_recv(&f, out, sizeof out);
+    CHECK(strstr(out, "\r\n\r\nhello") != NULL);
+    /* The pipelined request's clock started when it was parsed. */
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 7500);
+    SEND(&f, "lo HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ | LOOP_WRITE, 5000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 10000); /* between requests: idle only */
+    fixture_deinit(&f);
+}
+
 static void test_forwarded_for(void)
 {
     struct fixture f;
@@ -345,5 +374,5 @@ static void test_on_event_loop(void)
 UNIT_MAIN(UNIT_TEST(test_single_keepalive), UNIT_TEST(test_pipelined), UNIT_TEST(test_split_bytes),
           UNIT_TEST(test_connection_close), UNIT_TEST(test_limits),
           UNIT_TEST(test_malformed_and_misc), UNIT_TEST(test_idle_and_eof),
-          UNIT_TEST(test_deferred), UNIT_TEST(test_forwarded_for),
+          UNIT_TEST(test_deferred), UNIT_TEST(test_request_deadline), UNIT_TEST(test_forwarded_for),
           UNIT_TEST(test_static_through_conn), UNIT_TEST(test_on_event_loop))
