@@ -87,6 +87,27 @@ static void site_deinit(struct ws_site *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The HTTP header limit: the listener's http_max_header_size, else Mosquitto's global
+ * websockets_headers_size (its libwebsockets header buffer; at least 1024, the smallest
+ * http_max_header_size), else http_conn's default. */
+static size_t header_limit(const struct config *cfg, const struct listener_conf *lc)
+{
+    if (lc->http_max_header_size)
+        return (size_t)lc->http_max_header_size;
+    if (cfg->websockets_headers_size)
+        return cfg->websockets_headers_size < 1024 ? 1024 : cfg->websockets_headers_size;
+    return 0;
+}
+
+/* The biggest WebSocket message: max_packet_size when set (an MQTT client sends a packet per
+ * message; a bigger one would be refused after its bytes were buffered anyway), else 0, the
+ * transport's default (the biggest MQTT packet). Read per connection: a reload applies to the
+ * next ones. */
+static size_t ws_msg_limit(const struct config *cfg)
+{
+    return cfg->max_packet_size;
+}
+
 /* Builds the router and options of lr for w. Returns 0 or TERN_ENOMEM. */
 static int site_init(struct ws_site *s, struct worker *w, struct listener_rt *lr)
 {
@@ -109,7 +130,7 @@ static int site_init(struct ws_site *s, struct worker *w, struct listener_rt *lr
     if (lc->http_trusted_proxy)
         site_trust(s, w->b, lc->http_trusted_proxy);
     s->opts.router = s->router;
-    s->opts.max_header_len = (size_t)lc->http_max_header_size;
+    s->opts.max_header_len = header_limit(w->b->cfg, lc);
     s->opts.max_body_len = (size_t)lc->http_max_body_size;
     s->opts.idle_timeout_ms = (uint64_t)lc->http_idle_timeout * 1000u;
     s->opts.request_timeout_ms = (uint64_t)lc->http_request_timeout * 1000u;
@@ -250,6 +271,7 @@ static void serve(struct worker *w, struct ws_site *s, struct transport *t, cons
     h->w = w;
     h->site = s;
     h->fd = t->fd;
+    s->opts.ws_max_msg_len = ws_msg_limit(w->b->cfg); /* only this worker reads s->opts */
     list_insert_tail(&w->ws->conns, &h->node);
     uint64_t now = loop_now_ms(w->loop);
     h->hc = http_conn_new(t, peer, &s->opts, now); /* closes t on failure */
