@@ -37,7 +37,8 @@ TOKEN = "t0ken-" + base64.urlsafe_b64encode(os.urandom(12)).decode().rstrip("=")
 ADMIN = ("admin", "admin-pass")
 USER = ("user", "user-pass")
 # BASE_CONF's TCP listener first; then the API listener (auth everywhere, static files) and a
-# metrics-only listener without auth and with a short idle timeout.
+# metrics-only listener without auth, with a short idle timeout, that trusts X-Forwarded-For
+# from loopback.
 # One queued message per offline session (queue_full drops), and a store (commit latency).
 # Four workers, so that a REST request and the session it shows are often on different ones.
 EXTRA_CONF = ("worker_threads 4\npassword_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
@@ -45,7 +46,7 @@ EXTRA_CONF = ("worker_threads 4\npassword_file %s\nhttp_api_token %s\nhttp_admin
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
               "http_dir %s\nhttp_request_timeout 2\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
-              "http_metrics_auth false\nhttp_idle_timeout 1\n"
+              "http_metrics_auth false\nhttp_idle_timeout 1\nhttp_trusted_proxy 127.0.0.0/8\n"
               % (PASSWD, TOKEN, ADMIN[0], FILES, WWW))
 
 ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
@@ -314,6 +315,48 @@ def client_detail(b):
         for c in [v5] + others:
             c.close()
         Client(b, off.cid, clean=True).close()  # ends the persistent session
+
+
+def ws_mqtt_connect(port, cid, forwarded_for):
+    """A raw MQTT over WebSocket client: upgrade with X-Forwarded-For, one masked CONNECT frame,
+    CONNACK checked. Returns the socket (open: the client stays connected)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: mqtt\r\nX-Forwarded-For: %s\r\n\r\n"
+               % (key, forwarded_for)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += recv_exact(s, 1)
+    check(head.startswith(b"HTTP/1.1 101 "), "upgrade answer %r" % head[:40])
+    body = mqtt_str(b"MQTT") + b"\x04\x02\x00\x3c" + mqtt_str(cid.encode())
+    pkt = bytes([0x10, len(body)]) + body
+    mask = os.urandom(4)
+    s.sendall(bytes([0x82, 0x80 | len(pkt)]) + mask +
+              bytes(c ^ mask[i % 4] for i, c in enumerate(pkt)))
+    check_eq(recv_exact(s, 6), b"\x82\x04\x20\x02\x00\x00", "CONNACK in one binary frame")
+    return s
+
+
+def forwarded_for(b):
+    """X-Forwarded-For end to end: a WebSocket MQTT client behind a trusted proxy (the second
+    ws listener trusts 127.0.0.0/8) is shown with the forwarded address, one through a listener
+    that trusts nobody with its real peer address."""
+    tag = unique("xff")
+    trusted = ws_mqtt_connect(ports(b)[1], tag + "-trusted", "198.51.100.7")
+    untrusted = ws_mqtt_connect(ports(b)[0], tag + "-untrusted", "198.51.100.8")
+    try:
+        d = api(b, "GET", "/api/v1/clients/%s-trusted" % tag)
+        check_eq((d["connected"], d["peer_address"]), (True, "198.51.100.7"),
+                 "client behind a trusted proxy")
+        d = api(b, "GET", "/api/v1/clients/%s-untrusted" % tag)
+        check_eq((d["connected"], d["peer_address"]),
+                 (True, "127.0.0.1:%d" % untrusted.getsockname()[1]),
+                 "X-Forwarded-For from an untrusted peer is ignored")
+    finally:
+        trusted.close()
+        untrusted.close()
 
 
 def mqtt_str(s):
@@ -918,6 +961,7 @@ TESTS = [
     ("broker_info", broker_info),
     ("clients_paging", clients_paging),
     ("client_detail", client_detail),
+    ("forwarded_for", forwarded_for),
     ("kick", kick),
     ("retained", retained),
     ("publish", publish),
