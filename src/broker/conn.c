@@ -26,6 +26,7 @@
 #include "transport.h"
 #include "transport_tls.h"
 #include "worker.h"
+#include "ws_listener.h"
 
 #define READ_CHUNK 16384
 /* Output buffer capacity a connection keeps between bursts. */
@@ -278,8 +279,9 @@ void conn_flush(struct conn *c)
     if (c->state == CONN_CLOSED)
         return;
     if (!sendable(c)) {
-        /* Nothing of ours (or only output waiting for the store), but the transport may hold bytes of its own (a WebSocket pong or
-         * close frame, TLS records): a zero-length write pushes them out. */
+        /* Nothing of ours (or only output waiting for the store), but the transport may hold bytes
+         * of its own (a WebSocket pong or close frame, TLS records): a zero-length write pushes
+         * them out. */
         if (c->t->ops->wants(c->t) & LOOP_WRITE)
             c->t->ops->writev(c->t, NULL, 0);
         update_interest(c);
@@ -696,15 +698,20 @@ void conn_hold_output(struct conn *c, uint64_t seq)
 
 void conn_release_acks(struct worker *w)
 {
-    if (list_empty(&w->ack_conns))
-        return;
     uint64_t durable = persist_durable(w->b);
+    /* REST publishes wait for the store too (ws_listener_defer_durable). */
+    bool http_waiting = ws_listener_release_durable(w, durable);
+    if (list_empty(&w->ack_conns)) {
+        if (!http_waiting && atomic_load_explicit(&w->acks_waiting, memory_order_relaxed))
+            atomic_store(&w->acks_waiting, false);
+        return;
+    }
     struct list_node *it, *tmp;
     LIST_FOREACH (it, tmp, &w->ack_conns) {
         struct conn *c = LIST_ENTRY(it, struct conn, ack_node);
         if (release(c, durable))
             list_remove(&c->ack_node);
     }
-    if (list_empty(&w->ack_conns))
+    if (list_empty(&w->ack_conns) && !http_waiting)
         atomic_store(&w->acks_waiting, false);
 }

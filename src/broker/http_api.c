@@ -38,6 +38,7 @@
 #include "security.h"
 #include "session.h"
 #include "worker.h"
+#include "ws_listener.h"
 
 #define API             "/api/v1"
 #define PAGE_DEFAULT    100
@@ -609,7 +610,9 @@ static void h_publish(const struct http_request *req, struct http_response *resp
         resp->err = TERN_ENOMEM;
         goto out;
     }
+    ctx->w->pub_seq = 0;
     size_t routed = deliver_publish(ctx->w, m);
+    uint64_t seq = ctx->w->pub_seq; /* what the store must hold of it (queued, retained) */
     msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o && (!cJSON_AddStringToObject(o, "topic", topic) ||
@@ -618,6 +621,10 @@ static void h_publish(const struct http_request *req, struct http_response *resp
         o = NULL;
     }
     http_api_reply(resp, 200, o);
+    /* Under persistence_fsync always a QoS 1/2 publish is answered once durable, as an MQTT
+     * publisher's PUBACK/PUBREC is; the worker's loop goes on meanwhile. */
+    if (qos > 0 && seq && resp->err == 0 && persist_acks_wait(ctx->w->b))
+        ws_listener_defer_durable(ctx->w, req, resp, seq);
 out:
     mem_free(payload);
     cJSON_Delete(body);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mem.h"
+#include "persist.h"
 #include "security.h"
 #include "transport.h"
 #include "transport_tls.h"
@@ -47,6 +48,7 @@ struct ws_worker {
     struct ws_site *sites;  /* [b->n_listeners], indexed like b->listeners */
     struct list_node conns; /* struct ws_http not yet upgraded */
     uint64_t next_ticket;   /* last ticket handed out by ws_listener_defer */
+    size_t n_durable;       /* connections with a wait_seq */
 };
 
 /* One HTTP connection before its upgrade. */
@@ -56,8 +58,9 @@ struct ws_http {
     struct http_conn *hc;
     int fd;
     uint64_t timer;
-    uint64_t due;    /* when the timer fires (loop ms) */
-    uint64_t ticket; /* of the deferred response it waits for, 0 = none */
+    uint64_t due;      /* when the timer fires (loop ms) */
+    uint64_t ticket;   /* of the deferred response it waits for, 0 = none */
+    uint64_t wait_seq; /* ws_listener_defer_durable: the store seq the answer waits for */
     struct list_node node;
 };
 
@@ -171,6 +174,8 @@ static struct ws_site *site_get(struct worker *w, struct listener_rt *lr)
 static void http_destroy(struct ws_http *h, bool count_out)
 {
     loop_timer_cancel(h->w->loop, h->timer);
+    if (h->wait_seq)
+        h->w->ws->n_durable--;
     list_remove(&h->node);
     http_conn_free(h->hc);
     if (count_out)
@@ -346,6 +351,39 @@ void ws_listener_resume(struct worker *w, uint64_t ticket)
         return;
     h->ticket = 0;
     after_io(h, http_conn_resume(h->hc, loop_now_ms(w->loop)));
+}
+
+bool ws_listener_defer_durable(struct worker *w, const struct http_request *req,
+                               struct http_response *resp, uint64_t seq)
+{
+    struct ws_http *h = req->conn_user;
+    if (!h || !w->ws || h->w != w)
+        return false;
+    /* Announce before re-checking, as conn.c's wait_for_store: either the store thread sees
+     * the flag after its commit and wakes us, or the seq read here covers ours. */
+    atomic_store(&w->acks_waiting, true);
+    if (seq <= persist_durable(w->b))
+        return false;
+    ws_listener_defer(w, req, resp);
+    h->wait_seq = seq;
+    w->ws->n_durable++;
+    return true;
+}
+
+bool ws_listener_release_durable(struct worker *w, uint64_t durable)
+{
+    if (!w->ws || w->ws->n_durable == 0)
+        return false;
+    struct list_node *it, *tmp;
+    LIST_FOREACH (it, tmp, &w->ws->conns) {
+        struct ws_http *h = LIST_ENTRY(it, struct ws_http, node);
+        if (h->wait_seq && h->wait_seq <= durable) {
+            h->wait_seq = 0;
+            w->ws->n_durable--;
+            ws_listener_resume(w, h->ticket); /* may close and free h */
+        }
+    }
+    return w->ws->n_durable > 0;
 }
 
 void ws_listener_worker_stop(struct worker *w)

@@ -4,6 +4,7 @@
 #ifndef TERN_BROKER_WS_LISTENER_H
 #define TERN_BROKER_WS_LISTENER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct http_request;
@@ -25,6 +26,15 @@ uint64_t ws_listener_defer(struct worker *w, const struct http_request *req,
                            struct http_response *resp);
 struct http_response *ws_listener_deferred(struct worker *w, uint64_t ticket);
 void ws_listener_resume(struct worker *w, uint64_t ticket);
+/* From a handler that filled resp: when the store seq is not durable yet (persistence_fsync
+ * always), defers resp as it is and returns true; it goes out once ws_listener_release_durable
+ * sees seq durable. False (answer at once) when seq is durable already or req did not come
+ * over one of w's HTTP connections. */
+bool ws_listener_defer_durable(struct worker *w, const struct http_request *req,
+                               struct http_response *resp, uint64_t seq);
+/* Sends the deferred responses whose seq durable covers (conn_release_acks, after the store
+ * woke w). Returns whether some are still waiting (w->acks_waiting must stay set). */
+bool ws_listener_release_durable(struct worker *w, uint64_t durable);
 
 /* Closes w's HTTP connections that have not upgraded (w is stopping). On w's thread. */
 void ws_listener_worker_stop(struct worker *w);

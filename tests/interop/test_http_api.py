@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # Keep __pycache__ out of the source tree.
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import WAIT, TestFailure, check, check_eq, unique  # noqa: E402
+from harness import QUIET, WAIT, TestFailure, check, check_eq, unique  # noqa: E402
 
 FILES = tempfile.mkdtemp(prefix="tern-http-")
 PASSWD = os.path.join(FILES, "passwd")
@@ -460,6 +460,57 @@ def publish(b):
         s.sendall(b"POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n"
                   b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n")
         check(s.recv(4096).startswith(b"HTTP/1.1 413 "), "body over http_max_body_size: 413")
+
+
+def publish_durable(b):
+    """Under persistence_fsync always, POST /api/v1/publish at QoS 1/2 is answered once the
+    store made the message durable (here: the retained copy), as a PUBACK would be: on a ternd
+    whose fsyncs all fail (test hook TERN_TEST_STORE_FAIL) the answer never comes while QoS 0
+    ones still do on the same worker; on a healthy one it comes."""
+    for fail in ("sync", None):
+        store = tempfile.mkdtemp(prefix="tern-http-store-")
+        conf = (harness.BASE_CONF + "persistence true\npersistence_location %s/\n"
+                "persistence_fsync always\nhttp_api_token %s\n"
+                "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\n" % (store, TOKEN))
+        other = harness.Broker(b.ternd, conf=conf)
+        if fail:
+            os.environ["TERN_TEST_STORE_FAIL"] = fail
+        try:
+            other.start()
+        finally:
+            os.environ.pop("TERN_TEST_STORE_FAIL", None)
+        try:
+            port = [p for kind, _, p in other.listeners if kind == "ws"][0]
+            topic = unique("durable")
+            body = json.dumps({"topic": topic, "payload": "x", "qos": 1, "retain": True})
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+            c.request("POST", "/api/v1/publish", body=body,
+                      headers={"Authorization": "Bearer " + TOKEN})
+            if fail:
+                # Absence is what is under test: no answer while the disk cannot keep it.
+                c.sock.settimeout(QUIET * 1.5)
+                try:
+                    r = c.getresponse()
+                    raise TestFailure("answered a QoS 1 publish the store could not keep: %d %r"
+                                      % (r.status, r.read()))
+                except socket.timeout:
+                    pass
+                c.close()
+                q0 = json.dumps({"topic": topic + "/0", "payload": "y", "qos": 0, "retain": True})
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+                c.request("POST", "/api/v1/publish", body=q0,
+                          headers={"Authorization": "Bearer " + TOKEN})
+                check_eq(c.getresponse().status, 200, "QoS 0 publishes do not wait")
+            else:
+                r = c.getresponse()
+                check_eq((r.status, json.loads(r.read())["topic"]), (200, topic),
+                         "QoS 1 publish answered once durable")
+            c.close()
+        finally:
+            problems = other.stop()
+            other.cleanup()
+            shutil.rmtree(store, ignore_errors=True)
+            check(not problems, "second ternd: %s" % "\n".join(problems))
 
 
 def listeners(b):
@@ -965,6 +1016,7 @@ TESTS = [
     ("kick", kick),
     ("retained", retained),
     ("publish", publish),
+    ("publish_durable", publish_durable),
     ("listeners", listeners),
     ("openapi", openapi),
     ("metrics", metrics),
