@@ -229,15 +229,32 @@ static int by_client_id(const void *a, const void *b)
     return strcmp(x->client_id, y->client_id);
 }
 
-/* References to the registered sessions whose client id contains match, sorted by id. */
-static struct session **snapshot(struct broker *b, const char *match, size_t *n)
+/* The clients list's filters (query parameters). */
+struct client_filter {
+    const char *match;    /* client id contains it; "" = any */
+    int connected;        /* 1, 0, or -1 = any */
+    const char *username; /* of the last connection, exactly; NULL = any */
+};
+
+/* Under reg_lock, which also guards s->username against its owner's swap (lifecycle_attach). */
+static bool filter_keeps(const struct client_filter *f, struct session *s)
+{
+    if (atomic_load(&s->ended) || (*f->match && !strstr(s->client_id, f->match)))
+        return false;
+    if (f->connected >= 0 && connected_hint(s) != (f->connected == 1))
+        return false;
+    return !f->username || (s->username && strcmp(s->username, f->username) == 0);
+}
+
+/* References to the registered sessions that f keeps, sorted by id. */
+static struct session **snapshot(struct broker *b, const struct client_filter *f, size_t *n)
 {
     pthread_mutex_lock(&b->reg_lock);
     struct session **v = mem_alloc((b->reg_len + 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < b->reg_cap; i++) {
         struct session *s = b->reg[i];
-        if (s && !atomic_load(&s->ended) && (!*match || strstr(s->client_id, match)))
+        if (s && filter_keeps(f, s))
             v[k++] = session_ref(s);
     }
     pthread_mutex_unlock(&b->reg_lock);
@@ -258,16 +275,23 @@ static void clients_list(struct http_api_ctx *ctx, const struct http_request *re
                          struct http_response *resp)
 {
     struct http_api_page pg;
-    char match[256] = "";
+    char match[256] = "", user[USER_MAX] = "", conn[8] = "";
     if (!http_api_page_get(req, resp, &pg))
         return;
     long ml = http_request_query(req, "match", match, sizeof match);
-    if (ml < 0 && ml != TERN_ENOTFOUND) {
-        http_response_error(resp, 400, "bad match parameter");
+    long ul = http_request_query(req, "username", user, sizeof user);
+    long cl = http_request_query(req, "connected", conn, sizeof conn);
+    struct client_filter f = {match, -1, ul >= 0 ? user : NULL};
+    if (cl >= 0)
+        f.connected = !strcmp(conn, "true") ? 1 : !strcmp(conn, "false") ? 0 : -2;
+    if ((ml < 0 && ml != TERN_ENOTFOUND) || (ul < 0 && ul != TERN_ENOTFOUND) ||
+        (cl < 0 && cl != TERN_ENOTFOUND) || f.connected == -2) {
+        http_response_error(resp, 400,
+                            "bad match, username or connected parameter (connected: true|false)");
         return;
     }
     size_t n = 0;
-    struct session **v = snapshot(ctx->w->b, match, &n);
+    struct session **v = snapshot(ctx->w->b, &f, &n);
     cJSON *o = v ? http_api_page_object(&pg, n) : NULL;
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "clients") : NULL;
     for (size_t i = pg.offset; arr && i < n && i - pg.offset < pg.limit; i++) {

@@ -250,6 +250,36 @@ def clients_paging(b):
             c.close()
 
 
+def clients_filters(b):
+    """connected= and username= filters of the clients list, with match; the user name is the
+    last connection's, so an offline session keeps it."""
+    tag = unique("filt")
+    named = Client(b, tag + "-named", user=ADMIN)
+    anon = Client(b, tag + "-anon")
+    off = Client(b, tag + "-off", clean=False, user=ADMIN)
+    try:
+        off.close()
+        wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + off.cid)["connected"],
+                   "the persistent client offline")
+
+        def ids(q):
+            doc = api(b, "GET", "/api/v1/clients?match=%s&%s" % (tag, q))
+            check_eq(doc["total"], len(doc["clients"]), "total of " + q)
+            return [c["client_id"] for c in doc["clients"]]
+        check_eq(ids("connected=true"), [anon.cid, named.cid], "connected=true")
+        check_eq(ids("connected=false"), [off.cid], "connected=false")
+        check_eq(ids("username=" + ADMIN[0]), [named.cid, off.cid], "username=")
+        check_eq(ids("username=%s&connected=true" % ADMIN[0]), [named.cid], "both filters")
+        check_eq(ids("username=nobody"), [], "unknown user name")
+        check_eq(ids("username="), [], "empty user name matches nobody's (anonymous: none)")
+        for q in ("connected=yes", "connected="):
+            api(b, "GET", "/api/v1/clients?" + q, status=400)
+    finally:
+        named.close()
+        anon.close()
+        Client(b, off.cid, clean=True).close()
+
+
 def client_detail(b):
     """GET /api/v1/clients/{id}: the session (expiry, subscriptions, queued and in-flight
     counts, will) and the connection (peer, user name, keep alive), built by the session's own
@@ -1011,6 +1041,7 @@ TESTS = [
     ("auth_accepted", auth_accepted),
     ("broker_info", broker_info),
     ("clients_paging", clients_paging),
+    ("clients_filters", clients_filters),
     ("client_detail", client_detail),
     ("forwarded_for", forwarded_for),
     ("kick", kick),
