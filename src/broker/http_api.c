@@ -21,6 +21,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "http_api_client.h"
+#include "http_api_config.h"
 #include "http_api_doc.h"
 #include "http_api_reload.h"
 #include "http_api_subs.h"
@@ -741,6 +742,7 @@ static const struct route api_routes[] = {
     {"GET", API "/listeners", h_listeners},
     {"GET", API "/subscriptions", http_api_subs_get},
     {"POST", API "/reload", http_api_reload_post},
+    {"GET", API "/config", http_api_config_get},
     {"GET", API "/openapi.json", h_openapi},
 };
 

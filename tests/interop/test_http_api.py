@@ -54,7 +54,7 @@ ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
              ("GET", "/api/v1/retained"), ("GET", "/api/v1/retained/a"),
              ("DELETE", "/api/v1/retained/a"), ("POST", "/api/v1/publish"),
              ("GET", "/api/v1/listeners"), ("GET", "/api/v1/subscriptions"),
-             ("POST", "/api/v1/reload"), ("GET", "/metrics")]
+             ("POST", "/api/v1/reload"), ("GET", "/api/v1/config"), ("GET", "/metrics")]
 
 
 def setup_files():
@@ -543,6 +543,28 @@ def publish_durable(b):
             check(not problems, "second ternd: %s" % "\n".join(problems))
 
 
+def config_view(b):
+    """GET /api/v1/config: the effective configuration by option name, global and per listener,
+    with the bearer token redacted (and nowhere in the body) but file paths shown."""
+    st, _, raw = request(b, "GET", "/api/v1/config")
+    check_eq(st, 200, "status")
+    check(TOKEN.encode() not in raw, "the token appears in /api/v1/config")
+    doc = json.loads(raw)
+    g = doc["global"]
+    check_eq((g["http_api_token"], g["password_file"], g["max_queued_messages"],
+              g["worker_threads"], g["persistence"], g["http_admin_users"]),
+             ("<redacted>", PASSWD, 1, 4, True, ADMIN[0]), "global options")
+    check_eq(g["persistence_fsync"], "always", "an enumerated option by its name")
+    check_eq(g["allow_anonymous"], 1, "effective allow_anonymous")
+    ws = [l for l in doc["listeners"] if l["protocol"] == "websockets"]
+    check_eq(len(ws), 2, "two websockets listeners")
+    check_eq((ws[0]["http_api"], ws[0]["http_dir"], ws[0]["http_request_timeout"],
+              ws[1]["http_api"], ws[1]["http_idle_timeout"], ws[1]["http_trusted_proxy"]),
+             (True, WWW, 2, False, 1, "127.0.0.0/8"), "listener options")
+    request_status = request(b, "GET", "/api/v1/config", auth=basic(*USER))[0]
+    check_eq(request_status, 403, "a user without the admin role")
+
+
 def listeners(b):
     doc = api(b, "GET", "/api/v1/listeners")["listeners"]
     check_eq([(l["protocol"], l["port"]) for l in doc],
@@ -557,8 +579,14 @@ def openapi(b):
     doc = api(b, "GET", "/api/v1/openapi.json", auth=None)
     check(doc["openapi"].startswith("3."), "OpenAPI version")
     for path in ("/broker", "/clients", "/clients/{client_id}", "/retained", "/retained/{topic}",
-                 "/publish", "/listeners", "/openapi.json", "/subscriptions", "/reload"):
+                 "/publish", "/listeners", "/openapi.json", "/subscriptions", "/reload",
+                 "/config"):
         check(path in doc["paths"], "OpenAPI documents %s" % path)
+    names = [p["name"] for p in doc["paths"]["/clients"]["get"]["parameters"] if "name" in p]
+    check_eq(names, ["match", "connected", "username"], "the clients list's filters")
+    detail = doc["components"]["schemas"]["ClientDetail"]["properties"]
+    check({"username", "peer_address", "keep_alive_s", "session"} <= set(detail),
+          "the client object's fields")
     check_eq(sorted(doc["paths"]["/clients/{client_id}"]), ["delete", "get", "parameters"],
              "client operations")
 
@@ -1048,6 +1076,7 @@ TESTS = [
     ("retained", retained),
     ("publish", publish),
     ("publish_durable", publish_durable),
+    ("config_view", config_view),
     ("listeners", listeners),
     ("openapi", openapi),
     ("metrics", metrics),
