@@ -26,6 +26,7 @@
 #include "transport.h"
 #include "transport_tls.h"
 #include "worker.h"
+#include "ws_listener.h"
 
 #define READ_CHUNK 16384
 /* Output buffer capacity a connection keeps between bursts: one that only ever needed the
@@ -741,15 +742,20 @@ void conn_hold_output(struct conn *c, uint64_t seq)
 
 void conn_release_acks(struct worker *w)
 {
-    if (list_empty(&w->ack_conns))
-        return;
     uint64_t bound = persist_ack_bound(w->b);
+    /* REST publishes wait for the store too (ws_listener_defer_durable). */
+    bool http_waiting = ws_listener_release_durable(w, bound);
+    if (list_empty(&w->ack_conns)) {
+        if (!http_waiting && atomic_load_explicit(&w->acks_waiting, memory_order_relaxed))
+            atomic_store(&w->acks_waiting, false);
+        return;
+    }
     struct list_node *it, *tmp;
     LIST_FOREACH (it, tmp, &w->ack_conns) {
         struct conn *c = LIST_ENTRY(it, struct conn, ack_node);
         if (release(c, bound))
             list_remove(&c->ack_node);
     }
-    if (list_empty(&w->ack_conns))
+    if (list_empty(&w->ack_conns) && !http_waiting)
         atomic_store(&w->acks_waiting, false);
 }

@@ -1,8 +1,9 @@
 /* REST API (/api/v1) and /metrics handlers. They run on the worker whose loop owns the HTTP
- * connection and answer synchronously: reads go through the registry and retained-store locks
- * and the atomic counters; actions are a publish as this worker or a work item posted to the
- * session's owner. JSON through cJSON. No sessions' mutable state is read across threads
- * beyond a connected hint. */
+ * connection and mostly answer synchronously: reads go through the registry and retained-store
+ * locks and the atomic counters; actions are a publish as this worker or a work item posted to
+ * the session's owner. One client's session (http_api_client.c) is read by its owner, and the
+ * answer deferred until it comes back. JSON through cJSON. No sessions' mutable state is read
+ * across threads beyond a connected hint. */
 #include "http_api.h"
 
 #include <limits.h>
@@ -19,6 +20,8 @@
 #include "codec.h"
 #include "config.h"
 #include "deliver.h"
+#include "http_api_client.h"
+#include "http_api_config.h"
 #include "http_api_doc.h"
 #include "http_api_reload.h"
 #include "http_api_subs.h"
@@ -36,6 +39,7 @@
 #include "security.h"
 #include "session.h"
 #include "worker.h"
+#include "ws_listener.h"
 
 #define API             "/api/v1"
 #define PAGE_DEFAULT    100
@@ -226,15 +230,32 @@ static int by_client_id(const void *a, const void *b)
     return strcmp(x->client_id, y->client_id);
 }
 
-/* References to the registered sessions whose client id contains match, sorted by id. */
-static struct session **snapshot(struct broker *b, const char *match, size_t *n)
+/* The clients list's filters (query parameters). */
+struct client_filter {
+    const char *match;    /* client id contains it; "" = any */
+    int connected;        /* 1, 0, or -1 = any */
+    const char *username; /* of the last connection, exactly; NULL = any */
+};
+
+/* Under reg_lock, which also guards s->username against its owner's swap (lifecycle_attach). */
+static bool filter_keeps(const struct client_filter *f, struct session *s)
+{
+    if (atomic_load(&s->ended) || (*f->match && !strstr(s->client_id, f->match)))
+        return false;
+    if (f->connected >= 0 && connected_hint(s) != (f->connected == 1))
+        return false;
+    return !f->username || (s->username && strcmp(s->username, f->username) == 0);
+}
+
+/* References to the registered sessions that f keeps, sorted by id. */
+static struct session **snapshot(struct broker *b, const struct client_filter *f, size_t *n)
 {
     pthread_mutex_lock(&b->reg_lock);
     struct session **v = mem_alloc((b->reg_len + 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; v && i < b->reg_cap; i++) {
         struct session *s = b->reg[i];
-        if (s && !atomic_load(&s->ended) && (!*match || strstr(s->client_id, match)))
+        if (s && filter_keeps(f, s))
             v[k++] = session_ref(s);
     }
     pthread_mutex_unlock(&b->reg_lock);
@@ -255,16 +276,23 @@ static void clients_list(struct http_api_ctx *ctx, const struct http_request *re
                          struct http_response *resp)
 {
     struct http_api_page pg;
-    char match[256] = "";
+    char match[256] = "", user[USER_MAX] = "", conn[8] = "";
     if (!http_api_page_get(req, resp, &pg))
         return;
     long ml = http_request_query(req, "match", match, sizeof match);
-    if (ml < 0 && ml != TERN_ENOTFOUND) {
-        http_response_error(resp, 400, "bad match parameter");
+    long ul = http_request_query(req, "username", user, sizeof user);
+    long cl = http_request_query(req, "connected", conn, sizeof conn);
+    struct client_filter f = {match, -1, ul >= 0 ? user : NULL};
+    if (cl >= 0)
+        f.connected = !strcmp(conn, "true") ? 1 : !strcmp(conn, "false") ? 0 : -2;
+    if ((ml < 0 && ml != TERN_ENOTFOUND) || (ul < 0 && ul != TERN_ENOTFOUND) ||
+        (cl < 0 && cl != TERN_ENOTFOUND) || f.connected == -2) {
+        http_response_error(resp, 400,
+                            "bad match, username or connected parameter (connected: true|false)");
         return;
     }
     size_t n = 0;
-    struct session **v = snapshot(ctx->w->b, match, &n);
+    struct session **v = snapshot(ctx->w->b, &f, &n);
     cJSON *o = v ? http_api_page_object(&pg, n) : NULL;
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "clients") : NULL;
     for (size_t i = pg.offset; arr && i < n && i - pg.offset < pg.limit; i++) {
@@ -298,8 +326,7 @@ static void h_clients(const struct http_request *req, struct http_response *resp
         http_response_error(resp, 404, "no such client");
         return;
     }
-    http_api_reply(resp, 200, client_object(s));
-    session_unref(s);
+    http_api_client_show(ctx, req, resp, s); /* takes the reference */
 }
 
 /* DELETE /api/v1/clients/{id}: the owner closes the connection with 0x98. */
@@ -608,7 +635,9 @@ static void h_publish(const struct http_request *req, struct http_response *resp
         resp->err = TERN_ENOMEM;
         goto out;
     }
+    ctx->w->pub_seq = 0;
     size_t routed = deliver_publish(ctx->w, m);
+    uint64_t seq = ctx->w->pub_seq; /* what the store must hold of it (queued, retained) */
     msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o && (!cJSON_AddStringToObject(o, "topic", topic) ||
@@ -617,6 +646,11 @@ static void h_publish(const struct http_request *req, struct http_response *resp
         o = NULL;
     }
     http_api_reply(resp, 200, o);
+    /* A QoS 1/2 publish is answered when an MQTT publisher's PUBACK/PUBREC would be (under
+     * persistence_fsync always, or while the store is failing, once durable); the worker's
+     * loop goes on meanwhile. */
+    if (qos > 0 && seq && resp->err == 0)
+        ws_listener_defer_durable(ctx->w, req, resp, seq);
 out:
     mem_free(payload);
     cJSON_Delete(body);
@@ -709,6 +743,7 @@ static const struct route api_routes[] = {
     {"GET", API "/listeners", h_listeners},
     {"GET", API "/subscriptions", http_api_subs_get},
     {"POST", API "/reload", http_api_reload_post},
+    {"GET", API "/config", http_api_config_get},
     {"GET", API "/openapi.json", h_openapi},
 };
 

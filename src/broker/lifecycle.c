@@ -96,8 +96,14 @@ void lifecycle_attach(struct worker *w, struct conn *c, struct session *s, bool 
     atomic_store(&s->connected, true);
     s->version = c->version;
     s->listener = c->lr;
-    mem_free(s->username);
-    s->username = c->username ? mem_strdup(c->username) : NULL;
+    /* Swapped under the registry lock, where the REST API's client list reads it (its
+     * username= filter); this worker alone writes it, so its own reads need no lock. */
+    char *user = c->username ? mem_strdup(c->username) : NULL, *old;
+    pthread_mutex_lock(&b->reg_lock);
+    old = s->username;
+    s->username = user;
+    pthread_mutex_unlock(&b->reg_lock);
+    mem_free(old);
     if (session_set_read_filters(s, c->claims, c->claim_sub, c->n_claim_sub) != 0)
         log_msg(b->log, TLOG_WARN, "Out of memory copying the JWT claims of %s", s->client_id);
     c->state = CONN_ACTIVE;

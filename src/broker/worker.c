@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "deliver.h"
+#include "http_api_client.h"
 #include "lifecycle.h"
 #include "listener.h"
 #include "loop.h"
@@ -27,6 +28,7 @@ static void vec_clear(struct work_vec *v)
     for (size_t i = 0; i < v->len; i++) {
         session_unref(v->items[i].s);
         delivery_clear(&v->items[i].d);
+        http_api_query_free(v->items[i].query);
     }
     v->len = 0;
 }
@@ -84,6 +86,12 @@ void worker_handle_item(struct worker *w, struct work_item *it)
             conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION);
         session_unref(s);
         break;
+    case WORK_INSPECT:
+        http_api_inspect(w, it);
+        break;
+    case WORK_INSPECT_DONE:
+        http_api_inspect_done(w, it);
+        break;
     default:
         break;
     }
@@ -101,6 +109,7 @@ void worker_post(struct worker *w, struct worker *to, struct work_item *it)
             worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
         session_unref(it->s);
         delivery_clear(&it->d);
+        http_api_query_free(it->query);
         return;
     }
     w->outbox_pending = true;

@@ -15,6 +15,7 @@
 
 struct broker;
 struct conn;
+struct http_api_query;
 struct loop;
 struct ws_worker;
 
@@ -24,6 +25,8 @@ enum work_kind {
     WORK_HANDOFF = 3,    /* to conn's worker: s is now yours, attach it to conn */
     WORK_KICK = 4,       /* to s's owner: disconnect s's connection (0x8E) and end the session */
     WORK_DISCONNECT = 5, /* to s's owner: close s's connection with 0x98 (REST API kick) */
+    WORK_INSPECT = 6,    /* to s's owner: build s's REST client object (http_api_client.c) */
+    WORK_INSPECT_DONE = 7, /* back to the requesting worker: answer with it (s is NULL) */
 };
 
 struct work_item {
@@ -31,6 +34,7 @@ struct work_item {
     struct session *s; /* holds a reference */
     struct conn *conn; /* TAKEOVER / HANDOFF: the new connection (kept alive while pending) */
     struct delivery d; /* DELIVER */
+    struct http_api_query *query; /* INSPECT, INSPECT_DONE (owned by the item) */
 };
 
 struct work_vec {

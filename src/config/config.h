@@ -46,6 +46,7 @@ struct listener_conf {
     int http_max_header_size; /* bytes; 0 = default (8192) */
     int http_max_body_size;   /* bytes; 0 = default (1 MiB) */
     int http_idle_timeout;    /* seconds; 0 = default (60) */
+    int http_request_timeout; /* seconds from a request's first byte to its end; 0 = 30 */
     char *websockets_path;    /* upgrade only on this path, NULL = any */
     char *websockets_origin;  /* space-separated Origin values allowed to upgrade, NULL = any */
     /* TLS: stored for the TLS work, warned as not supported yet. */

@@ -666,6 +666,7 @@ static const struct config_option options[] = {
     LI("http_max_header_size", SC_LISTENER_ONLY, http_max_header_size, 1024, 1048576, 0),
     LI("http_max_body_size", SC_LISTENER_ONLY, http_max_body_size, 0, MAX_PAYLOAD, 0),
     LI("http_idle_timeout", SC_LISTENER_ONLY, http_idle_timeout, 1, 86400, 0),
+    LI("http_request_timeout", SC_LISTENER_ONLY, http_request_timeout, 1, 86400, 0),
     {"websockets_path", h_ws_path, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_path), 0, 0,
      1, 1, 0, NULL},
     {"websockets_origin", h_words, SC_LISTENER_ONLY, FT_NONE, 0, FT_STR, LF(websockets_origin), 0,
@@ -776,8 +777,9 @@ static const struct config_option options[] = {
     {"http_admin_users", h_words, SC_GLOBAL, FT_STR, CF(http_admin_users), FT_NONE, 0, 0, 0, 1, 1,
      OF_REST, NULL},
     GI("websockets_log_level", websockets_log_level, FT_INT, I32_MIN, I32_MAX, UNS),
-    GI("websockets_headers_size", websockets_headers_size, FT_U16, 0, 65535, UNS),
-    GI("packet_buffer_size", websockets_headers_size, FT_U16, 0, 65535, UNS),
+    GI("websockets_headers_size", websockets_headers_size, FT_U16, 0, 65535, 0),
+    /* Mosquitto 2.1's packet I/O buffer, not a header limit: accepted and ignored. */
+    XI("packet_buffer_size", SC_GLOBAL, 0, 65535, UNS),
     /* Bridges: validated only; `connection` warns once for its whole section. */
     FN("connection", h_connection, SC_GLOBAL, 0, 0, 1, 1, 0),
     XS("address", BR, 0),

@@ -109,9 +109,22 @@ static bool trusted_n(const struct http_trust *t, const char *s, size_t len)
     return false;
 }
 
+/* The length of addr without a ":port" suffix: "a.b.c.d:port" and "[v6]:port" (how the
+ * broker formats peers) lose it; a bare v6 address (several colons) has none. */
+static size_t host_len(const char *addr)
+{
+    size_t n = strlen(addr);
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        return close ? (size_t)(close - addr) + 1 : n;
+    }
+    const char *colon = strchr(addr, ':');
+    return colon && !strchr(colon + 1, ':') ? (size_t)(colon - addr) : n;
+}
+
 bool http_addr_is_trusted(const struct http_trust *t, const char *addr)
 {
-    return addr != NULL && trusted_n(t, addr, strlen(addr));
+    return addr != NULL && trusted_n(t, addr, host_len(addr));
 }
 
 static int copy_out(char *out, size_t cap, const char *s, size_t len)

@@ -19,10 +19,12 @@ TERN_MUST_CHECK int http_addr_trust_new(const char *const *entries, size_t n,
 /* Accepts NULL. */
 void http_addr_trust_free(struct http_trust *t);
 
-/* Whether addr (numeric, optionally "[v6]") is in one of the trusted networks. NULL t: false. */
+/* Whether addr (numeric, optionally "[v6]", with or without a ":port" suffix as in
+ * "192.0.2.7:5000" and "[2001:db8::1]:443") is in one of the trusted networks. NULL t: false. */
 bool http_addr_is_trusted(const struct http_trust *t, const char *addr);
 
-/* The client address for a request from peer with the given X-Forwarded-For value (NULL when
+/* The client address for a request from peer (as for http_addr_is_trusted: a ":port" suffix
+ * is allowed and kept when peer is the answer) with the given X-Forwarded-For value (NULL when
  * absent): when peer is trusted, the right-most XFF entry that is not itself trusted (or the
  * left-most when all are), otherwise peer itself. Writes it NUL-terminated into out. Returns 0,
  * or TERN_ETOOBIG when it does not fit (out then holds peer truncated to "" ). Entries that are

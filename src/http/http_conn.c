@@ -1,7 +1,9 @@
 /* The HTTP/1.1 connection state machine: bytes from the transport go through http-parser, whose
  * callbacks copy the request into one string store; the parser pauses at each message end so
  * pipelined requests are answered one at a time and in order. Responses are serialized into an
- * output buffer written when the socket allows. No chunked responses, no HTTP/2, no timers. */
+ * output buffer written when the socket allows. A handler may defer its response (answered by
+ * http_conn_resume); the connection then waits for it before parsing the next request. No
+ * chunked responses, no HTTP/2, no timers. */
 #include "http_conn.h"
 
 #include <http_parser.h>
@@ -46,10 +48,15 @@ struct http_conn {
     bool complete; /* a whole request is in store/body */
     bool closing;  /* close once out is written */
     bool peer_eof;
+    bool waiting;      /* a handler deferred its response: nothing is parsed until resumed */
+    bool waiting_head; /* the deferred request was a HEAD */
     enum http_conn_state state;
     uint64_t last_active_ms;
+    uint64_t request_start_ms; /* first byte of the request being received, 0 = none */
+    uint64_t now_ms;           /* of the on_io or resume call running */
     struct http_response resp;
     const char *ws_proto;
+    void *user;
     char peer[ADDR_MAX];
     char client[ADDR_MAX];
 };
@@ -165,6 +172,8 @@ static int on_complete(http_parser *p)
 {
     struct http_conn *c = conn_of(p);
     c->complete = true;
+    /* Bytes after it (pipelining) start the next request's clock now. */
+    c->request_start_ms = 0;
     http_parser_pause(p, 1);
     return 0;
 }
@@ -224,6 +233,7 @@ static int finalize(struct http_conn *c, struct http_request *req, struct http_h
     http_addr_client(c->o->trusted, c->peer, http_request_header(req, "X-Forwarded-For"), c->client,
                      sizeof c->client);
     req->client_addr = c->client;
+    req->conn_user = c->user;
     return 0;
 }
 
@@ -271,6 +281,20 @@ static bool ws_path_ok(const struct http_conn *c, const struct http_request *req
     return c->o->ws_path == NULL || strcmp(c->o->ws_path, req->path) == 0;
 }
 
+/* Serializes the handler's response: a failed one becomes 500. */
+static void finish(struct http_conn *c, bool is_head)
+{
+    if (c->resp.err != 0) {
+        http_response_reset(&c->resp);
+        http_response_error(&c->resp, 500, "internal error");
+    }
+    /* Another protocol's upgrade (h2c, ...) is answered as plain HTTP; the parser cannot go on
+     * after it, so the connection ends there. */
+    if (c->resp.close_after || c->parser.upgrade)
+        c->closing = true;
+    serialize(c, is_head);
+}
+
 /* Runs one complete request. */
 static void dispatch(struct http_conn *c)
 {
@@ -296,22 +320,20 @@ static void dispatch(struct http_conn *c)
         }
     } else {
         http_router_dispatch(c->o->router, &req, &c->resp);
-        if (c->resp.err != 0) {
-            http_response_reset(&c->resp);
-            http_response_error(&c->resp, 500, "internal error");
+        if (c->resp.deferred && c->resp.err == 0) {
+            c->waiting = true;
+            c->waiting_head = strcmp(req.method, "HEAD") == 0;
+            return;
         }
     }
-    /* Another protocol's upgrade (h2c, ...) is answered as plain HTTP; the parser cannot go on
-     * after it, so the connection ends there. */
-    if (c->resp.close_after || c->parser.upgrade)
-        c->closing = true;
-    serialize(c, strcmp(req.method, "HEAD") == 0);
+    finish(c, strcmp(req.method, "HEAD") == 0);
 }
 
 /* Parses buffered input and answers complete requests while output is not backed up. */
 static void parse_input(struct http_conn *c)
 {
-    while (c->state == HTTP_CONN_OPEN && !c->closing && c->in.len > 0 && c->out.len < OUT_HIGH) {
+    while (c->state == HTTP_CONN_OPEN && !c->closing && !c->waiting && c->in.len > 0 &&
+           c->out.len < OUT_HIGH) {
         size_t n = http_parser_execute(&c->parser, &settings, (const char *)c->in.data, c->in.len);
         buf_consume(&c->in, n);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
@@ -322,6 +344,8 @@ static void parse_input(struct http_conn *c)
             else if (c->complete)
                 dispatch(c);
             c->complete = false;
+            if (c->in.len > 0 && c->request_start_ms == 0)
+                c->request_start_ms = c->now_ms;
             continue;
         }
         if (e != HPE_OK) {
@@ -369,6 +393,8 @@ static bool read_in(struct http_conn *c, uint64_t now_ms)
         }
         c->in.len += (size_t)n;
         c->last_active_ms = now_ms;
+        if (c->request_start_ms == 0)
+            c->request_start_ms = now_ms;
         parse_input(c);
         if (c->state != HTTP_CONN_OPEN || c->closing)
             return true;
@@ -380,7 +406,8 @@ enum http_conn_state http_conn_on_io(struct http_conn *c, unsigned events, uint6
 {
     if (c->state != HTTP_CONN_OPEN)
         return c->state;
-    if ((events & (LOOP_READ | LOOP_ERROR)) && !c->closing && !read_in(c, now_ms)) {
+    c->now_ms = now_ms;
+    if ((events & (LOOP_READ | LOOP_ERROR)) && !c->closing && !c->waiting && !read_in(c, now_ms)) {
         c->state = HTTP_CONN_CLOSED;
         return c->state;
     }
@@ -390,10 +417,12 @@ enum http_conn_state http_conn_on_io(struct http_conn *c, unsigned events, uint6
         c->state = HTTP_CONN_CLOSED;
         return c->state;
     }
-    if (c->state == HTTP_CONN_OPEN && c->out.len == 0 && c->closing)
+    /* A deferred answer is still to come: the connection stays for it. */
+    bool done = c->state == HTTP_CONN_OPEN && c->out.len == 0 && !c->waiting;
+    if (done && c->closing)
         c->state = HTTP_CONN_CLOSED;
     /* The peer finished sending: answer what is complete, then close once written. */
-    if (c->state == HTTP_CONN_OPEN && c->peer_eof && c->out.len == 0)
+    if (done && c->peer_eof)
         c->state = HTTP_CONN_CLOSED;
     return c->state;
 }
@@ -403,7 +432,7 @@ unsigned http_conn_events(const struct http_conn *c)
     unsigned ev = c->t ? c->t->ops->wants(c->t) : 0;
     if (c->state != HTTP_CONN_OPEN)
         return ev;
-    if (!c->closing && !c->peer_eof && c->out.len < OUT_HIGH)
+    if (!c->closing && !c->peer_eof && !c->waiting && c->out.len < OUT_HIGH)
         ev |= LOOP_READ;
     if (c->out.len > 0)
         ev |= LOOP_WRITE;
@@ -413,7 +442,11 @@ unsigned http_conn_events(const struct http_conn *c)
 uint64_t http_conn_idle_deadline(const struct http_conn *c)
 {
     uint64_t t = c->o->idle_timeout_ms ? c->o->idle_timeout_ms : 60000;
-    return c->last_active_ms + t;
+    uint64_t r = c->o->request_timeout_ms ? c->o->request_timeout_ms : 30000;
+    uint64_t idle = c->last_active_ms + t;
+    if (c->request_start_ms == 0 || c->waiting || c->request_start_ms + r > idle)
+        return idle;
+    return c->request_start_ms + r;
 }
 
 struct http_conn *http_conn_new(struct transport *t, const char *peer,
@@ -452,6 +485,26 @@ void http_conn_free(struct http_conn *c)
     buf_deinit(&c->body);
     http_response_deinit(&c->resp);
     mem_free(c);
+}
+
+void http_conn_set_user(struct http_conn *c, void *user)
+{
+    c->user = user;
+}
+
+struct http_response *http_conn_response(struct http_conn *c)
+{
+    return c->waiting ? &c->resp : NULL;
+}
+
+enum http_conn_state http_conn_resume(struct http_conn *c, uint64_t now_ms)
+{
+    if (c->state != HTTP_CONN_OPEN || !c->waiting)
+        return c->state;
+    c->waiting = false;
+    c->resp.deferred = false;
+    finish(c, c->waiting_head);
+    return http_conn_on_io(c, 0, now_ms);
 }
 
 struct transport *http_conn_take_ws(struct http_conn *c)

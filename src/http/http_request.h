@@ -26,6 +26,7 @@ struct http_request {
     const uint8_t *body; /* never NULL; NUL-terminated after body_len for convenience */
     size_t body_len;
     unsigned version_minor; /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
+    void *conn_user;        /* the connection's http_conn_set_user pointer (to defer on) */
 };
 
 /* The value of the first header called name (case-insensitive), or NULL. */

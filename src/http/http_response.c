@@ -15,6 +15,7 @@ void http_response_init(struct http_response *r)
     buf_init(&r->body);
     r->err = 0;
     r->close_after = false;
+    r->deferred = false;
 }
 
 void http_response_deinit(struct http_response *r)
@@ -30,6 +31,12 @@ void http_response_reset(struct http_response *r)
     buf_reset(&r->body);
     r->err = 0;
     r->close_after = false;
+    r->deferred = false;
+}
+
+void http_response_defer(struct http_response *r)
+{
+    r->deferred = true;
 }
 
 static int fail(struct http_response *r, int err)

@@ -17,6 +17,7 @@ struct http_response {
     struct buf body;    /* the entity; sent with Content-Length */
     int err;            /* first error of a helper (sticky); http_conn then answers 500 */
     bool close_after;   /* set to close the connection after this response */
+    bool deferred;      /* http_response_defer: the answer comes later (http_conn_resume) */
 };
 
 void http_response_init(struct http_response *r);
@@ -36,6 +37,11 @@ int http_response_set(struct http_response *r, int status, const char *content_t
 int http_response_json(struct http_response *r, int status, const struct cJSON *json);
 /* Status with the body {"error":{"status":N,"message":"..."}} (message JSON-escaped). */
 int http_response_error(struct http_response *r, int status, const char *message);
+
+/* Marks the response as answered later: the handler returns without filling it, and whoever
+ * holds the connection fills http_conn_response() and calls http_conn_resume() on the
+ * connection's thread. Until then the connection reads and answers nothing more. */
+void http_response_defer(struct http_response *r);
 
 /* The reason phrase for a status code ("Not Found"); "Unknown" for codes not in the table. */
 const char *http_response_reason(int status);

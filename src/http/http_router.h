@@ -10,7 +10,8 @@ struct http_response;
 struct http_router;
 
 /* Fills resp (status defaults to 200) from req; runs in the connection's loop thread and must
- * not block. Both are valid only during the call. */
+ * not block. Both are valid only during the call: a handler that needs to wait calls
+ * http_response_defer and leaves the answer to whoever resumes the connection. */
 typedef void (*http_handler_fn)(const struct http_request *req, struct http_response *resp,
                                 void *ctx);
 

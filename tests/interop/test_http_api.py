@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # Keep __pycache__ out of the source tree.
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import WAIT, TestFailure, check, check_eq, unique  # noqa: E402
+from harness import QUIET, WAIT, TestFailure, check, check_eq, unique  # noqa: E402
 
 FILES = tempfile.mkdtemp(prefix="tern-http-")
 PASSWD = os.path.join(FILES, "passwd")
@@ -37,14 +37,16 @@ TOKEN = "t0ken-" + base64.urlsafe_b64encode(os.urandom(12)).decode().rstrip("=")
 ADMIN = ("admin", "admin-pass")
 USER = ("user", "user-pass")
 # BASE_CONF's TCP listener first; then the API listener (auth everywhere, static files) and a
-# metrics-only listener without auth and with a short idle timeout.
+# metrics-only listener without auth, with a short idle timeout, that trusts X-Forwarded-For
+# from loopback.
 # One queued message per offline session (queue_full drops), and a store (commit latency).
-EXTRA_CONF = ("password_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
+# Four workers, so that a REST request and the session it shows are often on different ones.
+EXTRA_CONF = ("worker_threads 4\npassword_file %s\nhttp_api_token %s\nhttp_admin_users %s\n"
               "max_queued_messages 1\npersistence true\npersistence_location %s/\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\nhttp_metrics true\n"
-              "http_dir %s\n"
+              "http_dir %s\nhttp_request_timeout 2\n"
               "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
-              "http_metrics_auth false\nhttp_idle_timeout 1\n"
+              "http_metrics_auth false\nhttp_idle_timeout 1\nhttp_trusted_proxy 127.0.0.0/8\n"
               % (PASSWD, TOKEN, ADMIN[0], FILES, WWW))
 
 ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
@@ -52,7 +54,7 @@ ENDPOINTS = [("GET", "/api/v1/broker"), ("GET", "/api/v1/clients"),
              ("GET", "/api/v1/retained"), ("GET", "/api/v1/retained/a"),
              ("DELETE", "/api/v1/retained/a"), ("POST", "/api/v1/publish"),
              ("GET", "/api/v1/listeners"), ("GET", "/api/v1/subscriptions"),
-             ("POST", "/api/v1/reload"), ("GET", "/metrics")]
+             ("POST", "/api/v1/reload"), ("GET", "/api/v1/config"), ("GET", "/metrics")]
 
 
 def setup_files():
@@ -110,7 +112,8 @@ def api(b, method, path, body=None, status=200, **kw):
 class Client:
     """A python3-paho-mqtt client over TCP with event-based waits."""
 
-    def __init__(self, b, cid=None, version=4, clean=True, props=None):
+    def __init__(self, b, cid=None, version=4, clean=True, props=None, user=None, will=None,
+                 keepalive=60):
         import paho.mqtt.client as mqtt
         self.cv = threading.Condition()
         self.connected = self.suback = False
@@ -126,10 +129,14 @@ class Client:
         self.c.on_subscribe = lambda *a: self._set("suback", True)
         self.c.on_message = lambda c, u, m: self._set("msgs", self.msgs + [m])
         self.c.on_disconnect = self._on_disconnect
+        if user:
+            self.c.username_pw_set(*user)
+        if will:
+            self.c.will_set(**will)
         if version == 5:
-            self.c.connect(b.host, b.port, clean_start=clean, properties=props)
+            self.c.connect(b.host, b.port, keepalive, clean_start=clean, properties=props)
         else:
-            self.c.connect(b.host, b.port)
+            self.c.connect(b.host, b.port, keepalive)
         self.c.loop_start()
         self.wait(lambda: self.connected, "CONNACK")
 
@@ -243,6 +250,145 @@ def clients_paging(b):
             c.close()
 
 
+def clients_filters(b):
+    """connected= and username= filters of the clients list, with match; the user name is the
+    last connection's, so an offline session keeps it."""
+    tag = unique("filt")
+    named = Client(b, tag + "-named", user=ADMIN)
+    anon = Client(b, tag + "-anon")
+    off = Client(b, tag + "-off", clean=False, user=ADMIN)
+    try:
+        off.close()
+        wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + off.cid)["connected"],
+                   "the persistent client offline")
+
+        def ids(q):
+            doc = api(b, "GET", "/api/v1/clients?match=%s&%s" % (tag, q))
+            check_eq(doc["total"], len(doc["clients"]), "total of " + q)
+            return [c["client_id"] for c in doc["clients"]]
+        check_eq(ids("connected=true"), [anon.cid, named.cid], "connected=true")
+        check_eq(ids("connected=false"), [off.cid], "connected=false")
+        check_eq(ids("username=" + ADMIN[0]), [named.cid, off.cid], "username=")
+        check_eq(ids("username=%s&connected=true" % ADMIN[0]), [named.cid], "both filters")
+        check_eq(ids("username=nobody"), [], "unknown user name")
+        check_eq(ids("username="), [], "empty user name matches nobody's (anonymous: none)")
+        for q in ("connected=yes", "connected="):
+            api(b, "GET", "/api/v1/clients?" + q, status=400)
+    finally:
+        named.close()
+        anon.close()
+        Client(b, off.cid, clean=True).close()
+
+
+def client_detail(b):
+    """GET /api/v1/clients/{id}: the session (expiry, subscriptions, queued and in-flight
+    counts, will) and the connection (peer, user name, keep alive), built by the session's own
+    worker: several clients and a fresh HTTP connection per request, so with four workers most
+    requests cross workers."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+    tag = unique("detail")
+    cp = Properties(PacketTypes.CONNECT)
+    cp.SessionExpiryInterval = 120
+    wp = Properties(PacketTypes.WILLMESSAGE)
+    wp.WillDelayInterval = 30
+    v5 = Client(b, tag + "-v5", version=5, props=cp, user=ADMIN, keepalive=45,
+                will={"topic": tag + "/will", "payload": b"gone", "qos": 1, "retain": True,
+                      "properties": wp})
+    others = [Client(b, "%s-%d" % (tag, i)) for i in range(6)]
+    off = Client(b, tag + "-off", clean=False)
+    try:
+        sp = Properties(PacketTypes.SUBSCRIBE)
+        sp.SubscriptionIdentifier = 9
+        v5.subscribe(tag + "/a/#", options=SubscribeOptions(qos=1, noLocal=True), props=sp)
+        v5.subscribe("$share/g/%s/s" % tag, qos=0)
+        off.subscribe(tag + "/off", qos=1)
+        off.close()
+        wait_until(lambda: not api(b, "GET", "/api/v1/clients/" + off.cid)["connected"],
+                   "the persistent client offline")
+        mosquitto_pub(b, tag + "/off", b"q1", qos=1)
+        for _ in range(3):  # the same answer whichever worker takes the HTTP connection
+            d = api(b, "GET", "/api/v1/clients/" + v5.cid)
+            check_eq({k: d[k] for k in ("client_id", "connected", "protocol", "protocol_version",
+                                        "username", "keep_alive_s")},
+                     {"client_id": v5.cid, "connected": True, "protocol": "5.0",
+                      "protocol_version": 5, "username": ADMIN[0], "keep_alive_s": 45},
+                     "v5 client fields")
+            check_eq(d["peer_address"], "127.0.0.1:%d" % v5.c.socket().getsockname()[1],
+                     "peer address and port")
+            s = d["session"]
+            check_eq((s["expiry_interval_s"], s["persistent"], s["queued"], s["inflight"]),
+                     (120, True, 0, 0), "v5 session counts")
+            check_eq(s["will"], {"topic": tag + "/will", "qos": 1, "retain": True,
+                                 "payload_len": 4, "delay_s": 30}, "will")
+            check_eq(sorted(s["subscriptions"], key=lambda r: r["filter"]), [
+                {"filter": "$share/g/%s/s" % tag, "qos": 0, "no_local": False,
+                 "retain_as_published": False, "retain_handling": 0},
+                {"filter": tag + "/a/#", "qos": 1, "no_local": True,
+                 "retain_as_published": False, "retain_handling": 0, "subscription_id": 9}],
+                "subscriptions with options and id")
+        for c in others:
+            d = api(b, "GET", "/api/v1/clients/" + c.cid)
+            check_eq((d["client_id"], d["connected"], d["username"], d["session"]["will"],
+                      d["session"]["subscriptions"], d["session"]["expiry_interval_s"]),
+                     (c.cid, True, None, None, [], 0), "plain 3.1.1 client")
+        # The queued message is pushed by its publisher's worker and may take a moment.
+        wait_until(lambda: api(b, "GET", "/api/v1/clients/" + off.cid)["session"]["queued"] == 1,
+                   "one message queued for the offline session")
+        d = api(b, "GET", "/api/v1/clients/" + off.cid)
+        check_eq((d["connected"], d["peer_address"], d["keep_alive_s"],
+                  d["session"]["expiry_interval_s"], d["session"]["queued_bytes"] > 0),
+                 (False, None, None, None, True), "offline 3.1.1 session (never expires)")
+        api(b, "GET", "/api/v1/clients/%s-none" % tag, status=404)
+    finally:
+        for c in [v5] + others:
+            c.close()
+        Client(b, off.cid, clean=True).close()  # ends the persistent session
+
+
+def ws_mqtt_connect(port, cid, forwarded_for):
+    """A raw MQTT over WebSocket client: upgrade with X-Forwarded-For, one masked CONNECT frame,
+    CONNACK checked. Returns the socket (open: the client stays connected)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: mqtt\r\nX-Forwarded-For: %s\r\n\r\n"
+               % (key, forwarded_for)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += recv_exact(s, 1)
+    check(head.startswith(b"HTTP/1.1 101 "), "upgrade answer %r" % head[:40])
+    body = mqtt_str(b"MQTT") + b"\x04\x02\x00\x3c" + mqtt_str(cid.encode())
+    pkt = bytes([0x10, len(body)]) + body
+    mask = os.urandom(4)
+    s.sendall(bytes([0x82, 0x80 | len(pkt)]) + mask +
+              bytes(c ^ mask[i % 4] for i, c in enumerate(pkt)))
+    check_eq(recv_exact(s, 6), b"\x82\x04\x20\x02\x00\x00", "CONNACK in one binary frame")
+    return s
+
+
+def forwarded_for(b):
+    """X-Forwarded-For end to end: a WebSocket MQTT client behind a trusted proxy (the second
+    ws listener trusts 127.0.0.0/8) is shown with the forwarded address, one through a listener
+    that trusts nobody with its real peer address."""
+    tag = unique("xff")
+    trusted = ws_mqtt_connect(ports(b)[1], tag + "-trusted", "198.51.100.7")
+    untrusted = ws_mqtt_connect(ports(b)[0], tag + "-untrusted", "198.51.100.8")
+    try:
+        d = api(b, "GET", "/api/v1/clients/%s-trusted" % tag)
+        check_eq((d["connected"], d["peer_address"]), (True, "198.51.100.7"),
+                 "client behind a trusted proxy")
+        d = api(b, "GET", "/api/v1/clients/%s-untrusted" % tag)
+        check_eq((d["connected"], d["peer_address"]),
+                 (True, "127.0.0.1:%d" % untrusted.getsockname()[1]),
+                 "X-Forwarded-For from an untrusted peer is ignored")
+    finally:
+        trusted.close()
+        untrusted.close()
+
+
 def mqtt_str(s):
     return struct.pack(">H", len(s)) + s
 
@@ -346,6 +492,79 @@ def publish(b):
         check(s.recv(4096).startswith(b"HTTP/1.1 413 "), "body over http_max_body_size: 413")
 
 
+def publish_durable(b):
+    """Under persistence_fsync always, POST /api/v1/publish at QoS 1/2 is answered once the
+    store made the message durable (here: the retained copy), as a PUBACK would be: on a ternd
+    whose fsyncs all fail (test hook TERN_TEST_STORE_FAIL) the answer never comes while QoS 0
+    ones still do on the same worker; on a healthy one it comes."""
+    for fail in ("sync", None):
+        store = tempfile.mkdtemp(prefix="tern-http-store-")
+        conf = (harness.BASE_CONF + "persistence true\npersistence_location %s/\n"
+                "persistence_fsync always\nhttp_api_token %s\n"
+                "listener 0 127.0.0.1\nprotocol websockets\nhttp_api true\n" % (store, TOKEN))
+        other = harness.Broker(b.ternd, conf=conf)
+        if fail:
+            os.environ["TERN_TEST_STORE_FAIL"] = fail
+        try:
+            other.start()
+        finally:
+            os.environ.pop("TERN_TEST_STORE_FAIL", None)
+        try:
+            port = [p for kind, _, p in other.listeners if kind == "ws"][0]
+            topic = unique("durable")
+            body = json.dumps({"topic": topic, "payload": "x", "qos": 1, "retain": True})
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+            c.request("POST", "/api/v1/publish", body=body,
+                      headers={"Authorization": "Bearer " + TOKEN})
+            if fail:
+                # Absence is what is under test: no answer while the disk cannot keep it.
+                c.sock.settimeout(QUIET * 1.5)
+                try:
+                    r = c.getresponse()
+                    raise TestFailure("answered a QoS 1 publish the store could not keep: %d %r"
+                                      % (r.status, r.read()))
+                except socket.timeout:
+                    pass
+                c.close()
+                q0 = json.dumps({"topic": topic + "/0", "payload": "y", "qos": 0, "retain": True})
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+                c.request("POST", "/api/v1/publish", body=q0,
+                          headers={"Authorization": "Bearer " + TOKEN})
+                check_eq(c.getresponse().status, 200, "QoS 0 publishes do not wait")
+            else:
+                r = c.getresponse()
+                check_eq((r.status, json.loads(r.read())["topic"]), (200, topic),
+                         "QoS 1 publish answered once durable")
+            c.close()
+        finally:
+            problems = other.stop()
+            other.cleanup()
+            shutil.rmtree(store, ignore_errors=True)
+            check(not problems, "second ternd: %s" % "\n".join(problems))
+
+
+def config_view(b):
+    """GET /api/v1/config: the effective configuration by option name, global and per listener,
+    with the bearer token redacted (and nowhere in the body) but file paths shown."""
+    st, _, raw = request(b, "GET", "/api/v1/config")
+    check_eq(st, 200, "status")
+    check(TOKEN.encode() not in raw, "the token appears in /api/v1/config")
+    doc = json.loads(raw)
+    g = doc["global"]
+    check_eq((g["http_api_token"], g["password_file"], g["max_queued_messages"],
+              g["worker_threads"], g["persistence"], g["http_admin_users"]),
+             ("<redacted>", PASSWD, 1, 4, True, ADMIN[0]), "global options")
+    check_eq(g["persistence_fsync"], "always", "an enumerated option by its name")
+    check_eq(g["allow_anonymous"], 1, "effective allow_anonymous")
+    ws = [l for l in doc["listeners"] if l["protocol"] == "websockets"]
+    check_eq(len(ws), 2, "two websockets listeners")
+    check_eq((ws[0]["http_api"], ws[0]["http_dir"], ws[0]["http_request_timeout"],
+              ws[1]["http_api"], ws[1]["http_idle_timeout"], ws[1]["http_trusted_proxy"]),
+             (True, WWW, 2, False, 1, "127.0.0.0/8"), "listener options")
+    request_status = request(b, "GET", "/api/v1/config", auth=basic(*USER))[0]
+    check_eq(request_status, 403, "a user without the admin role")
+
+
 def listeners(b):
     doc = api(b, "GET", "/api/v1/listeners")["listeners"]
     check_eq([(l["protocol"], l["port"]) for l in doc],
@@ -360,8 +579,14 @@ def openapi(b):
     doc = api(b, "GET", "/api/v1/openapi.json", auth=None)
     check(doc["openapi"].startswith("3."), "OpenAPI version")
     for path in ("/broker", "/clients", "/clients/{client_id}", "/retained", "/retained/{topic}",
-                 "/publish", "/listeners", "/openapi.json", "/subscriptions", "/reload"):
+                 "/publish", "/listeners", "/openapi.json", "/subscriptions", "/reload",
+                 "/config"):
         check(path in doc["paths"], "OpenAPI documents %s" % path)
+    names = [p["name"] for p in doc["paths"]["/clients"]["get"]["parameters"] if "name" in p]
+    check_eq(names, ["match", "connected", "username"], "the clients list's filters")
+    detail = doc["components"]["schemas"]["ClientDetail"]["properties"]
+    check({"username", "peer_address", "keep_alive_s", "session"} <= set(detail),
+          "the client object's fields")
     check_eq(sorted(doc["paths"]["/clients/{client_id}"]), ["delete", "get", "parameters"],
              "client operations")
 
@@ -425,6 +650,36 @@ def idle_timeout(b):
     with socket.create_connection(("127.0.0.1", ports(b)[1]), timeout=WAIT) as s:
         check_eq(s.recv(1), b"", "idle connection closed")
     check(time.monotonic() - t0 >= 0.9, "closed only after the idle timeout")
+
+
+def request_deadline(b):
+    """http_request_timeout 2 on the API listener: a slowloris client that sends its headers a
+    line every 0.2 s (each line resets the 60 s idle timeout) is closed about 2 s after its first
+    byte, without an answer."""
+    import select
+    s = socket.create_connection(("127.0.0.1", ports(b)[0]), timeout=WAIT)
+    t0 = time.monotonic()
+    closed = False
+    try:
+        s.sendall(b"GET /api/v1/broker HTTP/1.1\r\nHost: x\r\n")
+        while not closed and time.monotonic() - t0 < WAIT:
+            # Wait for the close (readable) at most 0.2 s, then trickle the next line.
+            if select.select([s], [], [], 0.2)[0]:
+                data = s.recv(4096)
+                check_eq(data, b"", "no answer to an unfinished request")
+                closed = True
+            else:
+                s.sendall(b"X-Slow: %d\r\n" % int((time.monotonic() - t0) * 1000))
+    except (ConnectionResetError, BrokenPipeError):
+        closed = True
+    finally:
+        s.close()
+    elapsed = time.monotonic() - t0
+    check(closed, "the slow request was not cut off within %.0f s" % WAIT)
+    check(1.8 <= elapsed < 8, "closed after %.2f s, expected about 2 s" % elapsed)
+    # A normal request on the same listener is not affected.
+    check_eq(api(b, "GET", "/api/v1/broker")["version"], api(b, "GET", "/api/v1/broker")["version"],
+             "requests still answered")
 
 
 def wait_until(pred, what):
@@ -814,9 +1069,14 @@ TESTS = [
     ("auth_accepted", auth_accepted),
     ("broker_info", broker_info),
     ("clients_paging", clients_paging),
+    ("clients_filters", clients_filters),
+    ("client_detail", client_detail),
+    ("forwarded_for", forwarded_for),
     ("kick", kick),
     ("retained", retained),
     ("publish", publish),
+    ("publish_durable", publish_durable),
+    ("config_view", config_view),
     ("listeners", listeners),
     ("openapi", openapi),
     ("metrics", metrics),
@@ -832,6 +1092,7 @@ TESTS = [
     ("reload_ok", reload_ok),
     ("static_and_errors", static_and_errors),
     ("idle_timeout", idle_timeout),
+    ("request_deadline", request_deadline),
 ]
 
 

@@ -374,6 +374,49 @@ def raw_unmasked_frame_refused(b):
         w.close()
 
 
+def raw_oversize_frame_refused(b):
+    """On a ternd with max_packet_size 1000, a binary frame announcing 1001 bytes is refused
+    with close 1009 once its header and first bytes arrive (the rest is never sent); 1000 bytes
+    pass, and websockets_headers_size 2048 is the HTTP header limit before the upgrade (431)."""
+    other = harness.Broker(b.ternd, conf=harness.BASE_CONF + "max_packet_size 1000\n"
+                           "websockets_headers_size 2048\n"
+                           "listener 0 127.0.0.1\nprotocol websockets\n")
+    other.start()
+    try:
+        port = [p for kind, _, p in other.listeners if kind == "ws"][0]
+        w = RawWs(port)
+        try:
+            c = connect_packet(unique("big"))
+            w.send_frame(0x2, c)
+            check_eq(w.read_mqtt(4), b"\x20\x02\x00\x00", "CONNACK")
+            # A PUBLISH of exactly 1000 bytes in one frame is delivered to nobody but accepted.
+            topic = b"big/t"
+            body = mqtt_str(topic) + b"x" * (1000 - 3 - 2 - len(topic))
+            pub = mqtt_packet(0x30, body)
+            check_eq(len(pub), 1000, "packet size")
+            w.send_frame(0x2, pub)
+            w.send_frame(0x9, b"p")
+            op, data = w.read_frame()
+            check_eq((op, data), (0xA, b"p"), "still open after a 1000-byte message")
+            # The header and 10 bytes of a 1001-byte frame: refused before the rest is sent
+            # (wslay reports a frame with its first payload bytes).
+            w.s.sendall(bytes([0x82, 0x80 | 126]) + struct.pack(">H", 1001) + os.urandom(4) +
+                        b"y" * 10)
+            expect_close(w, 1009, "oversize frame refused with close 1009")
+        finally:
+            w.close()
+        h = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        try:
+            h.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2100 + b"\r\n\r\n")
+            check(h.recv(64).startswith(b"HTTP/1.1 431 "), "headers over websockets_headers_size")
+        finally:
+            h.close()
+    finally:
+        problems = other.stop()
+        other.cleanup()
+        check(not problems, "second ternd: %s" % "\n".join(problems))
+
+
 def subprotocols(b):
     w = RawWs(ws_ports(b)[0], proto="chat")
     w.close()
@@ -443,6 +486,7 @@ TESTS = [
     ("raw_split_and_coalesced", raw_split_and_coalesced),
     ("raw_text_frame_refused", raw_text_frame_refused),
     ("raw_unmasked_frame_refused", raw_unmasked_frame_refused),
+    ("raw_oversize_frame_refused", raw_oversize_frame_refused),
     ("subprotocols", subprotocols),
     ("origins", origins),
     ("wss_raw_tls", wss_raw_tls),

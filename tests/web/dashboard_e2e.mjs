@@ -621,6 +621,15 @@ async function main() {
             await page.locator('#openapi-doc').filter({ hasText: '/api/v1' }).waitFor({
                 timeout: WAIT
             });
+            // The effective configuration (GET /api/v1/config), filtered, the token redacted.
+            await page.fill('#config-filter', 'http_api_token');
+            await page.locator('#config-table tr', { hasText: '<redacted>' })
+                .filter({ hasText: 'global' }).waitFor({ timeout: WAIT });
+            check(!(await page.locator('#config-table').textContent()).includes(TOKEN),
+                  'the bearer token is shown in the configuration view');
+            await page.fill('#config-filter', 'http_api');
+            await page.locator('#config-table tr', { hasText: 'websockets' })
+                .filter({ hasText: 'true' }).waitFor({ timeout: WAIT });
             await screenshot('listeners');
         });
 

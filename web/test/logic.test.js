@@ -1,6 +1,6 @@
 // Unit tests of the dashboard's DOM-free modules (run: npm test, in web/): rates, topic tree,
 // subscription filter tree and matching, Authorization headers, answer normalisation, REST paths,
-// the reload result and the chart's scale.
+// the reload result, the configuration table's rows and the chart's scale.
 
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
@@ -27,7 +27,7 @@ import {
     tree_total,
     tree_unretain
 } from '../src/js/topic_tree.js';
-import {reload_report} from '../src/js/view_listeners.js';
+import {config_rows, reload_report} from '../src/js/view_listeners.js';
 import {sub_label} from '../src/js/view_subscriptions.js';
 
 test('flatten_numbers keeps finite numbers under dotted keys', () => {
@@ -291,4 +291,27 @@ test('subscriptions and reload calls: paths, query, method; 422 keeps the body',
         other, { kind: 'error', text: 'reload refused: 409 no configuration file', lines: [] });
     assert.deepEqual(
         reload_report({ answer: { status: 'reloading', warnings: ['w'] } }).lines, ['warning: w']);
+});
+
+test('config_rows flattens GET /api/v1/config and filters by option or value', () => {
+    const doc = {
+        global: { max_qos: 2, http_api_token: '<redacted>', password_file: null },
+        listeners: [
+            { protocol: 'mqtt', port: 1883, bind_address: null, unix_path: null, max_connections: -1 },
+            { protocol: 'websockets', port: 0, bind_address: '127.0.0.1', unix_path: null, http_api: true },
+        ],
+    };
+    const all = config_rows(doc);
+    assert.deepEqual(all.slice(0, 3), [
+        { scope: 'global', option: 'http_api_token', value: '<redacted>' },
+        { scope: 'global', option: 'max_qos', value: '2' },
+        { scope: 'global', option: 'password_file', value: '' },
+    ]);
+    assert.equal(all.length, 3 + 5 + 5);
+    assert.deepEqual(config_rows(doc, 'HTTP_API'), [
+        { scope: 'global', option: 'http_api_token', value: '<redacted>' },
+        { scope: 'listener 1 (websockets 127.0.0.1:0)', option: 'http_api', value: 'true' },
+    ]);
+    assert.deepEqual(config_rows(doc, '1883').map((r) => r.scope), ['listener 0 (mqtt *:1883)']);
+    assert.deepEqual(config_rows(null), []);
 });

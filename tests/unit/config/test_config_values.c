@@ -128,6 +128,7 @@ static const struct good_case good_cases[] = {
     LG("http_max_header_size 16384", http_max_header_size, K_INT, 16384),
     LG("http_max_body_size 0", http_max_body_size, K_INT, 0),
     LG("http_idle_timeout 5", http_idle_timeout, K_INT, 5),
+    LG("http_request_timeout 7", http_request_timeout, K_INT, 7),
 };
 
 void test_good_values(void)
@@ -268,6 +269,7 @@ static const struct bad_case bad_cases[] = {
     {"listener 1\nhttp_metrics yes", "http_metrics", "bad boolean"},
     {"listener 1\nhttp_max_header_size 100", "http_max_header_size", "out of range"},
     {"listener 1\nhttp_idle_timeout 0", "http_idle_timeout", "out of range"},
+    {"listener 1\nhttp_request_timeout 0", "http_request_timeout", "out of range"},
     {"listener 1\nwebsockets_path mqtt", "websockets_path", "must start with '/'"},
     {"address 10.0.0.1", "address", "only valid in a bridge section"},
     {"topic # both 0", "topic", "only valid in a bridge section"},

@@ -34,6 +34,14 @@ static void hello(const struct http_request *req, struct http_response *resp, vo
     http_response_set(resp, 200, "text/plain", "hello", 5);
 }
 
+/* Defers its answer: the test fills http_conn_response() and calls http_conn_resume(). */
+static void later(const struct http_request *req, struct http_response *resp, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    http_response_defer(resp);
+}
+
 int fixture_init(struct fixture *f)
 {
     int sv[2];
@@ -47,7 +55,8 @@ int fixture_init(struct fixture *f)
     setsockopt(f->cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     f->router = http_router_new();
     if (f->router == NULL || http_router_add(f->router, NULL, "/echo", echo, NULL) != 0 ||
-        http_router_add(f->router, "GET", "/hello", hello, NULL) != 0)
+        http_router_add(f->router, "GET", "/hello", hello, NULL) != 0 ||
+        http_router_add(f->router, NULL, "/later", later, NULL) != 0)
         return -1;
     f->opts.router = f->router;
     return 0;

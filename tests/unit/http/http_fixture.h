@@ -16,8 +16,9 @@ struct fixture {
     struct http_conn_opts opts;
 };
 
-/* Sets up a socketpair, a router with /echo (any method: body and query echoed), /hello (GET)
- * and the given options' defaults. Returns 0 or -1. */
+/* Sets up a socketpair, a router with /echo (any method: body and query echoed), /hello (GET),
+ * /later (any method: deferred, see http_conn_resume) and the given options' defaults. Returns 0 or
+ * -1. */
 int fixture_init(struct fixture *f);
 /* Creates the http_conn (after the test adjusted f->opts). */
 int fixture_start(struct fixture *f);

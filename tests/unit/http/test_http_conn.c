@@ -1,6 +1,6 @@
 /* http_conn over a socketpair: pipelined and split requests, keep-alive and close, size limits
- * (431, 413), malformed input, HEAD, the idle deadline, X-Forwarded-For, static files through
- * the whole stack, and one exchange driven by src/net's event loop. */
+ * (431, 413), malformed input, HEAD, the idle deadline, deferred responses, X-Forwarded-For,
+ * static files through the whole stack, and one exchange driven by src/net's event loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "http_addr.h"
 #include "http_dir.h"
 #include "http_fixture.h"
+#include "http_response.h"
 #include "http_router.h"
 #include "loop.h"
 #include "mem.h"
@@ -195,6 +196,73 @@ static void test_idle_and_eof(void)
     fixture_deinit(&f);
 }
 
+/* A deferred response holds the pipelined requests behind it and keeps the connection open
+ * even when the client asked to close or half-closed; resuming answers them in order. */
+static void test_deferred(void)
+{
+    struct fixture f;
+    char out[4096];
+    REQUIRE(fixture_init(&f) == 0 && fixture_start(&f) == 0);
+    CHECK(http_conn_response(f.c) == NULL);
+    CHECK_EQ_INT(http_conn_resume(f.c, 2000), HTTP_CONN_OPEN); /* nothing deferred: no-op */
+    SEND(&f, "GET /later HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+    CHECK_EQ_INT(fixture_pump(&f), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(fixture_recv(&f, out, sizeof out), 0);
+    CHECK((http_conn_events(f.c) & LOOP_READ) == 0);
+    shutdown(f.cli, SHUT_WR);
+    CHECK_EQ_INT(fixture_pump(&f), HTTP_CONN_OPEN);
+    struct http_response *r = http_conn_response(f.c);
+    REQUIRE(r != NULL);
+    http_response_set(r, 202, "text/plain", "done", 4);
+    CHECK_EQ_INT(http_conn_resume(f.c, 3000), HTTP_CONN_CLOSED); /* both sent, then closed */
+    fixture_recv(&f, out, sizeof out);
+    char *a = strstr(out, "HTTP/1.1 202 Accepted"), *b = strstr(out, "HTTP/1.1 200 OK");
+    CHECK(a != NULL && b != NULL && a < b);
+    CHECK(strstr(out, "\r\n\r\ndone") != NULL && strstr(out, "\r\n\r\nhello") != NULL);
+    fixture_deinit(&f);
+
+    /* A failed deferred response is a 500. */
+    REQUIRE(fixture_init(&f) == 0 && fixture_start(&f) == 0);
+    SEND(&f, "HEAD /later HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(fixture_pump(&f), HTTP_CONN_OPEN);
+    REQUIRE(http_conn_response(f.c) != NULL);
+    http_conn_response(f.c)->err = TERN_ENOMEM;
+    CHECK_EQ_INT(http_conn_resume(f.c, 3000), HTTP_CONN_OPEN);
+    fixture_recv(&f, out, sizeof out);
+    CHECK(strncmp(out, "HTTP/1.1 500 ", 13) == 0);
+    CHECK(strstr(out, "\r\n\r\n{") == NULL); /* HEAD: no body */
+    fixture_deinit(&f);
+}
+
+/* The request deadline runs from a request's first byte however slowly the rest trickles in
+ * (each byte resets only the idle timeout), and ends with the request. */
+static void test_request_deadline(void)
+{
+    struct fixture f;
+    char out[1024];
+    REQUIRE(fixture_init(&f) == 0);
+    f.opts.idle_timeout_ms = 5000;
+    f.opts.request_timeout_ms = 3000;
+    REQUIRE(fixture_start(&f) == 0); /* at 1000 */
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 6000);
+    SEND(&f, "GET /hello HTTP/1.1\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ, 2000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 5000); /* 2000 + 3000, before idle's 7000 */
+    SEND(&f, "X-A: 1\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ, 4000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 5000); /* not moved by the trickle */
+    SEND(&f, "\r\nGET /hel");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ | LOOP_WRITE, 4500), HTTP_CONN_OPEN);
+    fixture_recv(&f, out, sizeof out);
+    CHECK(strstr(out, "\r\n\r\nhello") != NULL);
+    /* The pipelined request's clock started when it was parsed. */
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 7500);
+    SEND(&f, "lo HTTP/1.1\r\n\r\n");
+    CHECK_EQ_INT(http_conn_on_io(f.c, LOOP_READ | LOOP_WRITE, 5000), HTTP_CONN_OPEN);
+    CHECK_EQ_INT(http_conn_idle_deadline(f.c), 10000); /* between requests: idle only */
+    fixture_deinit(&f);
+}
+
 static void test_forwarded_for(void)
 {
     struct fixture f;
@@ -306,5 +374,5 @@ static void test_on_event_loop(void)
 UNIT_MAIN(UNIT_TEST(test_single_keepalive), UNIT_TEST(test_pipelined), UNIT_TEST(test_split_bytes),
           UNIT_TEST(test_connection_close), UNIT_TEST(test_limits),
           UNIT_TEST(test_malformed_and_misc), UNIT_TEST(test_idle_and_eof),
-          UNIT_TEST(test_forwarded_for), UNIT_TEST(test_static_through_conn),
-          UNIT_TEST(test_on_event_loop))
+          UNIT_TEST(test_deferred), UNIT_TEST(test_request_deadline), UNIT_TEST(test_forwarded_for),
+          UNIT_TEST(test_static_through_conn), UNIT_TEST(test_on_event_loop))

@@ -236,6 +236,15 @@ static void test_addr_xff(void)
     CHECK(http_addr_is_trusted(t, "fd12::5"));
     CHECK(http_addr_is_trusted(t, "[::1]"));
     CHECK(!http_addr_is_trusted(t, "fe80::1"));
+    /* Peers as the broker formats them, with their port. */
+    CHECK(http_addr_is_trusted(t, "10.1.2.3:5000"));
+    CHECK(!http_addr_is_trusted(t, "11.0.0.1:5000"));
+    CHECK(http_addr_is_trusted(t, "[fd12::5]:443"));
+    CHECK(!http_addr_is_trusted(t, "[fe80::1]:443"));
+    CHECK_EQ_INT(http_addr_client(t, "127.0.0.1:4711", "198.51.100.4", out, sizeof out), 0);
+    CHECK(strcmp(out, "198.51.100.4") == 0);
+    CHECK_EQ_INT(http_addr_client(t, "203.0.113.9:4711", "1.2.3.4", out, sizeof out), 0);
+    CHECK(strcmp(out, "203.0.113.9:4711") == 0);
     /* Untrusted peer: the header is ignored. */
     CHECK_EQ_INT(http_addr_client(t, "203.0.113.9", "1.2.3.4", out, sizeof out), 0);
     CHECK(strcmp(out, "203.0.113.9") == 0);

@@ -56,6 +56,7 @@ export function make_api(get_auth, base = '/api/v1', fetch_fn = globalThis.fetch
             call('GET', `/subscriptions?${query({ offset, limit, client_id, filter })}`),
         reload: () => call('POST', '/reload'),
         listeners: () => call('GET', '/listeners'),
+        config: () => call('GET', '/config'),
         openapi: () => call('GET', '/openapi.json'),
     };
 }

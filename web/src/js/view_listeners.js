@@ -1,6 +1,7 @@
 // Listeners and configuration: GET /api/v1/listeners as a table (every field the broker
-// reports), a "Reload configuration" button (POST /api/v1/reload: 202 shows "reload requested",
-// 422 the file's FILE:LINE errors) and the API's OpenAPI document on demand.
+// reports), the effective configuration (GET /api/v1/config: secrets come redacted) as a
+// filterable table, a "Reload configuration" button (POST /api/v1/reload: 202 shows "reload
+// requested", 422 the file's FILE:LINE errors) and the API's OpenAPI document on demand.
 
 import {list_of} from './api.js';
 import {fmt_value, h, replace, status, table} from './dom.js';
@@ -32,6 +33,28 @@ export function reload_report({answer, error}) {
     return { kind: 'error', text: `reload refused: ${error.message}`, lines: [] };
 }
 
+// The rows of GET /api/v1/config's answer: {scope, option, value} for the global options and
+// each listener's ("listener 1 (websockets 8080)"), sorted by option within a scope, keeping
+// those whose option name or value contains filter (case-insensitive).
+export function config_rows(doc, filter = '') {
+    const f = filter.trim().toLowerCase();
+    const rows = [];
+    const add = (scope, obj) => {
+        for (const option of Object.keys(obj || {}).sort()) {
+            const value = obj[option] === null ? '' : String(obj[option]);
+            if (!f || option.toLowerCase().includes(f) || value.toLowerCase().includes(f))
+                rows.push({ scope, option, value });
+        }
+    };
+    add('global', doc && doc.global);
+    const listeners = (doc && Array.isArray(doc.listeners)) ? doc.listeners : [];
+    listeners.forEach((l, i) => {
+        const where = l.unix_path || `${l.bind_address || '*'}:${l.port}`;
+        add(`listener ${i} (${l.protocol} ${where})`, l);
+    });
+    return rows;
+}
+
 export function view_listeners(ctx) {
     const list = h('div', { id: 'listeners-table' });
     const st = h('p', { class: 'status', role: 'status', id: 'listeners-status' });
@@ -43,6 +66,11 @@ export function view_listeners(ctx) {
     const reload = h('button', { type: 'button', id: 'reload-config' }, 'Reload configuration');
     const reload_st = h('p', { class: 'status', role: 'status', id: 'reload-status' });
     const reload_lines = h('ul', { class: 'lines mono', id: 'reload-lines' });
+    const cfg_filter =
+        h('input', { type: 'search', id: 'config-filter', placeholder: 'filter options' });
+    const cfg_table = h('div', { id: 'config-table' });
+    const cfg_st = h('p', { class: 'status', role: 'status', id: 'config-status' });
+    let cfg_doc = null;
     const el =
         h('section', { id: 'view-listeners' },
           h('div', { class: 'card' },
@@ -54,9 +82,35 @@ export function view_listeners(ctx) {
                   'tokens, limits and logging change; listeners only at a restart.'),
             reload_st, reload_lines),
           h('div', { class: 'card' },
+            h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'Effective configuration'),
+              cfg_filter),
+            h('p', { class: 'hint' },
+              'The options in force, as the broker read them; secrets show as <redacted>.'),
+            cfg_table, cfg_st),
+          h('div', { class: 'card' },
             h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'REST API'), show_doc), doc));
 
+    function show_config() {
+        const rows = config_rows(cfg_doc, cfg_filter.value);
+        replace(cfg_table, table([
+            { label: 'scope', get: (r) => r.scope },
+            { label: 'option', get: (r) => r.option },
+            { label: 'value', get: (r) => r.value },
+        ], rows, 'no options'));
+        status(cfg_st, 'info', `${rows.length} option${rows.length === 1 ? '' : 's'}`);
+    }
+
+    async function load_config() {
+        try {
+            cfg_doc = await ctx.api.config();
+            show_config();
+        } catch (e) {
+            if (!ctx.fail(e)) status(cfg_st, 'error', `config: ${e.message}`);
+        }
+    }
+
     async function load() {
+        load_config();
         try {
             const rows = list_of(await ctx.api.listeners(), 'listeners');
             const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
@@ -84,6 +138,7 @@ export function view_listeners(ctx) {
         }
     });
     refresh.addEventListener('click', load);
+    cfg_filter.addEventListener('input', show_config);
     reload.addEventListener('click', async () => {
         reload.disabled = true;
         status(reload_st, 'info', 'checking the configuration…');
