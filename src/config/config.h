@@ -98,7 +98,7 @@ struct config {
     unsigned log_type;          /* mask of enum log_level; default err|warn|notice|info */
     bool log_timestamp;         /* default true */
     char *log_timestamp_format; /* strftime format; NULL = seconds since the epoch */
-    int log_facility;           /* -1 = default (daemon), 0..7 = local0..7; not supported yet */
+    int log_facility;           /* -1 = default (daemon), 0..7 = local0..7 */
     bool connection_messages;   /* default true */
     char *user;                 /* default "mosquitto"; only matters when started as root */
     char *pid_file;

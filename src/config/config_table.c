@@ -318,10 +318,11 @@ static int h_log_dest(struct config_parser *p, const struct config_option *o,
     if (l->argc > used && l->args[used].ptr[0] != '#')
         return config_parse_error(p, l, "extra argument '%.*s'", (int)l->args[used].len,
                                   l->args[used].ptr);
-    static const unsigned bits[] = {0, LOG_DEST_STDERR, LOG_DEST_STDOUT, LOG_DEST_SYSLOG};
+    static const unsigned bits[] = {0, LOG_DEST_STDERR, LOG_DEST_STDOUT, LOG_DEST_SYSLOG,
+                                    0, LOG_DEST_TOPIC};
     if (i == 0)
         p->cfg->log_dest = 0;
-    else if (i < 4)
+    else if (i < 6)
         p->cfg->log_dest |= bits[i];
     else
         return config_parse_warn(p, l, "log_dest '%.*s' is not supported yet and is ignored",
@@ -758,7 +759,7 @@ static const struct config_option options[] = {
      "none|all|error|warning|notice|information|debug|subscribe|unsubscribe|websockets|internal"},
     GB("log_timestamp", log_timestamp, 0),
     GS("log_timestamp_format", log_timestamp_format, 0),
-    GI("log_facility", log_facility, FT_INT, 0, 7, UNS),
+    GI("log_facility", log_facility, FT_INT, 0, 7, 0),
     GS("user", user, 0),
     GS("pid_file", pid_file, 0),
     FN("response_information", h_response_information, SC_GLOBAL, 0, 0, 1, 1, OF_REST),

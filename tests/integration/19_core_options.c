@@ -1,6 +1,8 @@
 /* Integration: Mosquitto's core options beyond the MQTT limits of 09/16: upgrade_outgoing_qos,
  * queue_qos0_messages, max_inflight_bytes and memory_limit. Each test fails on a broker that
  * only recognises the option. */
+#define _GNU_SOURCE /* memmem */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +156,50 @@ static void test_memory_limit(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* Receive PUBLISHes until one on topic whose payload contains text; 0, or -1 on timeout. */
+static int await_log(struct tclient *c, const char *topic, const char *text)
+{
+    long long end = integ_now_ms() + TCLIENT_TIMEOUT_MS;
+    while (integ_now_ms() < end) {
+        struct tclient_pkt r;
+        if (tclient_recv(c, &r, (int)(end - integ_now_ms())) != 0)
+            return -1;
+        bool hit = r.type == CT_PUBLISH && r.topic_len == strlen(topic) &&
+                   memcmp(r.topic, topic, r.topic_len) == 0 &&
+                   memmem(r.payload, r.payload_len, text, strlen(text)) != NULL;
+        if (hit && r.qos > 0 && r.retain)
+            hit = false; /* log lines are never retained */
+        tclient_pkt_free(&r);
+        if (hit)
+            return 0;
+    }
+    fprintf(stderr, "log: no %s line with '%s'\n", topic, text);
+    return -1;
+}
+
+/* log_dest topic (with log_type all): the subscription to $SYS/broker/log/# is itself logged and
+ * published on M/subscribe; a client connecting later shows up on N; two workers, so lines come
+ * from a thread other than the publishing one too. */
+static void test_log_dest_topic(void)
+{
+    struct spawner *b = spawner_start("worker_threads 2\nlog_dest stderr\nlog_dest topic\n"
+                                      "log_type all");
+    REQUIRE(b);
+    struct tclient sub, other;
+    REQUIRE(tclient_start(&sub, spawner_port(b), 4, "log-sub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&sub, 1, "$SYS/broker/log/#", 0, 0x00) == 0);
+    CHECK(await_log(&sub, "$SYS/broker/log/M/subscribe", "$SYS/broker/log/#") == 0);
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "log-probe-%d", i);
+        REQUIRE(tclient_start(&other, spawner_port(b), 4, id, 60, 1, NULL) == 0);
+        CHECK(await_log(&sub, "$SYS/broker/log/N", id) == 0);
+        tclient_close(&other);
+    }
+    tclient_close(&sub);
+    CHECK(spawner_stop(b) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_upgrade_outgoing_qos), UNIT_TEST(test_queue_qos0_messages),
           UNIT_TEST(test_queue_qos0_default_off), UNIT_TEST(test_max_inflight_bytes),
-          UNIT_TEST(test_memory_limit))
+          UNIT_TEST(test_memory_limit), UNIT_TEST(test_log_dest_topic))
