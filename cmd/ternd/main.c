@@ -128,6 +128,9 @@ static void apply_logging(struct log *lg, const struct config *cfg, bool verbose
     if (log_set_timestamp_format(lg, cfg->log_timestamp_format) != 0)
         log_msg(lg, TLOG_WARN, "Warning: out of memory setting log_timestamp_format.");
     unsigned dests = cfg->log_dest;
+    /* log_facility; glibc's openlog and syslog share a lock, so a reload may reopen. */
+    if (dests & LOG_DEST_SYSLOG)
+        log_open_syslog("ternd", cfg->log_facility);
     if (first && (dests & LOG_DEST_FILE) && cfg->log_file) {
         lg->file = fopen(cfg->log_file, "a");
         if (!lg->file) {

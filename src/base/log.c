@@ -25,6 +25,26 @@ void log_init(struct log *lg)
     lg->timestamps = 1;
     lg->ts_format = NULL;
     lg->formats = NULL;
+    lg->sink = NULL;
+    lg->sink_ctx = NULL;
+}
+
+void log_set_sink(struct log *lg, log_sink_fn fn, void *ctx)
+{
+    lg->sink = fn;
+    lg->sink_ctx = ctx;
+}
+
+int log_syslog_facility(int n)
+{
+    static const int local[] = {LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+    return n >= 0 && n < 8 ? local[n] : LOG_DAEMON;
+}
+
+void log_open_syslog(const char *ident, int n)
+{
+    openlog(ident, LOG_PID | LOG_NDELAY, log_syslog_facility(n));
 }
 
 void log_deinit(struct log *lg)
@@ -132,4 +152,6 @@ void log_msg(const struct log *lg, enum log_level level, const char *fmt, ...)
     }
     if (dests & LOG_DEST_SYSLOG)
         syslog(syslog_prio(level), "%.*s", (int)(off - 1), line);
+    if ((dests & LOG_DEST_TOPIC) && lg->sink)
+        lg->sink(lg->sink_ctx, level, line, off - 1);
 }

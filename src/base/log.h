@@ -26,7 +26,13 @@ enum log_dest {
     LOG_DEST_STDOUT = 1 << 1,
     LOG_DEST_FILE = 1 << 2,
     LOG_DEST_SYSLOG = 1 << 3,
+    LOG_DEST_TOPIC = 1 << 4, /* handed to the sink (log_set_sink), e.g. published as MQTT */
 };
+
+/* Receives each line for LOG_DEST_TOPIC: its level and text (timestamp prefix included, no
+ * newline), from whichever thread logged it. It must not block for long, and it may log itself
+ * only if it guards against recursion. */
+typedef void (*log_sink_fn)(void *ctx, enum log_level level, const char *line, size_t len);
 
 /* levels, dests and timestamps may change while other threads log (SIGHUP), so they are
  * atomic; file is set before threads start and not replaced afterwards. */
@@ -39,6 +45,9 @@ struct log {
      * Points into formats; replaced atomically, never freed before log_deinit. */
     const char *_Atomic ts_format;
     struct log_format *formats; /* every format set so far, freed by log_deinit */
+    /* The LOG_DEST_TOPIC sink, or NULL: set while no other thread logs (log_set_sink). */
+    log_sink_fn sink;
+    void *sink_ctx;
 };
 
 /* Defaults: errors, warnings, notices and info to stderr. */
@@ -54,6 +63,14 @@ int log_set_timestamp_format(struct log *lg, const char *fmt);
  * lg's format; returns its length. A format whose result is empty or does not fit falls back to
  * the seconds since the epoch. */
 size_t log_format_timestamp(const struct log *lg, long long t_s, char *out, size_t cap);
+/* Sets (or with NULL clears) the sink of LOG_DEST_TOPIC lines. Not thread-safe: call it before
+ * other threads start logging through lg, or after they stopped. */
+void log_set_sink(struct log *lg, log_sink_fn fn, void *ctx);
+/* The syslog facility for log_facility n (0..7 = LOG_LOCAL0..7; anything else: LOG_DAEMON,
+ * Mosquitto's default). */
+int log_syslog_facility(int n);
+/* Opens syslog for LOG_DEST_SYSLOG lines as "ident", with log_syslog_facility(n). */
+void log_open_syslog(const char *ident, int n);
 void log_msg(const struct log *lg, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

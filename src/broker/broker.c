@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "broker_log.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -194,6 +195,12 @@ void broker_start_inline(struct broker *b)
 
 int broker_start(struct broker *b)
 {
+    /* Before any other thread logs: the sink is read without synchronisation. */
+    b->log_topic = broker_log_new(b->workers[0]->loop);
+    if (b->log_topic)
+        log_set_sink(b->log, broker_log_sink, b->log_topic);
+    else
+        log_msg(b->log, TLOG_WARN, "Warning: out of memory: log_dest topic is off.");
     persist_open(b); /* replays the store before any worker runs */
     for (unsigned k = 0; k < b->n_workers; k++)
         if (worker_start(b->workers[k]) != 0)
@@ -360,6 +367,10 @@ void broker_free(struct broker *b)
     if (!b)
         return;
     persist_close(b); /* commits what is queued; the workers have stopped */
+    if (b->log_topic) {
+        log_set_sink(b->log, NULL, NULL); /* every other thread has ended */
+        broker_log_free(b->log_topic);
+    }
     for (unsigned k = 0; b->workers && k < b->n_workers; k++)
         worker_free(b->workers[k]);
     mem_free(b->workers);

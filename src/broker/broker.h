@@ -44,6 +44,7 @@ struct broker_stats {
 };
 
 struct sys_state;
+struct broker_log;
 
 struct broker {
     /* The configuration in force. Reload swaps the pointer; old ones stay alive (listeners
@@ -59,6 +60,7 @@ struct broker {
     struct retired *retired; /* replaced security objects, freed by security_free */
     pthread_mutex_t retire_lock;
     struct log *log;
+    struct broker_log *log_topic; /* log_dest topic's queue (broker_log.h), from broker_start */
     unsigned n_workers;
     struct worker **workers;
     struct listener_rt *listeners;

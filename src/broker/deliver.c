@@ -110,8 +110,10 @@ static void link_sessions(struct worker *w, struct match *ms, size_t n)
 }
 
 /* Merges the chain of matches starting at ms[i] (same session) into one delivery. Returns false
- * when none applies. */
-static bool merge(const struct msg *m, const struct match *ms, size_t i, struct delivery *d)
+ * when none applies. With upgrade (upgrade_outgoing_qos) the subscription's QoS is used even
+ * above the message's, as Mosquitto does against the spec's [MQTT-3.8.4-8]. */
+static bool merge(const struct msg *m, const struct match *ms, size_t i, bool upgrade,
+                  struct delivery *d)
 {
     memset(d, 0, sizeof *d);
     uint32_t ids[64];
@@ -122,7 +124,8 @@ static bool merge(const struct msg *m, const struct match *ms, size_t i, struct 
         if ((x->options & MQTT_SUBOPT_NO_LOCAL) && x->s->id == m->origin_id)
             continue;
         uint8_t q = x->options & MQTT_SUBOPT_QOS_MASK;
-        q = q < m->qos ? q : m->qos;
+        if (!upgrade && q > m->qos)
+            q = m->qos;
         if (!any || q > d->qos)
             d->qos = q;
         if (x->options & MQTT_SUBOPT_RAP)
@@ -171,6 +174,7 @@ struct fanout {
     struct msg *m;
     uint32_t spare; /* taken and not yet given to a delivery */
     uint32_t left;  /* sessions not yet routed: the most that can still need one */
+    bool upgrade;   /* upgrade_outgoing_qos, read once per fan-out */
 };
 
 static struct msg *fanout_ref(struct fanout *f)
@@ -195,7 +199,7 @@ static size_t route_one(struct worker *w, struct fanout *f, struct match *ms, si
         return 0;
     }
     struct delivery d;
-    if (!merge(m, ms, i, &d))
+    if (!merge(m, ms, i, f->upgrade, &d))
         return 0;
     d.m = m; /* borrowed until it is stored or handed on */
     /* A persistent session's copy is in the store before the publisher hears back: written
@@ -204,7 +208,7 @@ static size_t route_one(struct worker *w, struct fanout *f, struct match *ms, si
     if (seq > w->pub_seq)
         w->pub_seq = seq;
     struct worker *owner = session_owner(s);
-    if (owner == w && d.qos == 0) {
+    if (owner == w && d.qos == 0 && (s->conn || !w->b->cfg->queue_qos0_messages)) {
         deliver_qos0_borrowed(w, s, &d);
         return 1;
     }
@@ -230,7 +234,7 @@ static size_t route(struct worker *w, struct msg *m)
     w->matches = NULL;
     w->n_matches = w->cap_matches = 0;
     link_sessions(w, ms, n);
-    struct fanout f = {.m = m, .spare = 0, .left = 0};
+    struct fanout f = {.m = m, .spare = 0, .left = 0, .upgrade = w->b->cfg->upgrade_outgoing_qos};
     for (size_t i = 0; i < n; i++)
         f.left += ms[i].head;
     w->routing++;
@@ -276,15 +280,6 @@ size_t deliver_publish(struct worker *w, struct msg *m)
     return route(w, m);
 }
 
-/* Outbound window: the client's Receive Maximum (v5) or max_inflight_messages (v3). */
-static size_t window(const struct worker *w, const struct conn *c)
-{
-    size_t cfg = w->b->cfg->max_inflight_messages ? w->b->cfg->max_inflight_messages : 65535;
-    if (c->version == MQTT_V5)
-        return c->client_receive_max < cfg ? c->client_receive_max : cfg;
-    return cfg;
-}
-
 /* Output a connection may hold before QoS 0 messages to it are dropped (QoS 1/2 are bounded by
  * the in-flight window and the session queue instead). */
 #define OUT_LIMIT (16u * 1024u * 1024u)
@@ -293,6 +288,30 @@ static bool online(const struct session *s)
 {
     const struct conn *c = s->conn;
     return c && c->state == CONN_ACTIVE;
+}
+
+/* Whether one more QoS 1/2 message may go out to s now. The window is the client's Receive
+ * Maximum (v5) or max_inflight_messages (v3); with max_inflight_bytes the payload bytes in flight
+ * must also be below it (so one message of any size may always be in flight, as in Mosquitto). */
+static bool may_send(const struct worker *w, const struct session *s)
+{
+    if (!online(s))
+        return false;
+    const struct config *cfg = w->b->cfg;
+    const struct conn *c = s->conn;
+    size_t win = cfg->max_inflight_messages ? cfg->max_inflight_messages : 65535;
+    if (c->version == MQTT_V5 && c->client_receive_max < win)
+        win = c->client_receive_max;
+    if (s->n_inflight >= win)
+        return false;
+    return cfg->max_inflight_bytes == 0 || s->inflight_bytes < cfg->max_inflight_bytes;
+}
+
+/* QoS 0 for an offline session is queued with queue_qos0_messages (Mosquitto): the session is
+ * persistent, since a clean one does not outlive its connection. */
+static bool queue_qos0(const struct worker *w, const struct session *s)
+{
+    return !online(s) && w->b->cfg->queue_qos0_messages;
 }
 
 /* The subscriber's read rights: its JWT claims when it logged in with them, else the ACL. */
@@ -411,12 +430,12 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
         drop(w, s, d, (enum drop_reason)why);
         return;
     }
-    if (d->qos == 0) {
+    if (d->qos == 0 && !queue_qos0(w, s)) {
         send_qos0(w, s, d);
         delivery_clear(d);
         return;
     }
-    if (online(s) && s->q_len == 0 && s->n_inflight < window(w, s->conn)) {
+    if (d->qos > 0 && s->q_len == 0 && may_send(w, s)) {
         send_in_window(w, s, d);
         return;
     }
@@ -434,13 +453,18 @@ void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
 void deliver_pump(struct worker *w, struct session *s)
 {
     uint64_t now = loop_now_ms(w->loop);
-    while (online(s) && s->n_inflight < window(w, s->conn)) {
+    while (s->q_len && (may_send(w, s) || (online(s) && s->queue[s->q_head].qos == 0))) {
         struct delivery d;
         if (!session_queue_pop(s, &d))
             return;
         worker_stat_add(&w->stats.queued, (uint64_t)-1);
         if (msg_expired(d.m, now)) {
             drop(w, s, &d, DROP_EXPIRED);
+            continue;
+        }
+        if (d.qos == 0) { /* queued while offline (queue_qos0_messages) */
+            send_qos0(w, s, &d);
+            delivery_clear(&d);
             continue;
         }
         send_in_window(w, s, &d);
@@ -642,7 +666,7 @@ static void redeliver_one(struct worker *w, struct session *s, struct delivery *
         /* What the new member subscribed with, not the first one's: its granted QoS, Retain
          * As Published and Subscription Identifier. */
         uint8_t q = options & MQTT_SUBOPT_QOS_MASK;
-        d->qos = q < d->m->qos ? q : d->m->qos;
+        d->qos = q < d->m->qos || w->b->cfg->upgrade_outgoing_qos ? q : d->m->qos;
         d->retain = (options & MQTT_SUBOPT_RAP) && d->m->retain;
         if (d->n_sub_ids > 1)
             mem_free(d->sub_ids);

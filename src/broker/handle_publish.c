@@ -94,6 +94,13 @@ static uint8_t publish_check(struct conn *c, const struct mqtt_publish *pub)
     return 0;
 }
 
+/* Whether storing pub's message would take the heap (what mem_* counts) over memory_limit. */
+static bool over_memory_limit(const struct broker *b, const struct mqtt_publish *pub)
+{
+    uint64_t limit = b->cfg->memory_limit;
+    return limit && mem_in_use() + pub->payload.len + pub->topic.len > limit;
+}
+
 void handle_publish(struct conn *c, struct mqtt_packet *p)
 {
     struct mqtt_publish *pub = &p->u.publish;
@@ -118,6 +125,15 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
     if (pub->qos == 2 && session_qos2_has(c->s, pub->packet_id)) {
         /* Re-sent before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10]. */
         conn_ack(c, MQTT_PUBREC, pub->packet_id, 0, 0);
+        return;
+    }
+    if (over_memory_limit(b, pub)) {
+        /* As Mosquitto under memory_limit: the message is refused and its publisher let go
+         * (before a QoS 2 id is recorded, so that a resend is taken as new). */
+        log_msg(b->log, TLOG_WARN, "Message from %s on %.*s dropped: memory_limit reached",
+                c->s->client_id, (int)pub->topic.len, (const char *)pub->topic.ptr);
+        worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
+        conn_protocol_error(c, MQTT_RC_QUOTA_EXCEEDED, "memory_limit reached");
         return;
     }
     /* The inbound QoS 2 id and the subscribers' copies reach the disk in one commit (a store

@@ -57,7 +57,9 @@ static void send_retained(struct conn *c, struct tern_bytes filter, uint8_t gran
         struct delivery d;
         memset(&d, 0, sizeof d);
         d.m = rb.msgs[i];
-        d.qos = d.m->qos < granted ? d.m->qos : granted;
+        /* upgrade_outgoing_qos: at the granted QoS even above the message's (Mosquitto). */
+        bool up = w->b->cfg->upgrade_outgoing_qos;
+        d.qos = d.m->qos < granted && !up ? d.m->qos : granted;
         d.retain = true; /* sent because of a new subscription [MQTT-3.3.1-8] */
         if (sub_id) {
             d.sub_id = sub_id;

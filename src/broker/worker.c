@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker_log.h"
 #include "broker_metrics.h"
 #include "config.h"
 #include "conn.h"
@@ -128,6 +129,8 @@ static void on_wake(struct loop *l, void *ctx)
     for (size_t i = 0; i < batch.len; i++)
         worker_handle_item(w, &batch.items[i]);
     mem_free(batch.items);
+    if (w->index == 0)
+        broker_log_publish(w, w->b->log_topic); /* log_dest topic */
     conn_release_acks(w);
     if (stop) {
         w->shutting_down = true;

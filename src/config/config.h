@@ -73,7 +73,7 @@ struct config {
     uint32_t max_packet_size;               /* 0 = no limit beyond the protocol's */
     uint32_t message_size_limit;            /* 0 = none */
     uint16_t max_inflight_messages;         /* default 20; Mosquitto's 0 (unlimited) = 65535 */
-    uint64_t max_inflight_bytes;            /* 0 = unlimited; stored, not supported yet */
+    uint64_t max_inflight_bytes;            /* payload bytes in flight per client; 0 = unlimited */
     uint32_t max_queued_messages;           /* default 1000, 0 = unlimited */
     uint64_t max_queued_bytes;              /* default 0 = unlimited; not supported yet */
     uint16_t max_topic_alias;               /* default 10 */
@@ -99,7 +99,7 @@ struct config {
     unsigned log_type;          /* mask of enum log_level; default err|warn|notice|info */
     bool log_timestamp;         /* default true */
     char *log_timestamp_format; /* strftime format; NULL = seconds since the epoch */
-    int log_facility;           /* -1 = default (daemon), 0..7 = local0..7; not supported yet */
+    int log_facility;           /* -1 = default (daemon), 0..7 = local0..7 */
     bool connection_messages;   /* default true */
     char *user;                 /* default "mosquitto"; only matters when started as root */
     char *pid_file;

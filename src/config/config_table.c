@@ -318,10 +318,11 @@ static int h_log_dest(struct config_parser *p, const struct config_option *o,
     if (l->argc > used && l->args[used].ptr[0] != '#')
         return config_parse_error(p, l, "extra argument '%.*s'", (int)l->args[used].len,
                                   l->args[used].ptr);
-    static const unsigned bits[] = {0, LOG_DEST_STDERR, LOG_DEST_STDOUT, LOG_DEST_SYSLOG};
+    static const unsigned bits[] = {0, LOG_DEST_STDERR, LOG_DEST_STDOUT, LOG_DEST_SYSLOG,
+                                    0, LOG_DEST_TOPIC};
     if (i == 0)
         p->cfg->log_dest = 0;
-    else if (i < 4)
+    else if (i < 6)
         p->cfg->log_dest |= bits[i];
     else
         return config_parse_warn(p, l, "log_dest '%.*s' is not supported yet and is ignored",
@@ -715,13 +716,13 @@ static const struct config_option options[] = {
     /* Limits and behaviour. */
     {"max_inflight_messages", h_inflight, SC_GLOBAL, FT_U16, CF(max_inflight_messages), FT_NONE, 0,
      0, 0, 1, 1, 0, NULL},
-    GI("max_inflight_bytes", max_inflight_bytes, FT_U64, 0, I64_MAX, OF_NEG_ZERO | UNS),
+    GI("max_inflight_bytes", max_inflight_bytes, FT_U64, 0, I64_MAX, OF_NEG_ZERO),
     GI("max_keepalive", max_keepalive, FT_U16, 0, 65535, 0),
     GI("max_packet_size", max_packet_size, FT_U32, 20, MAX_PACKET, 0),
     GI("message_size_limit", message_size_limit, FT_U32, 0, MAX_PAYLOAD, 0),
     GI("max_queued_messages", max_queued_messages, FT_U32, 0, U32_MAX, OF_NEG_ZERO),
     GI("max_queued_bytes", max_queued_bytes, FT_U64, 0, I64_MAX, OF_NEG_ZERO),
-    GI("memory_limit", memory_limit, FT_U64, 0, I64_MAX, UNS),
+    GI("memory_limit", memory_limit, FT_U64, 0, I64_MAX, 0),
     GI("worker_threads", worker_threads, FT_UINT, 0, 1024, 0),
     GI("worker_busy_poll_us", worker_busy_poll_us, FT_U32, 0, 10000, 0),
     GI("max_retained_messages", max_retained_messages, FT_U32, 0, U32_MAX, 0),
@@ -734,9 +735,9 @@ static const struct config_option options[] = {
     GB("allow_duplicate_messages", allow_duplicate_messages, OF_OBSOLETE),
     GB("check_retain_source", check_retain_source, 0),
     GS("clientid_prefixes", clientid_prefixes, 0),
-    GB("queue_qos0_messages", queue_qos0_messages, UNS),
+    GB("queue_qos0_messages", queue_qos0_messages, 0),
     GB("set_tcp_nodelay", set_tcp_nodelay, 0), /* TCP_NODELAY is always on (see docs) */
-    GB("upgrade_outgoing_qos", upgrade_outgoing_qos, UNS),
+    GB("upgrade_outgoing_qos", upgrade_outgoing_qos, 0),
     GI("retain_expiry_interval", retain_expiry_interval, FT_U32, 1, I32_MAX, 0),
     XI("retry_interval", SC_GLOBAL, I32_MIN, I32_MAX, OF_OBSOLETE),
     XI("store_clean_interval", SC_GLOBAL, I32_MIN, I32_MAX, OF_OBSOLETE),
@@ -759,7 +760,7 @@ static const struct config_option options[] = {
      "none|all|error|warning|notice|information|debug|subscribe|unsubscribe|websockets|internal"},
     GB("log_timestamp", log_timestamp, 0),
     GS("log_timestamp_format", log_timestamp_format, 0),
-    GI("log_facility", log_facility, FT_INT, 0, 7, UNS),
+    GI("log_facility", log_facility, FT_INT, 0, 7, 0),
     GS("user", user, 0),
     GS("pid_file", pid_file, 0),
     FN("response_information", h_response_information, SC_GLOBAL, 0, 0, 1, 1, OF_REST),

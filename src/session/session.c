@@ -209,6 +209,7 @@ int session_inflight_add(struct session *s, uint16_t packet_id, uint8_t state, s
     f->packet_id = packet_id;
     f->state = state;
     f->d = *d;
+    s->inflight_bytes += d->m ? d->m->payload_len : 0;
     memset(d, 0, sizeof *d);
     return 0;
 }
@@ -224,6 +225,9 @@ struct inflight *session_inflight_find(struct session *s, uint16_t packet_id)
 void session_inflight_remove(struct session *s, struct inflight *f)
 {
     size_t i = (size_t)(f - s->inflight);
+    /* A redistributed entry has lost its message: its bytes are counted out below zero never. */
+    uint64_t len = f->d.m ? f->d.m->payload_len : 0;
+    s->inflight_bytes -= len < s->inflight_bytes ? len : s->inflight_bytes;
     delivery_clear(&f->d);
     /* Keep send order: retransmission after reconnect must follow it [MQTT-4.6.0-1]. */
     memmove(&s->inflight[i], &s->inflight[i + 1], (s->n_inflight - i - 1) * sizeof *f);

@@ -83,6 +83,7 @@ struct session {
     uint32_t q_head, q_len, q_cap;
     uint32_t n_qos2_in, cap_qos2_in;
     uint64_t q_bytes;
+    uint64_t inflight_bytes; /* payload bytes of the in-flight messages (max_inflight_bytes) */
 
     uint16_t *qos2_in; /* inbound QoS 2 packet ids received, PUBREL not yet seen */
 

@@ -1,7 +1,9 @@
 /* Unit tests for src/base: buffers, lists, the allocator's fault injection, error names, log
  * timestamps (epoch seconds or log_timestamp_format). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "buf.h"
@@ -128,6 +130,52 @@ static void test_log_timestamp_format(void)
     log_deinit(&lg);
 }
 
+struct sink_seen {
+    int calls;
+    enum log_level level;
+    char line[128];
+};
+
+static void sink(void *ctx, enum log_level level, const char *line, size_t len)
+{
+    struct sink_seen *seen = ctx;
+    seen->calls++;
+    seen->level = level;
+    snprintf(seen->line, sizeof seen->line, "%.*s", (int)len, line);
+}
+
+/* LOG_DEST_TOPIC hands each line (timestamp included, no newline) to the sink; without the
+ * destination or without a sink nothing reaches it. */
+static void test_log_sink(void)
+{
+    struct log lg;
+    struct sink_seen seen = {0};
+    log_init(&lg);
+    atomic_store(&lg.timestamps, 0);
+    atomic_store(&lg.dests, LOG_DEST_TOPIC);
+    log_msg(&lg, TLOG_WARN, "no sink yet");
+    log_set_sink(&lg, sink, &seen);
+    log_msg(&lg, TLOG_WARN, "to the %s", "sink");
+    CHECK_EQ_INT(seen.calls, 1);
+    CHECK_EQ_INT(seen.level, TLOG_WARN);
+    CHECK(strcmp(seen.line, "to the sink") == 0);
+    atomic_store(&lg.dests, 0);
+    log_msg(&lg, TLOG_WARN, "not to the sink");
+    CHECK_EQ_INT(seen.calls, 1);
+    log_deinit(&lg);
+}
+
+/* log_facility 0..7 selects local0..local7; otherwise daemon (Mosquitto's default). */
+static void test_log_syslog_facility(void)
+{
+    CHECK_EQ_INT(log_syslog_facility(-1), LOG_DAEMON);
+    CHECK_EQ_INT(log_syslog_facility(0), LOG_LOCAL0);
+    CHECK_EQ_INT(log_syslog_facility(5), LOG_LOCAL5);
+    CHECK_EQ_INT(log_syslog_facility(7), LOG_LOCAL7);
+    CHECK_EQ_INT(log_syslog_facility(8), LOG_DAEMON);
+}
+
 UNIT_MAIN(UNIT_TEST(test_buf_append_consume), UNIT_TEST(test_mem_fault_injection),
           UNIT_TEST(test_buf_reserve_fails_cleanly), UNIT_TEST(test_list),
-          UNIT_TEST(test_err_names), UNIT_TEST(test_log_timestamp_format))
+          UNIT_TEST(test_err_names), UNIT_TEST(test_log_timestamp_format), UNIT_TEST(test_log_sink),
+          UNIT_TEST(test_log_syslog_facility))

@@ -371,11 +371,12 @@ void test_logging(void)
     config_free(c);
     config_diag_free(&d);
 
-    c = load_ok("log_dest none\nlog_type all\nlog_dest topic\n", &d);
+    c = load_ok("log_dest none\nlog_type all\nlog_dest topic\nlog_dest dlt\n", &d);
     REQUIRE(c);
-    CHECK_EQ_INT(c->log_dest, 0);
+    CHECK_EQ_INT(c->log_dest, LOG_DEST_TOPIC);
     CHECK_EQ_INT(c->log_type, TLOG_ALL_LEVELS);
-    CHECK(has_warning(&d, "t.conf:3: log_dest 'topic' is not supported yet"));
+    CHECK(!has_warning(&d, "t.conf:3:"));
+    CHECK(has_warning(&d, "t.conf:4: log_dest 'dlt' is not supported yet"));
     config_free(c);
     config_diag_free(&d);
 
