@@ -231,11 +231,6 @@ uint64_t persist_ack_bound(const struct broker *b)
     return UINT64_MAX;
 }
 
-uint64_t persist_durable(const struct broker *b)
-{
-    return b->store ? store_durable_seq(b->store) : 0;
-}
-
 void persist_tick(struct broker *b)
 {
     if (b->store)

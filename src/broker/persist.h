@@ -28,8 +28,6 @@ bool persist_acks_wait(const struct broker *b);
  * not acknowledge what it cannot store); otherwise (no store, or "interval" / "never" with a
  * healthy store) UINT64_MAX. Thread-safe. */
 uint64_t persist_ack_bound(const struct broker *b);
-/* The highest durable seq (0 without a store). */
-uint64_t persist_durable(const struct broker *b);
 /* Housekeeping from the main thread: expiry in the store. */
 void persist_tick(struct broker *b);
 

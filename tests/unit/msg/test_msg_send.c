@@ -164,18 +164,29 @@ static void test_partial_writes_other_worker(void)
     stream_exact(2, 5);
 }
 
+/* One worker with "sub" subscribed to t/# and "pub" connected; NULL on failure. */
+static struct broker_mem *start_pair(struct transport_mem_peer **sub,
+                                     struct transport_mem_peer **pub)
+{
+    struct broker_mem *m = start("listener 0\nallow_anonymous true\n");
+    if (!m)
+        return NULL;
+    *sub = broker_mem_connect(m, 0, 0);
+    *pub = broker_mem_connect(m, 0, 0);
+    if (*sub && *pub && join(m, *sub, "sub", "t/#") == 0 && join(m, *pub, "pub", NULL) == 0)
+        return m;
+    broker_mem_free(m);
+    return NULL;
+}
+
 /* The socket takes only part of the stream, then nothing: the subscriber goes away with large
  * payloads still queued by reference. Every message and buffer must be freed. */
 static void test_close_with_queued_payloads(void)
 {
     size_t before = mem_in_use();
-    struct broker_mem *m = start("listener 0\nallow_anonymous true\n");
+    struct transport_mem_peer *sub, *pub;
+    struct broker_mem *m = start_pair(&sub, &pub);
     REQUIRE(m != NULL);
-    struct transport_mem_peer *sub = broker_mem_connect(m, 0, 0);
-    struct transport_mem_peer *pub = broker_mem_connect(m, 0, 0);
-    REQUIRE(sub && pub);
-    REQUIRE(join(m, sub, "sub", "t/#") == 0);
-    REQUIRE(join(m, pub, "pub", NULL) == 0);
     transport_mem_set_write_limit(sub, 0, 1500); /* stops inside the first payload */
     struct pkt want, got;
     pkt_init(&want);
@@ -198,13 +209,9 @@ static void test_close_with_queued_payloads(void)
 static void test_shutdown_with_queued_payloads(void)
 {
     size_t before = mem_in_use();
-    struct broker_mem *m = start("listener 0\nallow_anonymous true\n");
+    struct transport_mem_peer *sub, *pub;
+    struct broker_mem *m = start_pair(&sub, &pub);
     REQUIRE(m != NULL);
-    struct transport_mem_peer *sub = broker_mem_connect(m, 0, 0);
-    struct transport_mem_peer *pub = broker_mem_connect(m, 0, 0);
-    REQUIRE(sub && pub);
-    REQUIRE(join(m, sub, "sub", "t/#") == 0);
-    REQUIRE(join(m, pub, "pub", NULL) == 0);
     transport_mem_set_write_limit(sub, 0, 0); /* a full socket from the start */
     struct pkt want;
     pkt_init(&want);
