@@ -648,6 +648,17 @@ static void drop_gate(struct conn *c, bool discard)
     mem_free(g);
 }
 
+/* Sends what conn_ack was given, now or when the store allowed it: an acknowledgement, or for
+ * MQTT_PUBLISH the held QoS 2 PUBLISH (reason then carries DUP). A PUBREL's reason is the DUP
+ * marker of deliver_resend, never a reason code. */
+static void send_pending(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+{
+    if (type == MQTT_PUBLISH)
+        send_held_publish(c, packet_id, reason != 0);
+    else
+        conn_send_ack(c, type, packet_id, type == MQTT_PUBREL ? 0 : reason);
+}
+
 static void drop_acks(struct conn *c)
 {
     if (list_linked(&c->ack_node))
@@ -669,10 +680,7 @@ static bool release(struct conn *c, uint64_t bound)
         struct pending_ack *a = &c->acks[c->ack_head];
         if (a->seq > bound)
             return false;
-        if (a->type == MQTT_PUBLISH)
-            send_held_publish(c, a->packet_id, a->reason != 0); /* reason carries DUP here */
-        else
-            conn_send_ack(c, a->type, a->packet_id, a->type == MQTT_PUBREL ? 0 : a->reason);
+        send_pending(c, a->type, a->packet_id, a->reason);
         c->ack_head = (c->ack_head + 1) % c->ack_cap;
         c->ack_len--;
     }
@@ -683,7 +691,7 @@ void conn_ack(struct conn *c, uint8_t type, uint16_t packet_id, uint8_t reason, 
 {
     struct broker *b = c->w->b;
     if (c->ack_len == 0 && seq <= persist_ack_bound(b)) {
-        conn_send_ack(c, type, packet_id, reason);
+        send_pending(c, type, packet_id, reason);
         return;
     }
     if (c->ack_len == c->ack_cap) {
