@@ -42,7 +42,7 @@ struct tern_tls_options {
     const char *ca_path;   /* hashed CA directory, or NULL */
     const char *cert_file; /* client certificate (PEM), or NULL */
     const char *key_file;  /* its private key (PEM), or NULL */
-    const char *version;   /* minimum "tlsv1.2" or "tlsv1.3"; NULL = tlsv1.2 */
+    const char *version;   /* minimum "tlsv1.1", "tlsv1.2" or "tlsv1.3"; NULL = tlsv1.2 */
     bool insecure;         /* skip the host name check (the chain is still verified) */
     bool use_os_certs;     /* also trust the system's CA store when ca_file/ca_path are set */
     const char *ciphers;   /* OpenSSL cipher list for TLS 1.2 and older, or NULL */

@@ -93,6 +93,7 @@ static int bind_local(int fd, const char *addr)
 /* Starts a non-blocking connect to the next untried address. */
 static int try_next(struct client_io *io, const struct client_conn_opts *o)
 {
+    int err = TERN_EIO;
     while (io->ai_next) {
         struct addrinfo *ai = io->ai_next;
         io->ai_next = ai->ai_next;
@@ -103,7 +104,10 @@ static int try_next(struct client_io *io, const struct client_conn_opts *o)
         int one = 1;
         if (o->nodelay)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (o->bind_address && bind_local(fd, o->bind_address) != 0) {
+        int brc = o->bind_address ? bind_local(fd, o->bind_address) : 0;
+        if (brc) {
+            if (brc == TERN_ENOTFOUND)
+                err = brc; /* the bind address does not resolve: say so, not "refused" */
             close(fd);
             continue;
         }
@@ -113,7 +117,7 @@ static int try_next(struct client_io *io, const struct client_conn_opts *o)
         }
         close(fd);
     }
-    return TERN_EIO;
+    return err;
 }
 
 static int tls_version_of(const char *v, int *out)
@@ -200,9 +204,8 @@ static int tls_ctx_new(struct client_io *io, const struct client_conn_opts *o)
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
         return TERN_ETLS;
+    /* A minimum, as libmosquitto: "tlsv1.2" still negotiates TLS 1.3 with a broker that has it. */
     SSL_CTX_set_min_proto_version(ctx, ver);
-    if (o->tls_version)
-        SSL_CTX_set_max_proto_version(ctx, ver);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     int ok = load_trust(ctx, o);
