@@ -129,6 +129,13 @@ bool tern_props_next(struct tern_str raw_props, size_t *pos, struct tern_prop *o
  * either is invalid. */
 bool tern_topic_matches(const char *filter, const char *topic);
 
+/* True when filter may be subscribed to: non-empty UTF-8, '+' and '#' only as whole levels,
+ * '#' last, "$share/group/filter" well formed. */
+bool tern_topic_filter_valid(const char *filter);
+
+/* True when topic may be published to: non-empty UTF-8 without '+' or '#'. */
+bool tern_topic_name_valid(const char *topic);
+
 /* Name Mosquitto gives a property in JSON output ("content-type"), or NULL. */
 const char *tern_prop_name(uint8_t id);
 

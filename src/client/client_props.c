@@ -317,3 +317,13 @@ bool tern_topic_matches(const char *filter, const char *topic)
         return false;
     return codec_topic_matches(f, t);
 }
+
+bool tern_topic_filter_valid(const char *filter)
+{
+    return filter && codec_topic_filter_valid(bytes_str(filter));
+}
+
+bool tern_topic_name_valid(const char *topic)
+{
+    return topic && codec_topic_name_valid(bytes_str(topic));
+}
