@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -223,6 +224,14 @@ static int update_file(const struct pw_opts *o)
         if (in)
             fclose(in);
         return 1;
+    }
+    /* The rewritten file keeps the mode and owner of the one it replaces (a file made 0640 for
+     * the broker's group stays so), as mosquitto_passwd's in-place rewrite does. */
+    struct stat st;
+    if (in && fstat(fileno(in), &st) == 0) {
+        /* Best effort: only root may hand the file to another owner. */
+        (void)!fchown(fileno(out), st.st_uid, st.st_gid);
+        (void)!fchmod(fileno(out), st.st_mode & 07777);
     }
     bool found = false;
     int rc = rewrite(o, in, out, &found);
