@@ -17,13 +17,27 @@
 int cli_conn_open(struct cli_cfg *cfg, const struct tern_callbacks *cb, void *ud,
                   struct tern_client **out);
 
-/* Prints "Error: <message>" for a libtern error unless quiet; returns the exit status: 16 for a
- * SOCKS5 proxy error and 11 for a refused proxy authentication method (libmosquitto's
- * MOSQ_ERR_PROXY and MOSQ_ERR_AUTH, as mosquitto's clients), otherwise 1. */
+/* Prints "Error: <message>" for a libtern error unless quiet, with the text libmosquitto gives
+ * the matching error; returns the exit status: 16 for a SOCKS5 proxy error and 11 for a refused
+ * proxy authentication method (libmosquitto's MOSQ_ERR_PROXY and MOSQ_ERR_AUTH, as mosquitto's
+ * clients), otherwise 1. (cli_conn_open prints connect failures as "Unable to connect (...)".) */
 int cli_conn_error(const struct cli_cfg *cfg, int err);
 
-/* Sends DISCONNECT (with -D disconnect properties) and waits for the close. */
-void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c);
+/* Sends DISCONNECT with reason (v5 only; 0 otherwise) and the -D disconnect properties, and
+ * waits for the close. */
+void cli_conn_close(struct cli_cfg *cfg, struct tern_client *c, uint8_t reason);
+
+/* mosquitto_reason_string's text for an MQTT v5 reason code. */
+const char *cli_reason_string(uint8_t reason);
+
+/* Loads the -m/-f/-s/-n payload of tern pub or tern rr: *buf is NULL or an allocation the
+ * caller frees with mem_free. Returns 0 or the exit status (error printed). */
+int cli_load_payload(const struct cli_cfg *cfg, char **buf, struct tern_str *payload);
+
+/* SIGINT and SIGTERM set a flag instead of killing the process (tern sub and tern rr leave with
+ * a DISCONNECT, as mosquitto_sub does); cli_signalled() reads it. */
+void cli_catch_signals(void);
+bool cli_signalled(void);
 
 /* Prints "Connection error: ..." for a refused CONNACK like mosquitto's clients. */
 void cli_print_connack_error(FILE *err, int version, uint8_t reason);

@@ -29,6 +29,8 @@ static const char common_opts[] =
     " --capath : directory of trusted CA certificates; enables TLS.\n"
     " --cert : client certificate for authentication (needs --key).\n"
     " --key : client private key for authentication (needs --cert).\n"
+    " --keyform : key file type: pem. (engine, like --tls-engine and\n"
+    "             --tls-engine-kpass-sha1, is refused: OpenSSL 3 deprecated engines.)\n"
     " --tls-version : TLS protocol version: tlsv1.3, tlsv1.2 or tlsv1.1. Defaults to at least "
     "tlsv1.2.\n"
     " --insecure : do not check that the server certificate hostname matches the host.\n"
@@ -101,10 +103,7 @@ static const char sub_output_opts[] =
     " -R : do not print stale messages (those with retain set).\n"
     " -v : print published messages verbosely (topic then payload).\n"
     " -W : timeout in seconds; exit with status 27 when it passes.\n"
-    " --pretty : print formatted output rather than minimised output when using -F %j/%J.\n"
-    " --nl : v5 subscription option No Local.\n"
-    " --rap : v5 subscription option Retain As Published.\n"
-    " --retain-handling : v5 subscription option Retain Handling (0, 1 or 2).\n";
+    " --pretty : print formatted output rather than minimised output when using -F %j/%J.\n";
 
 void cli_help_sub(FILE *out)
 {
@@ -129,9 +128,14 @@ void cli_help_sub(FILE *out)
           " -t : mqtt topic to subscribe to. May be repeated.\n"
           " -T : topic string to filter out of results. May be repeated.\n"
           " -U : unsubscribe from a topic. May be repeated.\n"
+          " --random-filter : only print this percentage (0.1-100.0) of the messages received.\n"
           " --retained-only : only handle retained messages; exit at the first non-retained.\n"
           " --remove-retained : clear every retained message received (publishes an empty\n"
-          "                     retained message to its topic).\n",
+          "                     retained message to its topic); -T keeps matching ones.\n"
+          " --nl : v5 subscription option No Local (a tern extension).\n"
+          " --rap : v5 subscription option Retain As Published (a tern extension).\n"
+          " --retain-handling : v5 subscription option Retain Handling 0, 1 or 2 (a tern\n"
+          "                     extension).\n",
           out);
     fputs(sub_output_opts, out);
 }
@@ -142,7 +146,7 @@ void cli_help_rr(FILE *out)
                  "Defaults to MQTT v5, where the Response Topic property is used.\n\n"
                  "Usage: tern rr {[-h host] [-p port] [-u username] [-P password] -t topic | -L "
                  "URL}\n"
-                 "               -e response-topic {-f file | -m message | -n}\n"
+                 "               -e response-topic {-f file | -m message | -n | -s}\n"
                  "               [-c] [-k keepalive] [-q qos] [-R] [-F format] [-N] [-v] [-W "
                  "timeout]\n"
                  "               [-A bind_address] [-i id] [-I id_prefix] [-d] [--quiet] [-V "
@@ -153,6 +157,7 @@ void cli_help_rr(FILE *out)
           " -f : send the contents of a file as the request.\n"
           " -m : request payload to send.\n"
           " -n : send a null (zero length) request.\n"
+          " -s : read the request from stdin, sending the entire input.\n"
           " -q : quality of service level for the request and the subscription.\n"
           " -t : topic where the request message will be sent.\n",
           out);
@@ -162,16 +167,17 @@ void cli_help_rr(FILE *out)
 void cli_help_passwd(FILE *out)
 {
     fputs("tern passwd manages password files for mosquitto and ternd.\n\n"
-          "Usage: tern passwd [-H sha512 | -H sha512-pbkdf2] [-I iterations] [-c | -D] "
-          "passwordfile username\n"
-          "       tern passwd [-H sha512 | -H sha512-pbkdf2] [-I iterations] [-c] -b "
+          "Usage: tern passwd [-H sha512 | -H sha512-pbkdf2 | -H argon2id] [-I iterations] "
+          "[-c | -D] passwordfile username\n"
+          "       tern passwd [-H ...] [-I iterations] [-c] -b "
           "passwordfile username password\n"
           "       tern passwd -U passwordfile\n"
           " -b : run in batch mode to allow passing passwords on the command line.\n"
           " -c : create a new password file. This will overwrite existing files.\n"
+          "      An updated file keeps the mode and owner of the one it replaces.\n"
           " -D : delete the username rather than adding/updating its password.\n"
-          " -H : hashing algorithm: sha512-pbkdf2 (default, $7$) or sha512 ($6$).\n"
-          "      argon2id is refused: this build has no libargon2.\n"
+          " -H : hashing algorithm: sha512-pbkdf2 (default, $7$), sha512 ($6$) or argon2id\n"
+          "      (Mosquitto 2.1's $argon2id$ form).\n"
           " -I : PBKDF2 iterations. Defaults to 101, as mosquitto_passwd 2.0.\n"
           " -U : update a plain text password file to use hashed passwords.\n"
           " --help : display this message.\n",

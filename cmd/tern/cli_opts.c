@@ -30,14 +30,82 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct cli_cfg *c, F
     return FAIL;
 }
 
+/* An error mosquitto's clients report from libmosquitto, after parsing: no usage hint. */
+__attribute__((format(printf, 2, 3))) static int fail_bare(FILE *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("Error: ", err);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fputc('\n', err);
+    return FAIL;
+}
+
+/* What mosquitto's clients say when an option is given without its value: "<name> argument
+ * given but <missing>." (name is the short form where there is one). */
+static const struct {
+    const char *opt, *alias, *name, *missing;
+} missing_texts[] = {
+    {"-h", "--host", "-h", "no host specified"},
+    {"-p", "--port", "-p", "no port specified"},
+    {"-A", NULL, "-A", "no address specified"},
+    {"-i", "--id", "-i", "no id specified"},
+    {"-I", "--id-prefix", "-I", "no id prefix specified"},
+    {"-u", "--username", "-u", "no username specified"},
+    {"-P", "--pw", "-P", "no password specified"},
+    {"-k", "--keepalive", "-k", "no keepalive specified"},
+    {"-q", "--qos", "-q", "no QoS specified"},
+    {"-M", NULL, "-M", "max_inflight not specified"},
+    {"-x", "--session-expiry-interval", "-x", "no session expiry interval specified"},
+    {"-V", "--protocol-version", "--protocol-version", "no version specified"},
+    {"-L", "--url", "-L", "no URL specified"},
+    {"-t", "--topic", "-t", "no topic specified"},
+    {"-m", "--message", "-m", "no message specified"},
+    {"-f", "--file", "-f", "no file specified"},
+    {"--repeat", NULL, "--repeat", "no count specified"},
+    {"--repeat-delay", NULL, "--repeat-delay", "no time specified"},
+    {"-T", "--filter-out", "-T", "no topic filter specified"},
+    {"-U", "--unsubscribe", "-U", "no unsubscribe topic specified"},
+    {"-C", NULL, "-C", "no count specified"},
+    {"-W", NULL, "-W", "no timeout specified"},
+    {"-F", NULL, "-F", "no format specified"},
+    {"-e", NULL, "-e", "no response topic specified"},
+    {"--will-topic", NULL, "--will-topic", "no will topic specified"},
+    {"--will-payload", NULL, "--will-payload", "no will payload specified"},
+    {"--will-qos", NULL, "--will-qos", "no will QoS specified"},
+    {"--cafile", NULL, "--cafile", "no file specified"},
+    {"--capath", NULL, "--capath", "no directory specified"},
+    {"--cert", NULL, "--cert", "no file specified"},
+    {"--key", NULL, "--key", "no file specified"},
+    {"--keyform", NULL, "--keyform", "no keyform specified"},
+    {"--tls-version", NULL, "--tls-version", "no version specified"},
+    {"--ciphers", NULL, "--ciphers", "no ciphers specified"},
+    {"--tls-alpn", NULL, "--tls-alpn", "no protocol specified"},
+    {"--tls-engine", NULL, "--tls-engine", "no engine_id specified"},
+    {"--tls-engine-kpass-sha1", NULL, "--tls-engine-kpass-sha1", "no kpass sha1 specified"},
+    {"--psk", NULL, "--psk", "no key specified"},
+    {"--psk-identity", NULL, "--psk-identity", "no identity specified"},
+    {"--unix", NULL, "--unix", "no socket path specified"},
+    {"--proxy", NULL, "--proxy", "no proxy url specified"},
+    {"--random-filter", NULL, "--random-filter", "no chance specified"},
+};
+
 /* The value after option argv[*i], or NULL (error printed). */
 static const char *value(const struct cli_cfg *c, int argc, char **argv, int *i, FILE *err)
 {
-    if (*i + 1 >= argc) {
-        fail(c, err, "%s argument given but no value specified.", argv[*i]);
-        return NULL;
+    if (*i + 1 < argc)
+        return argv[++*i];
+    const char *o = argv[*i], *name = o, *missing = "no value specified";
+    for (size_t k = 0; k < sizeof missing_texts / sizeof missing_texts[0]; k++) {
+        if (!strcmp(o, missing_texts[k].opt) ||
+            (missing_texts[k].alias && !strcmp(o, missing_texts[k].alias))) {
+            name = missing_texts[k].name;
+            missing = missing_texts[k].missing;
+        }
     }
-    return argv[++*i];
+    fail(c, err, "%s argument given but %s.\n", name, missing);
+    return NULL;
 }
 
 static bool to_long(const char *s, long long lo, long long hi, long long *out)
@@ -193,8 +261,11 @@ static int set_prop(struct cli_cfg *c, struct cli_props *cp, const struct prop_d
 /* -D command identifier value [value2] */
 static int parse_property(struct cli_cfg *c, int argc, char **argv, int *i, FILE *err)
 {
+    /* As mosquitto's clients: -D selects MQTT v5 (a later -V overrides it). */
+    c->version = TERN_MQTT_V5;
     if (*i + 3 >= argc)
-        return fail(c, err, "%s argument given but not enough arguments specified.", argv[*i]);
+        return fail(c, err, "--property argument given but not enough arguments specified.%s",
+                    "\n");
     const char *cmd = argv[*i + 1], *name = argv[*i + 2];
     int ci = -1;
     for (int k = 0; k < PC_COUNT; k++) {
@@ -202,14 +273,14 @@ static int parse_property(struct cli_cfg *c, int argc, char **argv, int *i, FILE
             ci = k;
     }
     if (ci < 0)
-        return fail(c, err, "Invalid command %s given in --property argument.", cmd);
+        return fail(c, err, "Invalid command given in --property argument.%s", "\n");
     const struct prop_def *d = NULL;
     for (size_t k = 0; k < sizeof prop_defs / sizeof prop_defs[0]; k++) {
         if (strcmp(name, prop_defs[k].name) == 0)
             d = &prop_defs[k];
     }
     if (!d)
-        return fail(c, err, "Invalid property name %s given in --property argument.", name);
+        return fail(c, err, "Invalid property name given in --property argument.%s", "\n");
     if (!(d->cmds & (1u << ci))) {
         fprintf(err, "Error: %s property not allowed for %s in --property argument.\n\n", name,
                 cmd);
@@ -219,7 +290,8 @@ static int parse_property(struct cli_cfg *c, int argc, char **argv, int *i, FILE
     const char *v2 = NULL;
     if (d->type == 'p') {
         if (*i + 4 >= argc)
-            return fail(c, err, "%s argument given but not enough arguments specified.", argv[*i]);
+            return fail(c, err, "--property argument given but not enough arguments specified.%s",
+                        "\n");
         v2 = argv[*i + 4];
     }
     int rc = set_prop(c, &c->props[ci], d, argv[*i + 3], v2, err);
@@ -239,7 +311,7 @@ static int parse_url(struct cli_cfg *c, const char *url, FILE *err)
         rest = url + 8;
         c->tls = true;
     } else {
-        return fail(c, err, "Unsupported URL scheme in '%s'.", url);
+        return fail(c, err, "unsupported URL scheme.%s", "\n");
     }
     if (strlen(rest) >= sizeof c->url_buf)
         return fail(c, err, "URL too long: '%s'.", url);
@@ -287,18 +359,7 @@ static int parse_version(struct cli_cfg *c, const char *v, FILE *err)
     else if (!strcmp(v, "mqttv5") || !strcmp(v, "5"))
         c->version = TERN_MQTT_V5;
     else
-        return fail(c, err, "Invalid protocol version argument given.%s", "");
-    return OK;
-}
-
-static int parse_int_opt(struct cli_cfg *c, const char *opt, const char *v, long long lo,
-                         long long hi, long long *out, FILE *err)
-{
-    if (!to_long(v, lo, hi, out)) {
-        fprintf(err, "Error: Invalid %s value '%s'.\n\nUse '%s --help' to see usage.\n", opt,
-                v ? v : "", cli_tool_name(c->tool));
-        return FAIL;
-    }
+        return fail(c, err, "Invalid protocol version argument given.%s", "\n");
     return OK;
 }
 
@@ -308,9 +369,12 @@ static int parse_session_expiry(struct cli_cfg *c, const char *v, FILE *err)
         c->session_expiry = UINT32_MAX;
         return OK;
     }
-    long long n;
-    if (!to_long(v, 0, UINT32_MAX, &n))
-        return fail(c, err, "Invalid session-expiry-interval '%s'.", v);
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end)
+        return fail(c, err, "session-expiry-interval not a number.%s", "\n");
+    if (n < 0 || n > UINT32_MAX)
+        return fail(c, err, "session-expiry-interval out of range.%s", "\n");
     c->session_expiry = n;
     return OK;
 }
@@ -339,6 +403,9 @@ static const char **string_slot(struct cli_cfg *c, const char *opt)
         {"--capath", offsetof(struct cli_cfg, capath)},
         {"--cert", offsetof(struct cli_cfg, cert)},
         {"--key", offsetof(struct cli_cfg, key)},
+        {"--keyform", offsetof(struct cli_cfg, keyform)},
+        {"--tls-engine", offsetof(struct cli_cfg, tls_engine)},
+        {"--tls-engine-kpass-sha1", offsetof(struct cli_cfg, tls_engine_kpass)},
         {"--tls-version", offsetof(struct cli_cfg, tls_version)},
         {"--ciphers", offsetof(struct cli_cfg, ciphers)},
         {"--tls-alpn", offsetof(struct cli_cfg, tls_alpn)},
@@ -396,7 +463,7 @@ static int parse_numeric(struct cli_cfg *c, const char *o, const char *v, FILE *
         c->will_qos = (int)n;
     } else if (!strcmp(o, "-M")) {
         if (!to_long(v, 1, 65535, &n))
-            return fail(c, err, "Maximum inflight messages must be greater than 0 (got %s).", v);
+            return fail(c, err, "Maximum inflight messages must be greater than 0.%s", "\n");
         c->max_inflight = (int)n;
     } else if (!strcmp(o, "-x") || !strcmp(o, "--session-expiry-interval")) {
         return parse_session_expiry(c, v, err);
@@ -462,49 +529,48 @@ static int set_pub_mode(struct cli_cfg *c, enum cli_pub_mode m, FILE *err)
 static int parse_pub(struct cli_cfg *c, int argc, char **argv, int *i, FILE *err)
 {
     const char *o = argv[*i];
-    if (!strcmp(o, "-r") || !strcmp(o, "--retain")) {
+    bool rr = c->tool == CLI_RR; /* mosquitto_rr sends one request: no -r, -l, --repeat */
+    if (!rr && (!strcmp(o, "-r") || !strcmp(o, "--retain"))) {
         c->retain = true;
         return OK;
     }
     if (!strcmp(o, "-n") || !strcmp(o, "--null-message"))
         return set_pub_mode(c, PM_NULL, err);
-    if (!strcmp(o, "-l") || !strcmp(o, "--stdin-line"))
+    if (!rr && (!strcmp(o, "-l") || !strcmp(o, "--stdin-line")))
         return set_pub_mode(c, PM_LINES, err);
     if (!strcmp(o, "-s") || !strcmp(o, "--stdin-file"))
         return set_pub_mode(c, PM_STDIN, err);
     bool m = !strcmp(o, "-m") || !strcmp(o, "--message");
     bool f = !strcmp(o, "-f") || !strcmp(o, "--file");
     bool t = !strcmp(o, "-t") || !strcmp(o, "--topic");
-    bool rep = !strcmp(o, "--repeat"), delay = !strcmp(o, "--repeat-delay");
+    bool rep = !rr && !strcmp(o, "--repeat"), delay = !rr && !strcmp(o, "--repeat-delay");
     if (!m && !f && !t && !rep && !delay)
         return NOMATCH;
+    /* As mosquitto: a second message source is refused before its value is looked at. */
+    if ((m || f) && set_pub_mode(c, m ? PM_MESSAGE : PM_FILE, err))
+        return FAIL;
     const char *v = value(c, argc, argv, i, err);
     if (!v)
         return FAIL;
     if (t) {
         c->topic = v;
-        return OK;
-    }
-    if (rep) {
+    } else if (rep) {
         long long n;
-        if (parse_int_opt(c, o, v, 1, LONG_MAX, &n, err))
-            return FAIL;
+        if (!to_long(v, 1, LONG_MAX, &n))
+            return fail(c, err, "--repeat argument must be >0.%s", "\n");
         c->repeat = (long)n;
-        return OK;
-    }
-    if (delay) {
+    } else if (delay) {
         char *end;
         c->repeat_delay_s = strtod(v, &end);
-        if (*end || c->repeat_delay_s < 0)
+        if (*end || end == v)
             return fail(c, err, "Invalid --repeat-delay value '%s'.", v);
-        return OK;
-    }
-    if (set_pub_mode(c, m ? PM_MESSAGE : PM_FILE, err))
-        return FAIL;
-    if (m)
+        if (c->repeat_delay_s < 0)
+            return fail(c, err, "--repeat-delay argument must be >=0.0.%s", "\n");
+    } else if (m) {
         c->message = v;
-    else
+    } else {
         c->file = v;
+    }
     return OK;
 }
 
@@ -518,21 +584,32 @@ static int add_topic(struct cli_cfg *c, const char **list, int *count, const cha
 
 static bool *sub_flag(struct cli_cfg *c, const char *o)
 {
+    bool sub = c->tool == CLI_SUB;
     if (!strcmp(o, "-v") || !strcmp(o, "--verbose"))
         return &c->verbose;
     if (!strcmp(o, "-R") || !strcmp(o, "--no-stale"))
         return &c->no_retained;
-    if (c->tool == CLI_SUB && !strcmp(o, "-E"))
+    if (sub && !strcmp(o, "-E"))
         return &c->exit_after_sub;
-    if (c->tool == CLI_SUB && !strcmp(o, "--retained-only"))
+    if (sub && !strcmp(o, "--retained-only"))
         return &c->retained_only;
-    if (c->tool == CLI_SUB && !strcmp(o, "--remove-retained"))
+    if (sub && !strcmp(o, "--remove-retained"))
         return &c->remove_retained;
-    if (!strcmp(o, "--nl"))
+    if (sub && !strcmp(o, "--nl"))
         return &c->no_local;
-    if (!strcmp(o, "--rap"))
+    if (sub && !strcmp(o, "--rap"))
         return &c->retain_as_published;
     return NULL;
+}
+
+/* A subscription filter given with -t, -T or -U, checked when parsed as mosquitto_sub does. */
+static int add_filter(struct cli_cfg *c, const char **list, int *count, const char *what,
+                      const char *v, FILE *err)
+{
+    if (!tern_topic_filter_valid(v))
+        return fail(c, err, "Invalid %s topic '%s', are all '+' and '#' wildcards correct?", what,
+                    v);
+    return add_topic(c, list, count, v, err);
 }
 
 static int parse_sub(struct cli_cfg *c, int argc, char **argv, int *i, FILE *err)
@@ -552,43 +629,72 @@ static int parse_sub(struct cli_cfg *c, int argc, char **argv, int *i, FILE *err
         if (rc != NOMATCH)
             return rc;
     }
-    static const char *const with_value[] = {
-        "-t", "--topic", "-T", "--filter-out",     "-U", "--unsubscribe", "-C",
-        "-W", "-F",      "-e", "--retain-handling"};
-    size_t k = 0, n = sizeof with_value / sizeof with_value[0];
-    while (k < n && strcmp(o, with_value[k]) != 0)
-        k++;
-    if (k == n || (c->tool == CLI_SUB && k == 9) || (c->tool == CLI_RR && k < 7))
+    enum {
+        O_TOPIC,
+        O_FILTER_OUT,
+        O_UNSUB,
+        O_COUNT,
+        O_TIMEOUT,
+        O_FORMAT,
+        O_RESPONSE,
+        O_HANDLING,
+        O_RANDOM
+    };
+    static const struct {
+        const char *name, *alias;
+        int id;
+        bool sub, rr; /* accepted by tern sub, by tern rr */
+    } opts[] = {
+        {"-t", "--topic", O_TOPIC, true, false},
+        {"-T", "--filter-out", O_FILTER_OUT, true, false},
+        {"-U", "--unsubscribe", O_UNSUB, true, false},
+        {"-C", NULL, O_COUNT, true, false},
+        {"-W", NULL, O_TIMEOUT, true, true},
+        {"-F", NULL, O_FORMAT, true, true},
+        {"-e", NULL, O_RESPONSE, false, true},
+        {"--retain-handling", NULL, O_HANDLING, true, false},
+        {"--random-filter", NULL, O_RANDOM, true, false},
+    };
+    int id = -1;
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        if ((!strcmp(o, opts[k].name) || (opts[k].alias && !strcmp(o, opts[k].alias))) &&
+            (c->tool == CLI_SUB ? opts[k].sub : opts[k].rr))
+            id = opts[k].id;
+    }
+    if (id < 0)
         return NOMATCH;
     const char *v = value(c, argc, argv, i, err);
     if (!v)
         return FAIL;
     long long num;
-    switch (k) {
-    case 0:
-    case 1:
-        return add_topic(c, c->topics, &c->topic_count, v, err);
-    case 2:
-    case 3:
-        return add_topic(c, c->filter_out, &c->filter_out_count, v, err);
-    case 4:
-    case 5:
-        return add_topic(c, c->unsub, &c->unsub_count, v, err);
-    case 6:
+    char *end;
+    switch (id) {
+    case O_TOPIC:
+        return add_filter(c, c->topics, &c->topic_count, "subscription", v, err);
+    case O_FILTER_OUT:
+        return add_filter(c, c->filter_out, &c->filter_out_count, "filter", v, err);
+    case O_UNSUB:
+        return add_filter(c, c->unsub, &c->unsub_count, "unsubscribe", v, err);
+    case O_COUNT:
         if (!to_long(v, 1, LONG_MAX, &num))
-            return fail(c, err, "Invalid -C count '%s'.", v);
+            return fail(c, err, "Invalid message count \"%s\".\n", v);
         c->msg_count = (long)num;
         return OK;
-    case 7:
+    case O_TIMEOUT:
         if (!to_long(v, 1, 3600 * 24 * 365, &num))
-            return fail(c, err, "Invalid -W timeout '%s'.", v);
+            return fail(c, err, "Invalid timeout \"%s\".\n", v);
         c->timeout_s = (long)num;
         return OK;
-    case 8:
+    case O_FORMAT:
         c->format = v;
         return OK;
-    case 9:
+    case O_RESPONSE:
         c->response_topic = v;
+        return OK;
+    case O_RANDOM:
+        c->random_filter = strtod(v, &end);
+        if (end == v || *end || !(c->random_filter >= 0.1 && c->random_filter <= 100.0))
+            return fail(c, err, "--random-filter chance must be between 0.1-100.0%s", "\n");
         return OK;
     default:
         if (!to_long(v, 0, 2, &num))
@@ -625,6 +731,65 @@ static int check_proxy(const struct cli_cfg *c, FILE *err)
     return OK;
 }
 
+static bool has_wildcard(const char *t)
+{
+    return strchr(t, '+') || strchr(t, '#');
+}
+
+/* libmosquitto's mosquitto_tls_set / _tls_opts_set checks, made before connecting. */
+static int check_tls(struct cli_cfg *c, FILE *err)
+{
+    if (c->keyform && !c->key)
+        return fail(c, err, "If keyform is set, keyfile must be also specified.%s", "");
+    if (c->keyform && strcmp(c->keyform, "pem") != 0 && strcmp(c->keyform, "engine") != 0)
+        return fail_bare(err, "Problem setting key form, it must be one of 'pem' or 'engine'.");
+    if (c->tls_engine_kpass && (!c->tls_engine || !c->keyform))
+        return fail(c, err,
+                    "when using tls-engine-kpass-sha1, both tls-engine and keyform must also be "
+                    "provided.%s",
+                    "");
+    /* OpenSSL 3 deprecates engines; tern loads keys from PEM files only. */
+    if (c->tls_engine || (c->keyform && !strcmp(c->keyform, "engine")))
+        return fail(c, err,
+                    "TLS engines are not supported by tern (OpenSSL 3 deprecated them); use a PEM "
+                    "key file.%s",
+                    "");
+    if (!c->tls)
+        return OK;
+    const char *const files[] = {c->cafile, c->cert, c->key};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        if (files[k] && access(files[k], R_OK) != 0)
+            return fail_bare(err, "Problem setting TLS options: File not found.");
+    }
+    if (c->tls_version && strcmp(c->tls_version, "tlsv1.3") != 0 &&
+        strcmp(c->tls_version, "tlsv1.2") != 0 && strcmp(c->tls_version, "tlsv1.1") != 0)
+        return fail_bare(err, "Problem setting TLS options, check the options are valid.");
+    return OK;
+}
+
+/* Client id rules of mosquitto's clients: a persistent session needs a fixed id. */
+static int check_id(struct cli_cfg *c, FILE *err)
+{
+    if (c->id && c->id_prefix)
+        return fail(c, err, "-i and -I argument cannot be used together.%s", "\n");
+    if (c->version != TERN_MQTT_V5) {
+        if (!c->clean && (c->id_prefix || !c->id))
+            return fail(c, err, "You must provide a client id if you are using the -c option.%s",
+                        "");
+        return OK;
+    }
+    bool forever = c->session_expiry == UINT32_MAX || (c->session_expiry < 0 && !c->clean);
+    if (forever && (c->id_prefix || !c->id))
+        return fail(c, err,
+                    "You must provide a client id if you are using an infinite session expiry "
+                    "interval.%s",
+                    "");
+    if (!c->clean && !c->id) /* libmosquitto refuses it; mosquitto_pub words it shorter */
+        return fail_bare(err,
+                         c->tool == CLI_PUB ? "Invalid id." : "Invalid id and/or clean_session.");
+    return OK;
+}
+
 static int check_common(struct cli_cfg *c, FILE *err)
 {
     if (c->will_payload && !c->will_topic)
@@ -633,10 +798,12 @@ static int check_common(struct cli_cfg *c, FILE *err)
         return fail(c, err, "Will retain given, but no will topic given.%s", "");
     if (c->will_topic && !tern_str_of(c->will_topic).len)
         return fail(c, err, "Invalid will topic '%s'.", c->will_topic);
+    if (c->will_topic && has_wildcard(c->will_topic))
+        return fail(c, err, "Invalid will topic '%s', does it contain '+' or '#'?", c->will_topic);
     if (c->password && !c->username && c->version != TERN_MQTT_V5)
-        return fail(c, err, "-P password given, but no -u username given.%s", "");
-    if (!c->clean && (c->id_prefix || !c->id))
-        return fail(c, err, "You must provide a client id if you are using the -c option.%s", "");
+        return fail_bare(err, "Problem setting username and/or password.");
+    if (check_id(c, err))
+        return FAIL;
     if ((c->cafile || c->capath) && c->psk)
         return fail(c, err, "Only one of --psk or --cafile/--capath may be used at once.%s", "");
     if (c->psk && !c->psk_identity)
@@ -653,16 +820,14 @@ static int check_common(struct cli_cfg *c, FILE *err)
     return OK;
 }
 
-static bool has_wildcard(const char *t)
-{
-    return strchr(t, '+') || strchr(t, '#');
-}
-
 static int check_tool(struct cli_cfg *c, FILE *err)
 {
     if (c->tool == CLI_PUB) {
-        if (!c->topic || c->pub_mode == PM_NONE)
-            return fail(c, err, "Both topic and message must be supplied.%s", "");
+        if (!c->topic || c->pub_mode == PM_NONE) {
+            /* As mosquitto_pub: the error, then the usage text (HELP prints it). */
+            fail_bare(err, "Both topic and message must be supplied.");
+            return HELP;
+        }
         if (has_wildcard(c->topic))
             return fail(c, err, "Invalid publish topic '%s', does it contain '+' or '#'?",
                         c->topic);
@@ -672,17 +837,20 @@ static int check_tool(struct cli_cfg *c, FILE *err)
         if (!c->topic || c->pub_mode == PM_NONE || !c->response_topic)
             return fail(c, err, "All of topic, message, and response topic must be supplied.%s",
                         "");
+        if (has_wildcard(c->topic))
+            return fail(c, err, "Invalid publish topic '%s', does it contain '+' or '#'?",
+                        c->topic);
+        if (has_wildcard(c->response_topic))
+            return fail(c, err, "Invalid response topic '%s', does it contain '+' or '#'?",
+                        c->response_topic);
         return OK;
     }
     if (c->topic_count == 0)
         return fail(c, err, "You must specify a topic to subscribe to.%s", "");
-    for (int k = 0; k < c->topic_count; k++) {
-        const char *t = c->topics[k];
-        if (!*t)
-            return fail(c, err,
-                        "Invalid subscription topic '%s', are all '+' and '#' "
-                        "wildcards correct?",
-                        t);
+    if (c->no_retained && c->retained_only) {
+        /* mosquitto_sub's exact output: a blank line first, no usage hint. */
+        fputs("\nError: Combining '-R' and '--retained-only' makes no sense.\n", err);
+        return FAIL;
     }
     return OK;
 }
@@ -698,6 +866,7 @@ int cli_parse(struct cli_cfg *c, enum cli_tool tool, int argc, char **argv, FILE
     c->max_inflight = 20;
     c->eol = true;
     c->repeat = 1;
+    c->random_filter = 100.0;
     for (int i = 1; i < argc; i++) {
         int rc = parse_common(c, argc, argv, &i, err);
         if (rc == NOMATCH)
@@ -713,7 +882,11 @@ int cli_parse(struct cli_cfg *c, enum cli_tool tool, int argc, char **argv, FILE
     }
     if (check_common(c, err))
         return FAIL;
-    return check_tool(c, err);
+    int rc = check_tool(c, err);
+    if (rc)
+        return rc;
+    /* Last, as libmosquitto's checks run when mosquitto's clients set up the connection. */
+    return check_tls(c, err);
 }
 
 /* ---- To libtern ---- */

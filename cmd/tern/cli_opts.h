@@ -60,6 +60,9 @@ struct cli_cfg {
     const char *capath;
     const char *cert;
     const char *key;
+    const char *keyform;          /* "pem" (engines are refused) */
+    const char *tls_engine;       /* recognised, refused */
+    const char *tls_engine_kpass; /* recognised, refused */
     const char *tls_version;
     bool insecure;
     bool tls_use_os_certs;
@@ -95,6 +98,7 @@ struct cli_cfg {
     bool pretty;
     bool retained_only;
     bool remove_retained;
+    double random_filter; /* percent of messages printed, 100 = all */
     bool no_local;
     bool retain_as_published;
     int retain_handling;
@@ -112,7 +116,9 @@ struct cli_cfg {
 };
 
 /* Parses argv[1..argc) (argv[0] is the subcommand name). Returns 0, 1 after printing an
- * "Error: ..." line and the usage hint to err, or 2 when --help was given. */
+ * "Error: ..." line (and mosquitto's usage hint where it prints one) to err, or 2 when the
+ * usage text is to be printed: --help, or tern pub without topic or message (after the error,
+ * as mosquitto_pub). */
 int cli_parse(struct cli_cfg *c, enum cli_tool tool, int argc, char **argv, FILE *err);
 
 /* Fills o from c (pointing into c). */

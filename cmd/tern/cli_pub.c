@@ -14,7 +14,6 @@
 
 struct pub_state {
     struct cli_cfg *cfg;
-    int failed; /* a PUBACK/PUBCOMP with an error reason */
 };
 
 static void on_publish(struct tern_client *c, void *ud, uint16_t id, uint8_t reason,
@@ -24,12 +23,10 @@ static void on_publish(struct tern_client *c, void *ud, uint16_t id, uint8_t rea
     (void)c;
     (void)id;
     (void)props;
-    /* 0x10 "no matching subscribers" is success. */
-    if (reason >= 0x80) {
-        s->failed = 1;
-        if (!s->cfg->quiet)
-            fprintf(stderr, "Warning: Publish %u failed: reason 0x%02x.\n", id, reason);
-    }
+    /* 0x10 "no matching subscribers" is success. As mosquitto_pub, a refused message is a
+     * warning and does not change the exit status. */
+    if (reason >= 0x80 && !s->cfg->quiet)
+        fprintf(stderr, "Warning: Publish %u failed: %s.\n", id, cli_reason_string(reason));
 }
 
 /* Reads all of f into a new buffer. */
@@ -99,7 +96,7 @@ static int publish_lines(struct cli_cfg *cfg, struct tern_client *c)
     return rc;
 }
 
-static int load_payload(struct cli_cfg *cfg, char **buf, struct tern_str *payload)
+int cli_load_payload(const struct cli_cfg *cfg, char **buf, struct tern_str *payload)
 {
     size_t len = 0;
     *buf = NULL;
@@ -158,10 +155,10 @@ int cli_pub_main(int argc, char **argv)
         return rc;
     char *buf = NULL;
     struct tern_str payload = {NULL, 0};
-    rc = load_payload(&cfg, &buf, &payload);
+    rc = cli_load_payload(&cfg, &buf, &payload);
     if (rc)
         return rc;
-    struct pub_state st = {&cfg, 0};
+    struct pub_state st = {&cfg};
     struct tern_callbacks cb = {.on_publish = on_publish};
     struct tern_client *c = NULL;
     rc = cli_conn_open(&cfg, &cb, &st, &c);
@@ -171,9 +168,9 @@ int cli_pub_main(int argc, char **argv)
             rc = drain(c);
         if (rc)
             rc = cli_conn_error(&cfg, rc);
-        cli_conn_close(&cfg, c);
+        cli_conn_close(&cfg, c, 0);
         tern_client_free(c);
     }
     mem_free(buf);
-    return rc ? rc : st.failed;
+    return rc;
 }

@@ -4,14 +4,17 @@
  * Like mosquitto's tools they subscribe at every CONNACK, so an automatic reconnect after the
  * broker went away restores the subscriptions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_conn.h"
 #include "cli_format.h"
 #include "cli_help.h"
 #include "cli_opts.h"
 #include "cli_tools.h"
+#include "mem.h"
 
 struct sub_state {
     struct cli_cfg *cfg; /* first: cli_conn_open's contract */
@@ -21,12 +24,15 @@ struct sub_state {
     bool timed_out;
     int exit_code;
     uint16_t sub_id;
+    struct tern_str request; /* tern rr: the request's payload */
+    unsigned random_seed;    /* --random-filter */
 };
 
+/* Ends the run loop after the current callback. */
 static void finish(struct sub_state *s, struct tern_client *c)
 {
+    (void)c;
     s->done = true;
-    tern_client_stop(c);
 }
 
 static bool filtered_out(const struct cli_cfg *cfg, const struct tern_message *m)
@@ -52,14 +58,24 @@ static void remove_retained(struct tern_client *c, const struct tern_message *m)
     tern_client_publish(c, topic, empty, 1, true, NULL, NULL);
 }
 
+/* True when --random-filter drops this message. */
+static bool randomly_dropped(struct sub_state *s)
+{
+    if (s->cfg->random_filter >= 100.0)
+        return false;
+    return (double)rand_r(&s->random_seed) / ((double)RAND_MAX + 1.0) * 100.0 >=
+           s->cfg->random_filter;
+}
+
+/* In mosquitto_sub's order: --retained-only ends at the first live message; -R and -T skip a
+ * message (so -T also keeps --remove-retained from clearing it); --random-filter only skips
+ * the printing. */
 static void on_message(struct tern_client *c, void *ud, const struct tern_message *m)
 {
     struct sub_state *s = ud;
     struct cli_cfg *cfg = s->cfg;
     if (!s->processing)
         return;
-    if (cfg->remove_retained && m->retain)
-        remove_retained(c, m);
     if (cfg->retained_only && !m->retain) {
         s->processing = false;
         finish(s, c);
@@ -68,6 +84,10 @@ static void on_message(struct tern_client *c, void *ud, const struct tern_messag
     if (m->retain && cfg->no_retained)
         return;
     if (filtered_out(cfg, m))
+        return;
+    if (cfg->remove_retained && m->retain)
+        remove_retained(c, m);
+    if (randomly_dropped(s))
         return;
     struct cli_print_opts po = {cfg->format, cfg->verbose, cfg->eol, cfg->pretty,
                                 cfg->version == TERN_MQTT_V5};
@@ -91,8 +111,7 @@ static void send_request(struct sub_state *s, struct tern_client *c)
         props = *pp;
     props.response_topic = tern_str_of(cfg->response_topic);
     props.present |= TERN_PROP_BIT(TERN_PROP_RESPONSE_TOPIC);
-    struct tern_str payload = tern_str_of(cfg->pub_mode == PM_MESSAGE ? cfg->message : NULL);
-    int rc = tern_client_publish(c, cfg->topic, payload, (uint8_t)cfg->qos, cfg->retain,
+    int rc = tern_client_publish(c, cfg->topic, s->request, (uint8_t)cfg->qos, false,
                                  cfg->version == TERN_MQTT_V5 ? &props : NULL, NULL);
     if (rc) {
         s->exit_code = cli_conn_error(cfg, rc);
@@ -172,12 +191,13 @@ static void on_connack(struct tern_client *c, void *ud, bool session_present, ui
     }
 }
 
+/* Runs until -C, -E, -W, --retained-only, a signal, or the connection's end. */
 static int run(struct sub_state *s, struct tern_client *c)
 {
     struct cli_cfg *cfg = s->cfg;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (!s->done) {
+    while (!s->done && !cli_signalled()) {
         int left = -1;
         if (cfg->timeout_s > 0) {
             struct timespec now;
@@ -190,9 +210,7 @@ static int run(struct sub_state *s, struct tern_client *c)
             }
             left = (int)(cfg->timeout_s * 1000LL - spent);
         }
-        int rc = tern_client_run(c, left);
-        if (rc == TERN_ERROR_TIMEDOUT && cfg->timeout_s > 0)
-            continue;
+        int rc = tern_client_run_once(c, left);
         if (rc)
             return cli_conn_error(cfg, rc);
         if (tern_client_is_closed(c) && !tern_client_is_reconnecting(c))
@@ -219,20 +237,30 @@ static int sub_like_main(enum cli_tool tool, int argc, char **argv)
     }
     if (rc)
         return rc;
-    struct sub_state st = {&cfg, 0, true, false, false, 0, 0};
+    struct sub_state st = {.cfg = &cfg, .processing = true};
+    st.random_seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    char *buf = NULL;
+    if (tool == CLI_RR && (rc = cli_load_payload(&cfg, &buf, &st.request)) != 0)
+        return rc;
     struct tern_callbacks cb = {
         .on_connack = on_connack, .on_message = on_message, .on_suback = on_suback};
     struct tern_client *c = NULL;
     rc = cli_conn_open(&cfg, &cb, &st, &c);
-    if (rc)
+    if (rc) {
+        mem_free(buf);
         return rc;
+    }
+    cli_catch_signals();
     rc = run(&st, c);
     /* Let --remove-retained clears and acknowledgements go out before leaving. */
-    while (rc == 0 && !tern_client_is_closed(c) && tern_client_pending(c) > 0 &&
+    while (rc == 0 && !cli_signalled() && !tern_client_is_closed(c) && tern_client_pending(c) > 0 &&
            tern_client_run_once(c, 1000) == 0)
         ;
-    cli_conn_close(&cfg, c);
+    /* As mosquitto_sub: interrupted by SIGINT or SIGTERM, a v5 client leaves with reason 0x04
+     * (the broker publishes its will) and exits 0. */
+    cli_conn_close(&cfg, c, cli_signalled() ? 0x04 : 0);
     tern_client_free(c);
+    mem_free(buf);
     return rc;
 }
 

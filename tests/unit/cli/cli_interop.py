@@ -28,6 +28,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import socketserver
 import struct
@@ -315,6 +316,7 @@ def test_rr(broker):
 
 
 def test_errors(broker):
+    hostname = "/etc/hostname"  # exists, readable, and not a certificate
     cases = [
         ["pub", "-t", "a"],
         ["pub", "-t", "a", "-m", "x", "-q", "3"],
@@ -326,15 +328,68 @@ def test_errors(broker):
         ["pub", "-t", "a", "-m", "x", "-n"],
         ["sub", "-p", "1"],
         ["pub", "-t", "a", "-m", "x", "-p", "%d" % free_port()],
+        # An option without its value names what is missing, as mosquitto's clients do.
+        ["pub", "-t", "a", "-m", "x", "-h"],
+        ["pub", "-t", "a", "-m", "x", "--id-prefix"],
+        ["pub", "-t", "a", "-m", "x", "-V"],
+        ["pub", "-t", "a", "-m", "x", "-M"],
+        ["pub", "-t", "a", "-m"],
+        ["pub", "-t", "a", "-n", "-f"],
+        ["pub", "-t", "a", "-m", "x", "--repeat-delay"],
+        ["pub", "-t", "a", "-m", "x", "--tls-engine"],
+        ["pub", "-t", "a", "-m", "x", "-D", "publish", "user-property", "k"],
+        ["sub", "-t", "a", "-T"],
+        ["sub", "-t", "a", "--random-filter"],
+        ["rr", "-t", "a", "-m", "x", "-e"],
+        # Values and combinations refused before connecting.
+        ["pub", "-t", "a", "-m", "x", "--repeat", "0"],
+        ["pub", "-t", "a", "-m", "x", "--repeat-delay", "-1"],
+        ["pub", "-t", "a", "-m", "x", "-M", "0"],
+        ["pub", "-t", "a", "-m", "x", "-x", "abc"],
+        ["pub", "-t", "a", "-m", "x", "-x", "-2"],
+        ["pub", "-t", "a", "-m", "x", "-i", "x", "-I", "y"],
+        ["pub", "-t", "a", "-m", "x", "-P", "secret"],
+        ["pub", "-t", "a", "-m", "x", "-L", "http://h/t"],
+        ["pub", "-t", "a", "-m", "x", "-D", "foo", "bar", "baz"],
+        ["pub", "-t", "a", "-m", "x", "-D", "publish", "bogus", "1"],
+        ["pub", "-t", "a", "-m", "x", "--will-topic", "w/#"],
+        ["pub", "-t", "a", "-m", "x", "-V", "5", "-c"],
+        ["pub", "-t", "a", "-m", "x", "-V", "5", "-c", "-x", "10"],
+        ["pub", "-t", "a", "-m", "x", "-V", "5", "-x", "-1", "-I", "p"],
+        ["pub", "-t", "a", "-m", "x", "--cafile", "/nonexistent"],
+        ["pub", "-t", "a", "-m", "x", "--cafile", hostname, "--tls-version", "tlsv1"],
+        ["pub", "-t", "a", "-m", "x", "--keyform", "pem"],
+        ["pub", "-t", "a", "-m", "x", "--cert", hostname, "--key", hostname, "--keyform", "x"],
+        ["pub", "-t", "a", "-m", "x", "--tls-engine-kpass-sha1", "ab"],
+        ["sub", "-t", "a/#/b"],
+        ["sub", "-t", "a", "-T", "+x"],
+        ["sub", "-t", "a", "-U", "a/#/b"],
+        ["sub", "-t", "a", "-C", "0"],
+        ["sub", "-t", "a", "-W", "0"],
+        ["sub", "-t", "a", "-R", "--retained-only"],
+        ["sub", "-t", "a", "--random-filter", "0"],
+        ["sub", "-t", "a", "-e", "x"],
+        ["rr", "-t", "a", "-e", "b", "-m", "x", "-r"],
+        ["rr", "-t", "a", "-e", "b", "-l"],
+        ["rr", "-t", "a", "-e", "b", "-m", "x", "-C", "1"],
+        ["rr", "-t", "a", "-e", "b", "-m", "x", "-T", "c"],
+        ["rr", "-t", "a", "-e", "b", "-m", "x", "--repeat", "2"],
+        ["rr", "-t", "a/#", "-e", "b", "-m", "x"],
+        ["rr", "-t", "a", "-e", "b/+", "-m", "x"],
+        ["rr", "-t", "a", "-e", "b", "-m", "x", "-c"],
+        # Failures while connecting: "Unable to connect (...)" with libmosquitto's words.
+        ["pub", "-p", str(broker.port), "-t", "a", "-m", "x", "-A", "999.1.1.1"],
+        ["pub", "-p", str(broker.port), "-t", "a", "-m", "x", "--cafile", hostname],
+        ["sub", "-p", str(broker.port), "-t", "a", "--cafile", hostname],
     ]
+    tools = {"pub": "mosquitto_pub", "sub": "mosquitto_sub", "rr": "mosquitto_rr"}
     for c in cases:
-        tool = {"pub": "mosquitto_pub", "sub": "mosquitto_sub"}[c[0]]
+        tool = tools[c[0]]
         mrc, _, merr = run([tool] + c[1:])
         trc, _, terr = run(tern(*c))
         merr = merr.replace(tool.encode(), b"TOOL")
         terr = terr.replace(("tern " + c[0]).encode(), b"TOOL")
-        first = terr.split(b"\n")[0]
-        check(mrc == trc and first == merr.split(b"\n")[0],
+        check(mrc == trc and terr == merr,
               "error exit for %s: %d %r / %d %r" % (" ".join(c), mrc, merr, trc, terr))
     rc, out, _ = run(tern("sub", "-p", str(broker.port), "-t", "none", "-W", "1"))
     mrc, mout, _ = run(["mosquitto_sub", "-p", str(broker.port), "-t", "none", "-W", "1"])
@@ -478,6 +533,18 @@ def test_tls(tmp):
                               "--tls-use-os-certs", "--tls-alpn", "mqtt", "--nodelay", "-t",
                               "tls/os", "-m", "x"))
         check(rc == 0, "tls: --cafile with --tls-use-os-certs, --tls-alpn, --nodelay (%s)" % err)
+    finally:
+        broker.stop()
+    # --tls-version is a minimum, as libmosquitto's: tlsv1.2 reaches a TLS 1.3-only broker.
+    broker = start_broker(tmp, "cafile %s\ncertfile %s\nkeyfile %s\ntls_version tlsv1.3\n"
+                          % (ca, os.path.join(tmp, "server.crt"),
+                             os.path.join(tmp, "server.key")))
+    try:
+        for tool in (["mosquitto_pub"], tern("pub")):
+            rc, _, err = run(tool + ["-p", str(broker.port), "-h", "localhost", "--cafile", ca,
+                                     "--tls-version", "tlsv1.2", "-t", "tls/v", "-m", "x"])
+            check(rc == 0, "tls: %s --tls-version tlsv1.2 to a TLS 1.3 broker (%s)"
+                  % (tool[-1], err))
     finally:
         broker.stop()
 
@@ -754,6 +821,254 @@ def test_psk_and_unix(tmp):
         broker.stop()
 
 
+def test_rr_payload_sources(broker):
+    """tern rr sends the request from -f FILE and from stdin with -s, as mosquitto_rr."""
+    tmpf = tempfile.NamedTemporaryFile(delete=False)
+    tmpf.write(b"from\x00file")
+    tmpf.close()
+    try:
+        for name, args, stdin, want in (("-f", ["-f", tmpf.name], None, b"from\x00file"),
+                                        ("-s", ["-s"], b"from stdin\n", b"from stdin\n")):
+            responder = ["mosquitto_sub", "-p", str(broker.port), "-c", "-i", "rrsrc", "-q",
+                         "1", "-V", "5", "-t", "rrsrc/req"]
+            run(responder + ["-E"])
+            rr = subprocess.Popen(tern("rr", "-p", str(broker.port), "-t", "rrsrc/req", "-e",
+                                       "rrsrc/resp", "-q", "1", *args),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+            if stdin is not None:
+                rr.stdin.write(stdin)
+            rr.stdin.close()
+            rr.stdin = None  # closed: communicate() below only reads
+            rc, out, _ = run(responder + ["-C", "1", "-F", "%R|%x"])
+            check(out == b"rrsrc/resp|%s\n" % want.hex().encode(),
+                  "rr %s: the request payload is the input: %r" % (name, out))
+            run(mpub(broker, "-t", "rrsrc/resp", "-m", "ok"))
+            out, err = rr.communicate(timeout=TIMEOUT)
+            check(rr.returncode == 0 and out == b"ok\n", "rr %s: reply %r %r" % (name, out, err))
+    finally:
+        os.unlink(tmpf.name)
+
+
+def test_property_selects_v5(broker):
+    """-D alone makes the client speak MQTT v5 (mosquitto's clients do), so the property is
+    sent without -V 5."""
+    sub = ["mosquitto_sub", "-p", str(broker.port), "-c", "-i", "dv5", "-q", "1", "-V", "5",
+           "-t", "dv5/t"]
+    run(sub + ["-E"])
+    rc, _, err = run(tpub(broker, "-t", "dv5/t", "-m", "x", "-q", "1", "-D", "publish",
+                          "user-property", "k", "v"))
+    check(rc == 0, "-D without -V publishes (%s)" % err)
+    rc, out, _ = run(sub + ["-C", "1", "-F", "%P"])
+    check(out == b"k:v\n", "-D without -V: the user property arrives: %r" % out)
+
+
+def test_remove_retained_filter(broker):
+    """--remove-retained clears only what -T lets through. (mosquitto_sub is not run: with
+    --retained-only it can miss its own exit when the PUBACK of its clear comes before the
+    clear's echo.)"""
+    root = "rmf"
+    for leaf in ("keep", "drop"):
+        run(mpub(broker, "-t", "%s/%s" % (root, leaf), "-m", leaf, "-r", "-q", "1"))
+    rc, out, err = run(tern("sub", "-p", str(broker.port), "-t", root + "/#", "-q", "1",
+                            "--remove-retained", "--retained-only", "-T", root + "/keep", "-v"))
+    check(rc == 0 and out == b"rmf/drop drop\n",
+          "sub --remove-retained -T prints what it clears: %r %r" % (out, err))
+    # What is still retained arrives first, then the live marker ends the check.
+    left = subprocess.Popen(["mosquitto_sub", "-p", str(broker.port), "-t", root + "/#", "-v",
+                             "-C", "2", "-q", "1"], stdout=subprocess.PIPE)
+    reader = LineReader(left.stdout)
+    first = reader.line()
+    run(mpub(broker, "-t", root + "/zz", "-m", "marker", "-q", "1"))
+    second = reader.line()
+    left.wait(timeout=TIMEOUT)
+    check([first, second] == [b"rmf/keep keep\n", b"rmf/zz marker\n"],
+          "--remove-retained -T: only the filtered-out message survives: %r" % [first, second])
+    run(mpub(broker, "-t", root + "/keep", "-n", "-r", "-q", "1"))
+
+
+def test_publish_refused(tmp):
+    """A PUBACK with an error reason: mosquitto_pub's warning text, and exit status 0."""
+    acl = os.path.join(tmp, "acl-refused")
+    with open(acl, "w") as f:
+        f.write("topic readwrite ok/#\n")
+    os.chmod(acl, 0o644)
+    broker = start_broker(tmp, "acl_file %s\n" % acl)
+    try:
+        for q in ("1", "2"):
+            args = ["-t", "denied", "-m", "x", "-q", q, "-V", "5"]
+            mrc, _, merr = run(mpub(broker, *args))
+            trc, _, terr = run(tpub(broker, *args))
+            check(mrc == trc == 0 and merr == terr and b"Not authorized" in terr,
+                  "refused QoS %s publish: %d %r / %d %r" % (q, mrc, merr, trc, terr))
+    finally:
+        broker.stop()
+
+
+def test_passwd_keeps_mode(tmp):
+    pw = os.path.join(tmp, "pw-mode")
+    rc, _, _ = run(tern("passwd", "-c", "-b", pw, "a", "b"))
+    os.chmod(pw, 0o640)
+    rc2, _, _ = run(tern("passwd", "-b", pw, "c", "d"))
+    rc3, _, _ = run(tern("passwd", "-D", pw, "a"))
+    mode = os.stat(pw).st_mode & 0o777
+    check(rc == rc2 == rc3 == 0 and mode == 0o640,
+          "tern passwd keeps the file's mode across updates: %o" % mode)
+
+
+def test_signal_disconnect(broker):
+    """SIGINT/SIGTERM: tern sub sends DISCONNECT and exits 0; in v5 with reason 0x04, so the
+    broker publishes the will; in v3.1.1 a normal DISCONNECT, so it does not (a marker
+    published afterwards is the first thing the will topic's subscriber sees)."""
+    for version, sig, will_expected in (("5", signal.SIGINT, True),
+                                        ("311", signal.SIGTERM, False)):
+        wt = "sigwill/%s" % version
+        # The will topic's subscriber: a persistent session that queues what it misses.
+        run(["mosquitto_sub", "-p", str(broker.port), "-t", wt, "-q", "1", "-c", "-i",
+             "sigwatch" + version, "-E"])
+        run(mpub(broker, "-t", "sigready/" + version, "-m", "r", "-r", "-q", "1"))
+        sub = subprocess.Popen(tern("sub", "-p", str(broker.port), "-V", version, "-t",
+                                    "sigready/" + version, "--will-topic", wt,
+                                    "--will-payload", "gone"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ready = LineReader(sub.stdout).line()  # the retained message: connected, subscribed
+        sub.send_signal(sig)
+        try:
+            _, err = sub.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            sub.kill()
+            _, err = sub.communicate()
+        check(ready == b"r\n" and sub.returncode == 0 and err == b"",
+              "v%s %s: tern sub exits 0: %r %r %r" % (version, sig.name, ready, sub.returncode,
+                                                     err))
+        run(mpub(broker, "-t", wt, "-m", "marker", "-q", "1"))
+        rc, out, _ = run(["mosquitto_sub", "-p", str(broker.port), "-t", wt, "-C", "1", "-q",
+                          "1", "-c", "-i", "sigwatch" + version])
+        want = b"gone\n" if will_expected else b"marker\n"
+        check(out == want, "v%s %s: will %s: %r" % (version, sig.name,
+                                                    "published" if will_expected else "not sent",
+                                                    out))
+        run(mpub(broker, "-t", "sigready/" + version, "-n", "-r", "-q", "1"))
+
+
+def test_random_filter(broker):
+    """--random-filter 50 prints about half: of 400 messages the first 100 printed cannot all
+    be among the first 100 sent (probability 2^-100), and 100 are printed long before the end."""
+    sub = subprocess.Popen(tern("sub", "-p", str(broker.port), "-t", "rnd/t", "-q", "1",
+                                "--random-filter", "50", "-C", "100", "-d"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = LineReader(sub.stdout)
+    while True:
+        line = reader.line()
+        if line is None or line.startswith(b"Client") and b"SUBACK" in line:
+            break
+    lines = b"".join(b"%d\n" % k for k in range(400))
+    rc, _, err = run(tpub(broker, "-t", "rnd/t", "-q", "1", "-l"), stdin=lines)
+    out, _ = sub.communicate(timeout=TIMEOUT)
+    got = [int(l) for l in out.split(b"\n") if l.strip().isdigit()]
+    check(rc == 0 and sub.returncode == 0 and len(got) == 100 and max(got) >= 100 and
+          got == sorted(got), "--random-filter 50: %d printed, last %s" % (len(got),
+                                                                          got[-1:] if got else "-"))
+
+
+def test_options_end_to_end(broker):
+    """Options not covered above, each checked by what arrives (persistent sessions for sync)."""
+    port = str(broker.port)
+    sess = ["mosquitto_sub", "-p", port, "-c", "-i", "opts", "-q", "2", "-V", "5", "-t", "opt/#"]
+    run(sess + ["-E"])
+    data = bytes(range(256)) * 3
+    tmpf = tempfile.NamedTemporaryFile(delete=False)
+    tmpf.write(data)
+    tmpf.close()
+    try:
+        steps = [
+            (["-t", "opt/file", "-f", tmpf.name, "-q", "1"], "pub -f"),
+            (["-t", "opt/rep", "-m", "r", "-q", "1", "--repeat", "3", "--repeat-delay", "0.01"],
+             "pub --repeat --repeat-delay"),
+            (["-t", "opt/bind", "-m", "b", "-q", "1", "-A", "127.0.0.1"], "pub -A"),
+            (["-t", "opt/exp", "-m", "e", "-q", "1", "-V", "5", "-D", "publish",
+              "message-expiry-interval", "3600"], "pub message expiry"),
+            (["-t", "opt/ka", "-m", "k", "-q", "1", "-k", "5", "-M", "1"], "pub -k -M"),
+        ]
+        for args, what in steps:
+            rc, _, err = run(tpub(broker, *args))
+            check(rc == 0, "%s (%s)" % (what, err))
+        rc, out, _ = run(tern("pub", "-p", port, "-t", "opt/lines", "-q", "1", "-M", "1", "-l"),
+                         stdin=b"1\n2\n3\n4\n5\n")
+        rc, out, _ = run(sess + ["-C", "12", "-F", "%t %q %E %x"])
+        lines = out.decode().splitlines()
+        want_head = ["opt/file 1  " + data.hex()] + ["opt/rep 1  72"] * 3 + ["opt/bind 1  62"]
+        exp = lines[5].split(" ") if len(lines) > 5 else []
+        check(lines[:5] == want_head and len(exp) == 4 and exp[0] == "opt/exp" and
+              3590 <= int(exp[2] or 0) <= 3600 and lines[6:] == ["opt/ka 1  6b"] +
+              ["opt/lines 1  %s" % ("%d" % k).encode().hex() for k in range(1, 6)],
+              "-f, --repeat, -A, message expiry (%%E), -k, -M, -l arrive: %r" % lines)
+    finally:
+        os.unlink(tmpf.name)
+    # -I: the client id is the prefix and the process id (seen in the -d trace).
+    rc, out, _ = run(tpub(broker, "-t", "opt/x", "-m", "x", "-I", "pre-", "-d"))
+    check(rc == 0 and re.search(rb"Client pre-\d+ sending PUBLISH", out) is not None,
+          "-I prefix: %r" % out[:200])
+    # -x: a clean-start v5 session with an expiry outlives the connection.
+    xs = tern("sub", "-p", port, "-V", "5", "-i", "opt-x", "-q", "1", "-t", "optx/t")
+    rc, _, err = run(xs + ["-x", "300", "-E"])
+    run(mpub(broker, "-t", "optx/t", "-m", "kept", "-q", "1"))
+    rc, out, _ = run(xs + ["-c", "-C", "1"])
+    check(rc == 0 and out == b"kept\n", "-x 300 keeps the session: %r" % out)
+    run(xs + ["-x", "0", "-E"])
+    # -U: unsubscribing from a filter of the resumed session stops its messages.
+    us = tern("sub", "-p", port, "-c", "-i", "opt-u", "-q", "1")
+    run(us + ["-t", "optu/a", "-t", "optu/b", "-E"])
+    rc, _, err = run(us + ["-t", "optu/a", "-U", "optu/b", "-E"])
+    check(rc == 0, "sub -U (%s)" % err)
+    run(mpub(broker, "-t", "optu/b", "-m", "gone", "-q", "1"))
+    run(mpub(broker, "-t", "optu/a", "-m", "here", "-q", "1"))
+    rc, out, _ = run(us + ["-t", "optu/a", "-C", "1", "-v"])
+    check(out == b"optu/a here\n", "-U optu/b: only optu/a arrives: %r" % out)
+    # Will with QoS and retain, published when the client dies without DISCONNECT.
+    for tool in (["mosquitto_sub"], tern("sub")):
+        name = os.path.basename(tool[0])
+        wt = "optw/%s" % name
+        run(mpub(broker, "-t", "optw/ready/" + name, "-m", "r", "-r", "-q", "1"))
+        p = subprocess.Popen(tool + ["-p", port, "-t", "optw/ready/" + name, "--will-topic", wt,
+                                     "--will-payload", "bye", "--will-qos", "1",
+                                     "--will-retain"], stdout=subprocess.PIPE)
+        ready = LineReader(p.stdout).line()
+        p.kill()
+        p.wait()
+        rc, out, _ = run(["mosquitto_sub", "-p", port, "-t", wt, "-C", "1", "-q", "1", "-F",
+                          "%t %p %q %r"])
+        check(ready == b"r\n" and out == ("%s bye 1 1\n" % wt).encode(),
+              "%s --will-*: the retained QoS 1 will: %r" % (name, out))
+        run(mpub(broker, "-t", wt, "-n", "-r"))
+        run(mpub(broker, "-t", "optw/ready/" + name, "-n", "-r"))
+    # --quiet: no error text, same status.
+    closed = str(free_port())
+    for tool in (["mosquitto_pub"], tern("pub")):
+        rc, out, err = run(tool + ["-p", closed, "-t", "q", "-m", "x", "--quiet"])
+        check(rc == 1 and out == err == b"", "%s --quiet: %d %r" % (tool[-1], rc, err))
+    # rr with the output options: -v, -F, -N; and -W when no reply comes.
+    responder = ["mosquitto_sub", "-p", port, "-c", "-i", "optrr", "-q", "1", "-V", "5", "-t",
+                 "optrr/req"]
+    run(responder + ["-E"])
+    for fmt, want in ((["-v"], b"optrr/resp pong\n"), (["-F", "%t:%p"], b"optrr/resp:pong\n"),
+                      (["-N"], b"pong")):
+        rr = subprocess.Popen(tern("rr", "-p", port, "-t", "optrr/req", "-e", "optrr/resp", "-m",
+                                   "ping", "-q", "1", *fmt), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        run(responder + ["-C", "1"])
+        run(mpub(broker, "-t", "optrr/resp", "-m", "pong"))
+        out, err = rr.communicate(timeout=TIMEOUT)
+        check(rr.returncode == 0 and out == want, "rr %s: %r %r" % (fmt, out, err))
+    rc, out, err = run(tern("rr", "-p", port, "-t", "optrr/none", "-e", "optrr/noreply", "-m",
+                            "x", "-W", "1"))
+    check(rc == 27 and err == b"Timed out\n", "rr -W 1 without reply: %r %r" % (rc, err))
+    # --help: usage on stdout, status 1, as mosquitto's clients.
+    for sub in ("pub", "sub", "rr"):
+        rc, out, _ = run(tern(sub, "--help"))
+        check(rc == 1 and out.startswith(b"tern %s" % sub.encode()), "tern %s --help" % sub)
+
+
 def main():
     if not os.path.exists(MOSQUITTO) or not shutil.which("mosquitto_sub"):
         print("mosquitto or mosquitto-clients missing: skipped")
@@ -767,10 +1082,18 @@ def main():
         test_v5_properties(broker)
         test_sub_output_matches(broker)
         test_rr(broker)
+        test_rr_payload_sources(broker)
+        test_property_selects_v5(broker)
+        test_remove_retained_filter(broker)
+        test_signal_disconnect(broker)
+        test_random_filter(broker)
+        test_options_end_to_end(broker)
         test_errors(broker)
         test_proxy(broker)
         test_debug_output(broker)
         test_passwd(tmp)
+        test_passwd_keeps_mode(tmp)
+        test_publish_refused(tmp)
         test_tls(tmp)
         test_sub_reconnects(tmp)
         test_psk_and_unix(tmp)

@@ -166,6 +166,8 @@ static void test_parse_pub(void)
                         "10",
                         "-x",
                         "-1",
+                        "-i",
+                        "me", /* a session that never expires needs a fixed id */
                         NULL};
     REQUIRE(parse(&c, CLI_PUB, ok, err, sizeof err) == 0);
     CHECK(strcmp(c.host, "h") == 0);
@@ -209,6 +211,61 @@ static void test_parse_errors(void)
     CHECK(strstr(err, "-t") != NULL);
     const char *help[] = {"sub", "--help", NULL};
     CHECK_EQ_INT(parse(&c, CLI_SUB, help, err, sizeof err), 2);
+}
+
+/* The mosquitto-compatible rules added on top of plain parsing. */
+static void test_parse_mosquitto_rules(void)
+{
+    static struct cli_cfg c;
+    char err[512];
+    /* -D selects v5; a later -V wins. */
+    const char *dv5[] = {"pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "t", NULL};
+    REQUIRE(parse(&c, CLI_PUB, dv5, err, sizeof err) == 0);
+    CHECK_EQ_INT(c.version, TERN_MQTT_V5);
+    CHECK(cli_props(&c, PC_PUBLISH) != NULL);
+    const char *dv3[] = {"pub",     "-t",           "a", "-m", "x",   "-D",
+                         "publish", "content-type", "t", "-V", "311", NULL};
+    REQUIRE(parse(&c, CLI_PUB, dv3, err, sizeof err) == 0);
+    CHECK_EQ_INT(c.version, TERN_MQTT_V311);
+    CHECK(cli_props(&c, PC_PUBLISH) == NULL);
+    /* Filters are checked when parsed, with the option's word in the message. */
+    const char *bad_t[] = {"sub", "-t", "a/#/b", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, bad_t, err, sizeof err), 1);
+    CHECK(strstr(err, "Invalid subscription topic 'a/#/b'") != NULL);
+    const char *bad_T[] = {"sub", "-t", "a", "-T", "x+", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, bad_T, err, sizeof err), 1);
+    CHECK(strstr(err, "Invalid filter topic 'x+'") != NULL);
+    /* tern rr takes neither retain nor repeat nor -C; tern sub has no -e. */
+    const char *rr_r[] = {"rr", "-t", "a", "-e", "b", "-m", "x", "-r", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_RR, rr_r, err, sizeof err), 1);
+    CHECK(strstr(err, "Unknown option '-r'") != NULL);
+    const char *rr_c[] = {"rr", "-t", "a", "-e", "b", "-m", "x", "-C", "1", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_RR, rr_c, err, sizeof err), 1);
+    const char *sub_e[] = {"sub", "-t", "a", "-e", "b", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, sub_e, err, sizeof err), 1);
+    const char *rr_s[] = {"rr", "-t", "a", "-e", "b", "-s", NULL};
+    REQUIRE(parse(&c, CLI_RR, rr_s, err, sizeof err) == 0);
+    CHECK_EQ_INT(c.pub_mode, PM_STDIN);
+    /* --random-filter: a percentage in 0.1..100. */
+    const char *rf[] = {"sub", "-t", "a", "--random-filter", "12.5", NULL};
+    REQUIRE(parse(&c, CLI_SUB, rf, err, sizeof err) == 0);
+    CHECK(c.random_filter == 12.5);
+    const char *rf0[] = {"sub", "-t", "a", "--random-filter", "0.05", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, rf0, err, sizeof err), 1);
+    /* v5 sessions that never expire need a fixed client id. */
+    const char *forever[] = {"sub", "-t", "a", "-V", "5", "-x", "-1", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, forever, err, sizeof err), 1);
+    CHECK(strstr(err, "infinite session expiry interval") != NULL);
+    const char *forever_id[] = {"sub", "-t", "a", "-V", "5", "-x", "-1", "-i", "me", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_SUB, forever_id, err, sizeof err), 0);
+    /* Pub without a message: the error, then the usage (2). */
+    const char *nomsg[] = {"pub", "-t", "a", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, nomsg, err, sizeof err), 2);
+    CHECK(strcmp(err, "Error: Both topic and message must be supplied.\n") == 0);
+    /* Engines are recognised and refused; --keyform pem is fine with a key. */
+    const char *engine[] = {"pub", "-t", "a", "-m", "x", "--tls-engine", "pkcs11", NULL};
+    CHECK_EQ_INT(parse(&c, CLI_PUB, engine, err, sizeof err), 1);
+    CHECK(strstr(err, "TLS engines are not supported") != NULL);
 }
 
 static void test_parse_sub(void)
@@ -379,6 +436,7 @@ static void test_debug_lines(void)
 
 UNIT_MAIN(UNIT_TEST(test_default_and_verbose), UNIT_TEST(test_fields_width_precision),
           UNIT_TEST(test_time_fields), UNIT_TEST(test_properties), UNIT_TEST(test_json),
-          UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors), UNIT_TEST(test_parse_sub),
+          UNIT_TEST(test_parse_pub), UNIT_TEST(test_parse_errors),
+          UNIT_TEST(test_parse_mosquitto_rules), UNIT_TEST(test_parse_sub),
           UNIT_TEST(test_parse_connection_options), UNIT_TEST(test_parse_proxy_errors),
           UNIT_TEST(test_debug_lines))
