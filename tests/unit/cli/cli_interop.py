@@ -535,6 +535,33 @@ def test_tls(tmp):
         check(rc == 0, "tls: --cafile with --tls-use-os-certs, --tls-alpn, --nodelay (%s)" % err)
     finally:
         broker.stop()
+    # Client certificates (require_certificate) and --capath (a hashed CA directory).
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj",
+                    "/CN=tern-client"], check=True, capture_output=True, cwd=tmp)
+    subprocess.run(["openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey",
+                    "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "2"],
+                   check=True, capture_output=True, cwd=tmp)
+    capath = os.path.join(tmp, "capath")
+    os.mkdir(capath)
+    shutil.copy(ca, capath)
+    subprocess.run(["openssl", "rehash", capath], check=True, capture_output=True)
+    broker = start_broker(tmp, "cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n"
+                          % (ca, os.path.join(tmp, "server.crt"),
+                             os.path.join(tmp, "server.key")))
+    try:
+        mtls = ["-p", str(broker.port), "-h", "localhost", "-t", "tls/m", "-m", "x", "-q", "1"]
+        cert = ["--cert", os.path.join(tmp, "client.crt"), "--key", os.path.join(tmp, "client.key")]
+        for tool in (["mosquitto_pub"], tern("pub")):
+            rc, _, err = run(tool + mtls + ["--cafile", ca] + cert)
+            check(rc == 0, "tls: %s --cert/--key accepted by require_certificate (%s)"
+                  % (tool[-1], err))
+            rc, _, err = run(tool + mtls + ["--capath", capath] + cert)
+            check(rc == 0, "tls: %s --capath (%s)" % (tool[-1], err))
+            rc, _, err = run(tool + mtls + ["--cafile", ca])
+            check(rc != 0, "tls: %s without a client certificate refused (%s)" % (tool[-1], err))
+    finally:
+        broker.stop()
     # --tls-version is a minimum, as libmosquitto's: tlsv1.2 reaches a TLS 1.3-only broker.
     broker = start_broker(tmp, "cafile %s\ncertfile %s\nkeyfile %s\ntls_version tlsv1.3\n"
                           % (ca, os.path.join(tmp, "server.crt"),
