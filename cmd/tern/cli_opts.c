@@ -18,15 +18,26 @@ const char *cli_tool_name(enum cli_tool tool)
     return tool == CLI_PUB ? "tern pub" : tool == CLI_SUB ? "tern sub" : "tern rr";
 }
 
+/* "Error: <fmt...>" then, when tool_name is set, mosquitto's usage hint. */
+__attribute__((format(printf, 3, 0))) static int report(FILE *err, const char *tool_name,
+                                                        const char *fmt, va_list ap)
+{
+    fputs("Error: ", err);
+    vfprintf(err, fmt, ap);
+    if (tool_name)
+        fprintf(err, "\n\nUse '%s --help' to see usage.\n", tool_name);
+    else
+        fputc('\n', err);
+    return FAIL;
+}
+
 __attribute__((format(printf, 3, 4))) static int fail(const struct cli_cfg *c, FILE *err,
                                                       const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("Error: ", err);
-    vfprintf(err, fmt, ap);
+    report(err, cli_tool_name(c->tool), fmt, ap);
     va_end(ap);
-    fprintf(err, "\n\nUse '%s --help' to see usage.\n", cli_tool_name(c->tool));
     return FAIL;
 }
 
@@ -35,10 +46,8 @@ __attribute__((format(printf, 2, 3))) static int fail_bare(FILE *err, const char
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("Error: ", err);
-    vfprintf(err, fmt, ap);
+    report(err, NULL, fmt, ap);
     va_end(ap);
-    fputc('\n', err);
     return FAIL;
 }
 
