@@ -208,7 +208,8 @@ static size_t route_one(struct worker *w, struct fanout *f, struct match *ms, si
     if (seq > w->pub_seq)
         w->pub_seq = seq;
     struct worker *owner = session_owner(s);
-    if (owner == w && d.qos == 0 && (s->conn || !w->b->cfg->queue_qos0_messages)) {
+    if (owner == w && d.qos == 0 && (s->conn || !w->b->cfg->queue_qos0_messages) &&
+        !worker_settle_holds(s)) {
         deliver_qos0_borrowed(w, s, &d);
         return 1;
     }
@@ -423,6 +424,15 @@ static void deliver_qos0_borrowed(struct worker *w, struct session *s, struct de
 }
 
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d)
+{
+    if (worker_settle_holds(s)) {
+        worker_settle_hold(w, s, d);
+        return;
+    }
+    deliver_to_session_now(w, s, d);
+}
+
+void deliver_to_session_now(struct worker *w, struct session *s, struct delivery *d)
 {
     struct broker *b = w->b;
     int why = refusal(w, s, d);

@@ -19,8 +19,11 @@ size_t deliver_publish(struct worker *w, struct msg *m);
 /* Tells a route running on w (further up the stack) that s, which w owns, has ended and may be
  * freed: route borrows w's own sessions without a reference. Called by lifecycle_end. */
 void deliver_note_ended(struct worker *w, struct session *s);
-/* Delivers d (references taken over) to s; w must own s. */
+/* Delivers d (references taken over) to s; w must own s. While s settles after a move to w,
+ * d is held until the previous owner's SETTLED (worker_settle_begin). */
 void deliver_to_session(struct worker *w, struct session *s, struct delivery *d);
+/* The same without the hold: for deliveries the previous owner forwarded, and held ones. */
+void deliver_to_session_now(struct worker *w, struct session *s, struct delivery *d);
 /* Moves queued deliveries into the in-flight window while it has room. */
 void deliver_pump(struct worker *w, struct session *s);
 /* After a reconnect: resends every in-flight message with DUP set, and PUBRELs

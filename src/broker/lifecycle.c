@@ -243,9 +243,14 @@ void lifecycle_takeover(struct worker *w, struct session *s, struct conn *newc)
     }
     lifecycle_cancel_timers(w, s);
     struct worker *to = newc->w;
+    bool moves = to != w;
+    if (moves)
+        atomic_store_explicit(&s->settling, true, memory_order_relaxed); /* before the owner */
     atomic_store_explicit(&s->owner, to, memory_order_release);
-    struct work_item it = {.kind = WORK_HANDOFF, .s = s, .conn = newc};
-    worker_post(w, to, &it);
+    struct work_item it = {.kind = WORK_HANDOFF, .s = s, .conn = newc}; /* our reference */
+    worker_post(w, to, &it); /* batched: s stays valid until this iteration's end */
+    if (moves)
+        worker_settle_begin(w, s, to);
 }
 
 void lifecycle_handoff(struct worker *w, struct session *s, struct conn *c)

@@ -24,6 +24,22 @@
 #include "sys.h"
 #include "ws_listener.h"
 
+/* A session this worker gave to another (lifecycle_takeover). Other workers may have routed to
+ * s here before they saw the move; once each has finished an iteration that began after the
+ * move was published (its epoch passed the one seen here), all of that is in this worker's
+ * inbox. It is forwarded, and then `to` hears WORK_SETTLED, in that order: `to` holds what it
+ * gets for s directly until then, so a publisher's messages reach s in the order it sent them.
+ * (A store/load pair on each side, owner then epochs here and epoch then owner there, each with
+ * a seq_cst fence between: one of the two sees the other's store.) */
+struct settle {
+    struct session *s; /* a reference */
+    struct worker *to;
+    uint64_t *seen; /* [n_workers]: their epochs just after the move */
+    bool ready;     /* settle_check's scratch */
+};
+
+#define SETTLE_POLL_MS 1
+
 static void vec_clear(struct work_vec *v)
 {
     for (size_t i = 0; i < v->len; i++) {
@@ -48,17 +64,23 @@ static int vec_push(struct work_vec *v, const struct work_item *it)
     return 0;
 }
 
+static void settled(struct worker *w, struct session *s);
+
 void worker_handle_item(struct worker *w, struct work_item *it)
 {
     struct session *s = it->s;
     switch (it->kind) {
     case WORK_DELIVER:
         if (session_owner(s) != w && !s->ended) {
-            /* The session moved on since this was sent: follow it. */
+            /* The session moved on since this was sent: follow it (not held there). */
+            it->forwarded = true;
             worker_post(w, session_owner(s), it);
             return;
         }
-        deliver_to_session(w, s, &it->d);
+        if (it->forwarded)
+            deliver_to_session_now(w, s, &it->d);
+        else
+            deliver_to_session(w, s, &it->d);
         session_unref(s);
         break;
     case WORK_TAKEOVER:
@@ -66,7 +88,16 @@ void worker_handle_item(struct worker *w, struct work_item *it)
             worker_post(w, session_owner(s), it);
             return;
         }
+        if (worker_settle_holds(s)) {
+            /* Moving s on before its last move settled could reorder what is held: later. */
+            if (vec_push(&w->deferred, it) != 0)
+                lifecycle_takeover(w, s, it->conn);
+            return;
+        }
         lifecycle_takeover(w, s, it->conn); /* passes the reference on */
+        break;
+    case WORK_SETTLED:
+        settled(w, s);
         break;
     case WORK_HANDOFF:
         lifecycle_handoff(w, s, it->conn);
@@ -114,6 +145,121 @@ void worker_post(struct worker *w, struct worker *to, struct work_item *it)
         return;
     }
     w->outbox_pending = true;
+}
+
+void worker_settle_hold(struct worker *w, struct session *s, struct delivery *d)
+{
+    struct work_item it = {.kind = WORK_DELIVER, .s = session_ref(s), .d = *d};
+    if (vec_push(&w->held, &it) != 0) {
+        worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
+        session_unref(s);
+        delivery_clear(d);
+    }
+}
+
+/* WORK_SETTLED on s's new owner: what was held for s goes out in the order it came, then the
+ * takeovers that waited for it are handled. */
+static void settled(struct worker *w, struct session *s)
+{
+    atomic_store_explicit(&s->settling, false, memory_order_relaxed);
+    size_t keep = 0;
+    for (size_t i = 0; i < w->held.len; i++) {
+        struct work_item *it = &w->held.items[i];
+        if (it->s != s) {
+            w->held.items[keep++] = *it;
+            continue;
+        }
+        deliver_to_session_now(w, s, &it->d);
+        session_unref(s);
+    }
+    w->held.len = keep;
+    keep = 0;
+    size_t n = w->deferred.len;
+    for (size_t i = 0; i < n; i++) {
+        struct work_item it = w->deferred.items[i];
+        if (it.s != s) {
+            w->deferred.items[keep++] = it;
+            continue;
+        }
+        worker_handle_item(w, &it); /* may defer others: appended past n */
+    }
+    /* Items deferred while handling the ones above were appended past n. */
+    for (size_t i = n; i < w->deferred.len; i++)
+        w->deferred.items[keep++] = w->deferred.items[i];
+    w->deferred.len = keep;
+    session_unref(s); /* the one SETTLED carried */
+}
+
+static void settle_poll(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct worker *w = ctx;
+    w->settle_timer = 0; /* the iteration this runs in checks the settles */
+}
+
+void worker_settle_begin(struct worker *w, struct session *s, struct worker *to)
+{
+    struct broker *b = w->b;
+    atomic_thread_fence(memory_order_seq_cst); /* the owner store before the epoch loads */
+    struct settle st = {.s = session_ref(s), .to = to};
+    st.seen = mem_alloc(b->n_workers * sizeof *st.seen);
+    struct settle *p = st.seen ? mem_realloc(w->settles, (w->n_settles + 1) * sizeof *p) : NULL;
+    if (!p) {
+        /* Out of memory: settle at once, at the price of the ordering guarantee. */
+        mem_free(st.seen);
+        struct work_item it = {.kind = WORK_SETTLED, .s = st.s};
+        worker_post(w, to, &it);
+        return;
+    }
+    w->settles = p;
+    for (unsigned i = 0; i < b->n_workers; i++)
+        st.seen[i] = atomic_load_explicit(&b->workers[i]->epoch, memory_order_acquire);
+    w->settles[w->n_settles++] = st;
+    for (unsigned i = 0; i < b->n_workers; i++)
+        if (i != w->index)
+            loop_wake(b->workers[i]->loop); /* an idle worker finishes an iteration too */
+    if (!w->settle_timer)
+        w->settle_timer = loop_timer_add(w->loop, SETTLE_POLL_MS, settle_poll, w);
+}
+
+static void on_wake(struct loop *l, void *ctx);
+
+static bool settle_ready(struct worker *w, const struct settle *st)
+{
+    for (unsigned i = 0; i < w->b->n_workers; i++)
+        if (i != w->index &&
+            atomic_load_explicit(&w->b->workers[i]->epoch, memory_order_acquire) <= st->seen[i])
+            return false;
+    return true;
+}
+
+/* From after_iteration: sends SETTLED for every settle whose workers have all moved on, after
+ * forwarding what they sent here. Readiness is decided before the inbox is drained: only then
+ * is all of it in there. Draining may begin new settles (appended past n). */
+static void settle_check(struct worker *w)
+{
+    size_t n = w->n_settles, ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        w->settles[i].ready = settle_ready(w, &w->settles[i]);
+        ready += w->settles[i].ready;
+    }
+    if (ready) {
+        on_wake(w->loop, w);
+        size_t keep = 0;
+        for (size_t i = 0; i < w->n_settles; i++) {
+            struct settle *st = &w->settles[i];
+            if (i >= n || !st->ready) {
+                w->settles[keep++] = *st;
+                continue;
+            }
+            struct work_item it = {.kind = WORK_SETTLED, .s = st->s}; /* our reference */
+            mem_free(st->seen);
+            worker_post(w, st->to, &it);
+        }
+        w->n_settles = keep;
+    }
+    if (w->n_settles && !w->settle_timer)
+        w->settle_timer = loop_timer_add(w->loop, SETTLE_POLL_MS, settle_poll, w);
 }
 
 static void on_wake(struct loop *l, void *ctx)
@@ -186,9 +332,16 @@ static void after_iteration(struct loop *l, void *ctx)
 {
     (void)l;
     struct worker *w = ctx;
+    if (w->n_settles)
+        settle_check(w);
     while (!list_empty(&w->dirty))
         conn_flush(LIST_ENTRY(w->dirty.next, struct conn, dirty_node));
     flush_outboxes(w);
+    if (w->b->n_workers > 1) {
+        /* This iteration's batches are handed over (settle): its routes are done. */
+        atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
+        atomic_thread_fence(memory_order_seq_cst); /* before the next iteration's owner loads */
+    }
     struct list_node *it, *tmp;
     LIST_FOREACH (it, tmp, &w->graveyard) {
         struct conn *c = LIST_ENTRY(it, struct conn, node);
@@ -335,7 +488,8 @@ bool worker_idle(struct worker *w)
     pthread_mutex_lock(&w->inbox_lock);
     bool idle = w->inbox.len == 0;
     pthread_mutex_unlock(&w->inbox_lock);
-    return idle && !w->outbox_pending && list_empty(&w->dirty) && list_empty(&w->graveyard);
+    return idle && !w->outbox_pending && !w->n_settles && list_empty(&w->dirty) &&
+           list_empty(&w->graveyard);
 }
 
 void worker_free(struct worker *w)
@@ -361,6 +515,15 @@ void worker_free(struct worker *w)
     }
     vec_clear(&w->inbox);
     mem_free(w->inbox.items);
+    vec_clear(&w->held);
+    mem_free(w->held.items);
+    vec_clear(&w->deferred); /* conn_destroy above freed their connections */
+    mem_free(w->deferred.items);
+    for (size_t i = 0; i < w->n_settles; i++) {
+        session_unref(w->settles[i].s);
+        mem_free(w->settles[i].seen);
+    }
+    mem_free(w->settles);
     mem_free(w->outbox);
     mem_free(w->lfds);
     mem_free(w->matches);

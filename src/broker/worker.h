@@ -27,10 +27,13 @@ enum work_kind {
     WORK_DISCONNECT = 5, /* to s's owner: close s's connection with 0x98 (REST API kick) */
     WORK_INSPECT = 6,    /* to s's owner: build s's REST client object (http_api_client.c) */
     WORK_INSPECT_DONE = 7, /* back to the requesting worker: answer with it (s is NULL) */
+    WORK_SETTLED = 8,      /* from s's previous owner to its new one: everything other workers sent
+                              the previous owner for s has been forwarded; deliver what was held */
 };
 
 struct work_item {
     uint8_t kind;
+    bool forwarded;    /* DELIVER passed on by a previous owner: not held (see settle) */
     struct session *s; /* holds a reference */
     struct conn *conn; /* TAKEOVER / HANDOFF: the new connection (kept alive while pending) */
     struct delivery d; /* DELIVER */
@@ -161,6 +164,14 @@ struct worker {
     _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
     uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
     struct ws_worker *ws;       /* ws_listener.c: HTTP connections before their upgrade */
+
+    /* Ordering across a session's move between workers (worker.c, "settle"). */
+    _Atomic uint64_t epoch; /* iterations finished, each after its batches were handed over */
+    struct settle *settles; /* sessions this worker gave away, until their SETTLED is sent */
+    size_t n_settles;
+    uint64_t settle_timer;
+    struct work_vec held;     /* deliveries to settling sessions this worker now owns */
+    struct work_vec deferred; /* takeovers of settling sessions, retried at SETTLED */
 };
 
 struct worker *worker_new(struct broker *b, unsigned index);
@@ -179,6 +190,19 @@ TERN_MUST_CHECK int worker_run_once(struct worker *w);
  * other workers, no output waiting, no closed connection waiting to be freed). Pending input
  * on connections and timers are not looked at. */
 bool worker_idle(struct worker *w);
+
+/* Called by s's owner w right after it stored to as the new owner (with s->settling set
+ * before that store): w forwards deliveries for s that other workers sent it before they saw
+ * the move, then sends `to` WORK_SETTLED; until then `to` holds the deliveries it gets for s
+ * directly, so that no message overtakes an earlier one from the same publisher. */
+void worker_settle_begin(struct worker *w, struct session *s, struct worker *to);
+/* Whether deliveries to s must be held now (s is settling on this, its new owner). */
+static inline bool worker_settle_holds(const struct session *s)
+{
+    return atomic_load_explicit(&s->settling, memory_order_relaxed);
+}
+/* Holds delivery d for settling session s on its new owner w (takes d over). */
+void worker_settle_hold(struct worker *w, struct session *s, struct delivery *d);
 
 /* Queues an item for worker `to` (sent at the end of this iteration); takes over the item's
  * references. Called on w's thread. If to == w the item is processed at once. */

@@ -63,6 +63,8 @@ struct session {
     _Atomic uint8_t version; /* protocol version of the last connection (read by the REST API) */
     _Atomic bool connected;  /* conn != NULL, for other workers (the REST API) */
     bool claims;             /* JWT claims replace the ACL: read_filters decide delivery */
+    _Atomic bool settling;   /* moved to another worker, whose deliveries wait until the old
+                                owner has forwarded what it still gets (worker.c, settle) */
     uint16_t next_packet_id;
     char *username;       /* of the last connection (for ACLs on delivery), or NULL */
     const void *listener; /* the broker's listener of the last connection (opaque here) */

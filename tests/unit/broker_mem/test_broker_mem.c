@@ -7,11 +7,13 @@
 #include "broker.h"
 #include "broker_mem.h"
 #include "log.h"
+#include "loop.h"
 #include "mem.h"
 #include "pkt.h"
 #include "transport.h"
 #include "transport_mem.h"
 #include "unit.h"
+#include "worker.h"
 
 #define ROUNDS 1000
 
@@ -170,6 +172,86 @@ static void test_two_workers(void)
     broker_mem_free(m);
 }
 
+static int run_worker(struct broker_mem *m, unsigned k)
+{
+    return worker_run_once(broker_mem_broker(m)->workers[k]);
+}
+
+/* Takes what worker k's inbox holds out of it (a batch "still on its way"), or puts it back. */
+static void inbox_swap(struct broker_mem *m, unsigned k, struct work_vec *v)
+{
+    struct worker *w = broker_mem_broker(m)->workers[k];
+    pthread_mutex_lock(&w->inbox_lock);
+    struct work_vec tmp = w->inbox;
+    w->inbox = *v;
+    *v = tmp;
+    pthread_mutex_unlock(&w->inbox_lock);
+    loop_wake(w->loop);
+}
+
+/* A takeover moves session "s" from worker 0 to worker 1 while worker 2 routes two messages of
+ * one publisher to it: m1 read the old owner and reaches worker 0 only after the move, m2 read
+ * the new one and reaches worker 1 directly. Worker 1 holds m2 until worker 0 has forwarded m1
+ * and said SETTLED, so s gets m1 before m2 (the publisher's order). Without the hold m2 went
+ * out first. The late arrival of m1 is staged by taking worker 0's inbox out and back. */
+static void test_takeover_keeps_order(void)
+{
+    struct broker_mem *m = start("worker_threads 3\nlistener 0\nallow_anonymous true\n");
+    REQUIRE(m);
+    static const uint8_t connack[] = {0x20, 0x02, 0x00, 0x00};
+    static const uint8_t connack_present[] = {0x20, 0x02, 0x01, 0x00};
+    static const uint8_t suback[] = {0x90, 0x03, 0x00, 0x01, 0x01};
+    struct transport_mem_peer *old = broker_mem_connect(m, 0, 0);
+    struct transport_mem_peer *pub = broker_mem_connect(m, 0, 2);
+    REQUIRE(old && pub);
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, 4, "s", 60, 0);
+    REQUIRE(send_pkt(m, old, &p) == 0);
+    CHECK(output_is(old, connack, sizeof connack));
+    pkt_subscribe(&p, 4, 1, "t/#", 1);
+    REQUIRE(send_pkt(m, old, &p) == 0);
+    CHECK(output_is(old, suback, sizeof suback));
+    REQUIRE(connect_client(m, pub, "pub") == 0);
+
+    /* m1 routed to the owner of the moment, worker 0, and held back on the way. */
+    pkt_publish(&p, 4, "t/1", "1", 1, 0, 1);
+    REQUIRE(transport_mem_write(pub, p.data, p.len) == 0);
+    pkt_reset(&p);
+    REQUIRE(run_worker(m, 2) == 0);
+    struct work_vec late = {0};
+    inbox_swap(m, 0, &late);
+    CHECK_EQ_INT(late.len, 1);
+
+    /* The new connection on worker 1 takes s over; worker 0 hands it on. */
+    struct transport_mem_peer *neu = broker_mem_connect(m, 0, 1);
+    REQUIRE(neu);
+    pkt_connect(&p, 4, "s", 60, 0);
+    REQUIRE(transport_mem_write(neu, p.data, p.len) == 0);
+    pkt_reset(&p);
+    REQUIRE(run_worker(m, 1) == 0); /* TAKEOVER to worker 0 */
+    REQUIRE(run_worker(m, 0) == 0); /* owner is worker 1 now, HANDOFF sent */
+    CHECK(transport_mem_server_closed(old));
+
+    /* m2 reads the new owner and goes to worker 1 directly; m1 arrives at worker 0 late. */
+    pkt_publish(&p, 4, "t/2", "2", 1, 0, 2);
+    REQUIRE(transport_mem_write(pub, p.data, p.len) == 0);
+    pkt_reset(&p);
+    REQUIRE(run_worker(m, 2) == 0);
+    inbox_swap(m, 0, &late); /* back in: the inbox was empty */
+    CHECK_EQ_INT(late.len, 0);
+    mem_free(late.items);
+    REQUIRE(run_worker(m, 1) == 0); /* HANDOFF and m2: m2 is held */
+    CHECK(output_is(neu, connack_present, sizeof connack_present));
+
+    REQUIRE(broker_mem_run(m, ROUNDS) == 0);
+    static const uint8_t both[] = {0x32, 0x08, 0x00, 0x03, 't', '/', '1', 0x00, 0x01, '1',
+                                   0x32, 0x08, 0x00, 0x03, 't', '/', '2', 0x00, 0x02, '2'};
+    CHECK(output_is(neu, both, sizeof both));
+    pkt_free(&p);
+    broker_mem_free(m);
+}
+
 /* A client that goes away without DISCONNECT: its will goes out [MQTT-3.1.2-8], its connection
  * is closed and its clean session ends. */
 static void test_will_on_abrupt_close(void)
@@ -294,5 +376,6 @@ static void test_idle_connection_memory(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_transport_mem), UNIT_TEST(test_qos_exchange), UNIT_TEST(test_byte_by_byte),
-          UNIT_TEST(test_two_workers), UNIT_TEST(test_will_on_abrupt_close),
-          UNIT_TEST(test_malformed_closes_one), UNIT_TEST(test_idle_connection_memory))
+          UNIT_TEST(test_two_workers), UNIT_TEST(test_takeover_keeps_order),
+          UNIT_TEST(test_will_on_abrupt_close), UNIT_TEST(test_malformed_closes_one),
+          UNIT_TEST(test_idle_connection_memory))
