@@ -1,5 +1,6 @@
 /* ternd: command line -> configuration -> broker -> wait for signals. Mosquitto's flags
- * (-c -p -v -d --test-config -h) plus --ready-file for supervisors and tests. */
+ * (-c -p -v -d --test-config -h) plus --ready-file for supervisors and tests, and the
+ * sd_notify readiness protocol when a service manager sets NOTIFY_SOCKET. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "privileges.h"
 
 struct args {
@@ -159,7 +161,8 @@ static void write_pid_file(const char *path, struct log *lg)
 }
 
 /* Waits for signals: SIGHUP reloads, SIGTERM/SIGINT return. */
-static void serve(struct broker *b, const struct args *a, struct log *lg, const sigset_t *set)
+static void serve(struct broker *b, const struct args *a, struct log *lg, const sigset_t *set,
+                  int notify)
 {
     for (;;) {
         /* Wake every few seconds to notice certificate files replaced on disk. */
@@ -171,6 +174,7 @@ static void serve(struct broker *b, const struct args *a, struct log *lg, const 
         }
         if (sig == SIGHUP) {
             log_msg(lg, TLOG_NOTICE, "Reloading config.");
+            notify_send(notify, "RELOADING=1");
             struct config *cfg = load_config(a, lg);
             if (!cfg) {
                 log_msg(lg, TLOG_ERR, "Error: reload failed; keeping the running configuration.");
@@ -178,8 +182,10 @@ static void serve(struct broker *b, const struct args *a, struct log *lg, const 
             }
             apply_logging(lg, cfg, a->verbose, false);
             broker_reload(b, cfg);
+            notify_send(notify, "READY=1");
             continue;
         }
+        notify_send(notify, "STOPPING=1");
         log_msg(lg, TLOG_NOTICE, "ternd version %s terminating", TERN_VERSION);
         return;
     }
@@ -227,11 +233,16 @@ int main(int argc, char **argv)
     char *pid_file = cfg->pid_file ? strdup(cfg->pid_file) : NULL;
     char *user = cfg->user ? strdup(cfg->user) : NULL;
     struct broker *b = broker_new(cfg, &lg); /* owns cfg from here on; binds, builds TLS */
-    int rc = 1;
+    int rc = 1, notify = -1;
     if (!b)
         goto out;
     if (pid_file)
         write_pid_file(pid_file, &lg);
+    const char *why;
+    notify = notify_open(&why);
+    if (why)
+        log_msg(&lg, TLOG_WARN, "Warning: unable to reach the service manager's NOTIFY_SOCKET: %s",
+                why);
     /* Root is needed for privileged ports, the log and pid files and the TLS keys, all open
      * now; the store, the worker threads and the ready file come after the drop, so they
      * belong to the unprivileged user (as with Mosquitto 2). */
@@ -239,10 +250,13 @@ int main(int argc, char **argv)
         goto out;
     if (a.ready_file && broker_write_ready_file(b, a.ready_file) != 0)
         log_msg(&lg, TLOG_ERR, "Error: unable to write ready file %s", a.ready_file);
-    serve(b, &a, &lg, &set);
+    notify_send(notify, "READY=1"); /* every listener is bound and the workers run */
+    serve(b, &a, &lg, &set, notify);
     broker_stop(b);
     rc = 0;
 out:
+    if (notify >= 0)
+        close(notify);
     broker_free(b);
     if (pid_file && rc == 0)
         unlink(pid_file);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ struct spawner {
     int pidfd;
     int port;
     int log_dumped;
+    int notify; /* spawner_start_file: the NOTIFY_SOCKET end, else -1 */
     char dir[256];
 };
 
@@ -177,28 +179,21 @@ static int write_config(const struct spawner *b, const char *extra, int mosquitt
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static int spawn(struct spawner *b, const char *ternd, int mosquitto)
+/* posix_spawn argv with envp (environ when NULL), stdin /dev/null, stdout and stderr into the
+ * temp dir's broker.log; then a pidfd on the child. */
+static int spawn_argv(struct spawner *b, char *const argv[], char *const envp[])
 {
-    char conf[300], ready[300], log[300];
-    path_in(b, "broker.conf", conf, sizeof conf);
-    path_in(b, "ready", ready, sizeof ready);
+    char log[300];
     path_in(b, "broker.log", log, sizeof log);
-    const char *exe = mosquitto ? MOSQUITTO_PATH : ternd_path(ternd);
-    if (!exe) {
-        fprintf(stderr, "broker: no ternd: set TERND or build with TERND_PATH\n");
-        return -1;
-    }
-    char *argv_t[] = {(char *)exe, "-c", conf, "--ready-file", ready, NULL};
-    char *argv_m[] = {(char *)exe, "-c", conf, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&b->pid, exe, &fa, NULL, mosquitto ? argv_m : argv_t, environ);
+    int rc = posix_spawn(&b->pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
-        fprintf(stderr, "broker: spawn %s: %s\n", exe, strerror(rc));
+        fprintf(stderr, "broker: spawn %s: %s\n", argv[0], strerror(rc));
         return -1;
     }
     b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0);
@@ -207,6 +202,21 @@ static int spawn(struct spawner *b, const char *ternd, int mosquitto)
         return -1;
     }
     return 0;
+}
+
+static int spawn(struct spawner *b, const char *ternd, int mosquitto)
+{
+    char conf[300], ready[300];
+    path_in(b, "broker.conf", conf, sizeof conf);
+    path_in(b, "ready", ready, sizeof ready);
+    const char *exe = mosquitto ? MOSQUITTO_PATH : ternd_path(ternd);
+    if (!exe) {
+        fprintf(stderr, "broker: no ternd: set TERND or build with TERND_PATH\n");
+        return -1;
+    }
+    char *argv_t[] = {(char *)exe, "-c", conf, "--ready-file", ready, NULL};
+    char *argv_m[] = {(char *)exe, "-c", conf, NULL};
+    return spawn_argv(b, mosquitto ? argv_m : argv_t, NULL);
 }
 
 /* Parse the ready file: the first `mqtt <address> <port>` line gives the port. 1 = ready,
@@ -307,7 +317,9 @@ static void stop_current(void)
         fprintf(stderr, "broker: the broker left running at exit did not stop cleanly\n");
 }
 
-struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
+/* A spawner with its temp dir, made the current one (stopping one left running); NULL after
+ * printing why. */
+static struct spawner *spawner_new(void)
 {
     static int at_exit_set;
     if (!at_exit_set && atexit(stop_current) == 0)
@@ -316,12 +328,12 @@ struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
         fprintf(stderr, "broker: stopping the broker left by the previous test\n");
         spawner_stop(current);
     }
-    int mosquitto = spawner_is_mosquitto();
     struct spawner *b = calloc(1, sizeof *b);
     if (!b)
         abort();
     b->pid = -1;
     b->pidfd = -1;
+    b->notify = -1;
     const char *tmp = getenv("TMPDIR");
     snprintf(b->dir, sizeof b->dir, "%s/tern-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(b->dir)) {
@@ -330,6 +342,15 @@ struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
         return NULL;
     }
     current = b;
+    return b;
+}
+
+struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
+{
+    int mosquitto = spawner_is_mosquitto();
+    struct spawner *b = spawner_new();
+    if (!b)
+        return NULL;
     if (mosquitto && (b->port = free_port()) < 0)
         goto fail;
     if (write_config(b, extra_conf, mosquitto) != 0 || share_dir(b, extra_conf) != 0 ||
@@ -377,6 +398,8 @@ int spawner_stop(struct spawner *b)
         dump_log(b);
     if (b->pidfd >= 0)
         close(b->pidfd);
+    if (b->notify >= 0)
+        close(b->notify);
     remove_dir(b);
     if (current == b)
         current = NULL;
@@ -388,10 +411,9 @@ int spawner_stop(struct spawner *b)
 
 static int spawn_args(struct spawner *b, const char *ternd, const char *const *extra)
 {
-    char conf[300], ready[300], log[300];
+    char conf[300], ready[300];
     path_in(b, "broker.conf", conf, sizeof conf);
     path_in(b, "ready", ready, sizeof ready);
-    path_in(b, "broker.log", log, sizeof log);
     const char *exe = ternd_path(ternd);
     if (!exe) {
         fprintf(stderr, "broker: no ternd: set TERND or build with TERND_PATH\n");
@@ -402,23 +424,7 @@ static int spawn_args(struct spawner *b, const char *ternd, const char *const *e
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&b->pid, exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        fprintf(stderr, "broker: spawn %s: %s\n", exe, strerror(rc));
-        return -1;
-    }
-    b->pidfd = (int)syscall(SYS_pidfd_open, b->pid, 0);
-    if (b->pidfd < 0) {
-        perror("broker: pidfd_open");
-        return -1;
-    }
-    return 0;
+    return spawn_argv(b, argv, NULL);
 }
 
 struct spawner *spawner_start_args(const char *ternd, const char *extra_conf,
@@ -426,26 +432,9 @@ struct spawner *spawner_start_args(const char *ternd, const char *extra_conf,
 {
     if (spawner_is_mosquitto())
         return spawner_start_path(ternd, extra_conf);
-    static int at_exit_set;
-    if (!at_exit_set && atexit(stop_current) == 0)
-        at_exit_set = 1;
-    if (current) {
-        fprintf(stderr, "broker: stopping the broker left by the previous test\n");
-        spawner_stop(current);
-    }
-    struct spawner *b = calloc(1, sizeof *b);
+    struct spawner *b = spawner_new();
     if (!b)
-        abort();
-    b->pid = -1;
-    b->pidfd = -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(b->dir, sizeof b->dir, "%s/tern-it-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(b->dir)) {
-        perror("broker: mkdtemp");
-        free(b);
         return NULL;
-    }
-    current = b;
     if (write_config(b, extra_conf, 0) != 0 || share_dir(b, extra_conf) != 0 ||
         spawn_args(b, ternd, extra_args) != 0 || wait_ready_file(b) != 0) {
         fprintf(stderr, "broker: start failed (config: %s)\n", extra_conf ? extra_conf : "");
@@ -635,4 +624,81 @@ int spawner_run_path(const char *ternd, const char *const *args, char *out, size
         return -1;
     }
     return WEXITSTATUS(status);
+}
+
+/* ---- A broker started on a config file of the caller's, ready by the sd_notify protocol. ---- */
+
+int spawner_wait_notify(const struct spawner *b, const char *state, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - now_ms();
+        struct pollfd p[2] = {{.fd = b->notify, .events = POLLIN},
+                              {.fd = b->pidfd, .events = POLLIN}};
+        if (b->notify < 0 || left <= 0 || poll(p, 2, (int)left) <= 0) {
+            fprintf(stderr, "broker: no %s on NOTIFY_SOCKET within %d ms\n", state, timeout_ms);
+            return -1;
+        }
+        if (p[0].revents & POLLIN) {
+            char msg[4096];
+            ssize_t n = recv(b->notify, msg, sizeof msg - 1, 0);
+            if (n <= 0)
+                continue;
+            msg[n] = 0;
+            /* One datagram holds newline-separated assignments. */
+            for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n"))
+                if (strcmp(line, state) == 0)
+                    return 0;
+            continue;
+        }
+        fprintf(stderr, "broker: exited before sending %s\n", state);
+        return -1;
+    }
+}
+
+struct spawner *spawner_start_file(const char *ternd, const char *conf, int port)
+{
+    const char *exe = spawner_is_mosquitto() ? MOSQUITTO_PATH : ternd_path(ternd);
+    struct spawner *b = spawner_new();
+    if (!b)
+        return NULL;
+    b->port = port;
+    char sock[300], env_notify[320];
+    path_in(b, "notify", sock, sizeof sock);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) < sizeof sa.sun_path)
+        memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    b->notify = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (!exe || !sa.sun_path[0] || b->notify < 0 ||
+        bind(b->notify, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        /* Like systemd's own socket, reachable after a broker drops root (Mosquitto notifies
+         * only then). */
+        chmod(b->dir, 0711) != 0 || chmod(sock, 0666) != 0) {
+        fprintf(stderr, "broker: no ternd, or no notify socket at %s\n", sock);
+        spawner_stop(b);
+        return NULL;
+    }
+    /* The caller's environment plus NOTIFY_SOCKET, as a service manager would pass it. */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 2, sizeof *envp);
+    if (!envp)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
+            envp[k++] = environ[i];
+    snprintf(env_notify, sizeof env_notify, "NOTIFY_SOCKET=%s", sock);
+    envp[k] = env_notify;
+    char *argv[] = {(char *)exe, "-c", (char *)conf, NULL};
+    int rc = spawn_argv(b, argv, envp);
+    free(envp);
+    if (rc != 0 || spawner_wait_notify(b, "READY=1", SPAWNER_WAIT_MS) != 0) {
+        fprintf(stderr, "broker: start failed (config file: %s)\n", conf);
+        dump_log(b);
+        spawner_stop(b);
+        return NULL;
+    }
+    return b;
 }

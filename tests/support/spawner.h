@@ -68,6 +68,16 @@ int spawner_unix_path(const struct spawner *b, char *out, size_t cap);
  * (inotify on the output file, no sleeps). 0 when found, -1 on timeout. */
 int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms);
 
+/* Start ternd as a service manager would: `ternd -c conf` exactly (no --ready-file, no config
+ * of the spawner's), NOTIFY_SOCKET in its environment, and ready when it sends "READY=1" there
+ * (sd_notify protocol), bounded by SPAWNER_WAIT_MS. The caller says which TCP port the file makes
+ * it listen on (spawner_port returns it). With TERN_TEST_BROKER=mosquitto it runs
+ * /usr/sbin/mosquitto the same way. NULL after printing why. */
+struct spawner *spawner_start_file(const char *ternd_path, const char *conf, int port);
+/* For a spawner_start_file broker: wait until a NOTIFY_SOCKET datagram holds the line `state`
+ * (e.g. "RELOADING=1"), bounded by timeout_ms; 0, or -1 (timeout or exit). */
+int spawner_wait_notify(const struct spawner *b, const char *state, int timeout_ms);
+
 /* Run the ternd binary (env TERND, else ternd_path) to completion with `args` (NULL-terminated,
  * argv[0] excluded), stdin from /dev/null, stdout and stderr together into out (NUL-terminated,
  * truncated to cap - 1), bounded by SPAWNER_WAIT_MS (then SIGKILL). Returns the exit status
