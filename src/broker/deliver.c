@@ -659,13 +659,23 @@ static void *take_ref(void *subscriber)
     return session_ref(subscriber);
 }
 
-/* Hands d to another member of a shared subscription of s that it came through. */
+/* Whether sub is a shared subscription that a message on topic came through. */
+static bool shared_match(const struct subscription *sub, struct tern_bytes topic,
+                         struct tern_bytes *group, struct tern_bytes *rest)
+{
+    return codec_topic_shared_split(bytes_of(sub->filter, sub->filter_len), group, rest) &&
+           codec_topic_matches(*rest, topic);
+}
+
+/* Hands d to another member of a shared subscription of s that it came through: one s still
+ * has, else one it left while d was here. */
 static void redeliver_one(struct worker *w, struct session *s, struct delivery *d)
 {
     struct tern_bytes topic = msg_topic(d->m);
-    for (size_t i = 0; i < s->n_subs; i++) {
-        struct tern_bytes f = bytes_of(s->subs[i].filter, s->subs[i].filter_len), group, rest;
-        if (!codec_topic_shared_split(f, &group, &rest) || !codec_topic_matches(rest, topic))
+    for (size_t i = 0; i < s->n_subs + s->n_left; i++) {
+        const struct subscription *sub = i < s->n_subs ? &s->subs[i] : &s->left[i - s->n_subs];
+        struct tern_bytes group, rest;
+        if (!shared_match(sub, topic, &group, &rest))
             continue;
         uint8_t options = 0;
         uint32_t sub_id = 0;
@@ -721,4 +731,32 @@ void deliver_redistribute(struct worker *w, struct session *s)
             delivery_clear(&d);
         }
     }
+}
+
+/* Whether s still holds (in flight or queued) a message that came through shared sub. */
+static bool holds_shared_through(const struct session *s, const struct subscription *sub)
+{
+    struct tern_bytes group, rest;
+    for (size_t i = 0; i < s->n_inflight; i++) {
+        const struct delivery *d = &s->inflight[i].d;
+        if (d->m && d->shared && shared_match(sub, msg_topic(d->m), &group, &rest))
+            return true;
+    }
+    for (uint32_t i = 0; i < s->q_len; i++) {
+        const struct delivery *d = &s->queue[(s->q_head + i) % s->q_cap];
+        if (d->shared && shared_match(sub, msg_topic(d->m), &group, &rest))
+            return true;
+    }
+    return false;
+}
+
+void deliver_unsubscribed(struct session *s, struct subscription *gone)
+{
+    for (uint32_t i = s->n_left; i-- > 0;)
+        if (!holds_shared_through(s, &s->left[i]))
+            session_left_remove(s, i); /* nothing of it is here any more */
+    if (holds_shared_through(s, gone))
+        session_left_keep(s, gone);
+    else
+        mem_free(gone->filter);
 }

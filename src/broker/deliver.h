@@ -11,6 +11,7 @@ struct conn;
 struct delivery;
 struct msg;
 struct session;
+struct subscription;
 struct worker;
 
 /* Stores m as retained when it carries the RETAIN flag, then routes it. Returns the number of
@@ -33,6 +34,11 @@ void deliver_resend(struct worker *w, struct session *s);
  * to another member of that group [MQTT-4.8.2-?] (v5 4.8.2: "SHOULD send ... to another
  * Client"). Call after s's subscriptions left the tree and before its queue is dropped. */
 void deliver_redistribute(struct worker *w, struct session *s);
+
+/* s unsubscribed `gone` (detached from s->subs; its filter is taken over): a shared subscription
+ * that messages still here came through is kept in s->left, so deliver_redistribute can still
+ * hand them to its group [MQTT-3.10.4-3 has them delivered to s meanwhile]. */
+void deliver_unsubscribed(struct session *s, struct subscription *gone);
 /* Encodes d as a PUBLISH for c into its output. Returns 0, or a negative code when the packet
  * exceeds the client's Maximum Packet Size (it is then not sent [MQTT-3.1.2-24]) or on OOM. */
 int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t packet_id, bool dup);

@@ -217,9 +217,11 @@ void handle_unsubscribe(struct conn *c, struct mqtt_packet *p)
         uint64_t stored = x ? persist_sub(b, c->s, x->filter, 0, 0, false) : 0;
         if (stored > seq)
             seq = stored;
-        if (x && session_sub_remove(c->s, (const char *)mf.ptr, mf.len) == 0) {
+        struct subscription gone;
+        if (x && session_sub_detach(c->s, (const char *)mf.ptr, mf.len, &gone) == 0) {
             if (topic_tree_remove(b->tree, mf, c->s) == 0)
                 atomic_fetch_sub(&b->stats.subscriptions, 1);
+            deliver_unsubscribed(c->s, &gone);
             rc = MQTT_RC_SUCCESS;
         }
         mem_free(owned);

@@ -37,6 +37,9 @@ void session_unref(struct session *s)
         return;
     session_subs_clear(s);
     mem_free(s->subs);
+    while (s->n_left)
+        session_left_remove(s, s->n_left - 1);
+    mem_free(s->left);
     while (s->n_inflight)
         session_inflight_remove(s, &s->inflight[s->n_inflight - 1]);
     mem_free(s->inflight);
@@ -168,16 +171,49 @@ int session_sub_set(struct session *s, const char *filter, size_t len, uint8_t o
     return 1;
 }
 
-int session_sub_remove(struct session *s, const char *filter, size_t len)
+int session_sub_detach(struct session *s, const char *filter, size_t len, struct subscription *out)
 {
     struct subscription *x = sub_find(s, filter, len);
     if (!x)
         return TERN_ENOTFOUND;
-    mem_free(x->filter);
+    *out = *x;
     *x = s->subs[--s->n_subs];
     if (s->sub_index)
         index_rebuild(s); /* removal is rarer than adding: a rebuild keeps probing simple */
     return 0;
+}
+
+int session_sub_remove(struct session *s, const char *filter, size_t len)
+{
+    struct subscription gone;
+    int rc = session_sub_detach(s, filter, len, &gone);
+    if (rc == 0)
+        mem_free(gone.filter);
+    return rc;
+}
+
+void session_left_keep(struct session *s, struct subscription *x)
+{
+    for (uint32_t i = 0; i < s->n_left; i++) {
+        if (s->left[i].filter_len == x->filter_len &&
+            memcmp(s->left[i].filter, x->filter, x->filter_len) == 0) {
+            mem_free(x->filter);
+            return;
+        }
+    }
+    struct subscription *p = mem_realloc(s->left, (s->n_left + 1) * sizeof *p);
+    if (!p) {
+        mem_free(x->filter); /* those messages are dropped if the session ends first */
+        return;
+    }
+    s->left = p;
+    s->left[s->n_left++] = *x;
+}
+
+void session_left_remove(struct session *s, uint32_t i)
+{
+    mem_free(s->left[i].filter);
+    s->left[i] = s->left[--s->n_left];
 }
 
 void session_subs_clear(struct session *s)

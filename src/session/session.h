@@ -75,6 +75,10 @@ struct session {
 
     struct subscription *subs;
     uint32_t n_subs, cap_subs;
+    /* Shared subscriptions unsubscribed while messages that came through them were still in
+     * flight or queued here: where those go if the session ends first (deliver.c). */
+    struct subscription *left;
+    uint32_t n_left;
     uint32_t *sub_index; /* open-addressing index (i + 1, 0 = empty) once n_subs > 16 */
     uint32_t sub_index_cap;
 
@@ -108,6 +112,13 @@ TERN_MUST_CHECK int session_sub_set(struct session *s, const char *filter, size_
                                     uint8_t options, uint32_t sub_id);
 /* 0 when removed, TERN_ENOTFOUND. */
 int session_sub_remove(struct session *s, const char *filter, size_t len);
+/* As session_sub_remove, but the entry goes to *out, its filter now the caller's. */
+int session_sub_detach(struct session *s, const char *filter, size_t len, struct subscription *out);
+/* Keeps x in s->left (taking over x->filter), unless an equal filter is there already or memory
+ * is short: then x->filter is freed. */
+void session_left_keep(struct session *s, struct subscription *x);
+/* Removes s->left[i] (the last one takes its place). */
+void session_left_remove(struct session *s, uint32_t i);
 /* The subscription to exactly filter[0..len), or NULL. */
 struct subscription *session_sub_get(struct session *s, const char *filter, size_t len);
 void session_subs_clear(struct session *s);

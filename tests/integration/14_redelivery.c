@@ -42,10 +42,13 @@ static int connect_will(struct tclient *c, int port, const char *id, int clean, 
 }
 
 /* Shared subscription, two v5 members, QoS 1: the message in flight to A (never acknowledged)
- * is delivered to B once A's session ends (A disconnects with Session Expiry 0), as issue 3
- * requires ("redelivery of unacked QoS 1/2 messages to another member when one leaves";
- * 5.0 section 4.8.2 allows it). */
-static void test_shared_redelivery_on_leave(void)
+ * is delivered to B once A's session ends, as issue 3 requires ("redelivery of unacked QoS 1/2
+ * messages to another member when one leaves"; 5.0 section 4.8.2 allows it). A leaves with
+ * DISCONNECT (Session Expiry 0), or by dropping its socket, or by unsubscribing (the session
+ * stays, but the subscription that received the message is gone). */
+enum leave { LEAVE_DISCONNECT, LEAVE_DROP, LEAVE_UNSUBSCRIBE };
+
+static void shared_redelivery(enum leave how)
 {
     struct spawner *b = spawner_start(NULL);
     REQUIRE(b);
@@ -66,14 +69,23 @@ static void test_shared_redelivery_on_leave(void)
     CHECK(ra.payload[1] != rb.payload[1]);
     CHECK(integ_send_ack(&bb, CT_PUBACK, rb.packet_id) == 0);
     CHECK(tclient_ping(&bb) == 0);
-    /* A leaves without acknowledging; its session (expiry 0) ends with the connection. */
+    /* A leaves without acknowledging. */
     struct pkt p;
     pkt_init(&p);
-    pkt_disconnect(&p, 5, 0x00);
-    REQUIRE(tclient_send(&a, &p) == 0);
+    if (how == LEAVE_DISCONNECT) { /* its session (expiry 0) ends with the connection */
+        pkt_disconnect(&p, 5, 0x00);
+        REQUIRE(tclient_send(&a, &p) == 0);
+        CHECK(tclient_expect_closed(&a, TCLIENT_TIMEOUT_MS) == 0);
+    } else if (how == LEAVE_UNSUBSCRIBE) {
+        struct tclient_pkt ua;
+        pkt_unsubscribe(&p, 5, 7, "$share/g/t");
+        REQUIRE(tclient_send(&a, &p) == 0);
+        REQUIRE(tclient_expect(&a, &ua, CT_UNSUBACK, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(ua.packet_id, 7);
+        tclient_pkt_free(&ua);
+    }
     pkt_free(&p);
-    CHECK(tclient_expect_closed(&a, TCLIENT_TIMEOUT_MS) == 0);
-    tclient_close(&a);
+    tclient_close(&a); /* LEAVE_DROP: no DISCONNECT, the socket just closes */
     char want[3] = {'m', (char)ra.payload[1], 0};
     REQUIRE(tclient_expect_publish(&bb, &again, "t", want, 1) == 0);
     CHECK(integ_send_ack(&bb, CT_PUBACK, again.packet_id) == 0);
@@ -84,6 +96,21 @@ static void test_shared_redelivery_on_leave(void)
     tclient_close(&bb);
     tclient_close(&pub);
     CHECK(spawner_stop(b) == 0);
+}
+
+static void test_shared_redelivery_on_leave(void)
+{
+    shared_redelivery(LEAVE_DISCONNECT);
+}
+
+static void test_shared_redelivery_on_drop(void)
+{
+    shared_redelivery(LEAVE_DROP);
+}
+
+static void test_shared_redelivery_on_unsubscribe(void)
+{
+    shared_redelivery(LEAVE_UNSUBSCRIBE);
 }
 
 /* v5 persistent session, outgoing QoS 2: after PUBREC the broker sends PUBREL; the client goes
@@ -261,6 +288,7 @@ static void test_shared_redelivery_member_options(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_shared_redelivery_on_leave),
+UNIT_MAIN(UNIT_TEST(test_shared_redelivery_on_leave), UNIT_TEST(test_shared_redelivery_on_drop),
+          UNIT_TEST(test_shared_redelivery_on_unsubscribe),
           UNIT_TEST(test_shared_redelivery_member_options), UNIT_TEST(test_v5_pubrel_resent),
           UNIT_TEST(test_will_on_takeover), UNIT_TEST(test_no_will_on_resumed_takeover))
