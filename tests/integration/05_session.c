@@ -165,6 +165,35 @@ static void test_v5_expiry_changed_at_disconnect(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* v5: changed at DISCONNECT to another non-zero value, the new interval counts: a session
+ * shortened from 300 s to 1 s is gone 2.2 s later, one lengthened from 1 s to 300 s is still
+ * there (both wait out the same 2.2 s). */
+static void test_v5_expiry_changed_nonzero(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    int present = -1;
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "shorter", 0, 300, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "shorter", 1, 0x01) == 0);
+    REQUIRE(send_disconnect(&c, 0x00, 1, 1) == 0);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "longer", 0, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "longer", 1, 0x01) == 0);
+    REQUIRE(send_disconnect(&c, 0x00, 1, 300) == 0);
+    CHECK(tclient_expect_closed(&c, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+    let_time_pass(2200);
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "shorter", 0, 300, &present) == 0);
+    CHECK_EQ_INT(present, 0);
+    tclient_close(&c);
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "longer", 0, 300, &present) == 0);
+    CHECK_EQ_INT(present, 1);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
 /* v5: Session Expiry Interval 0 at CONNECT and non-zero at DISCONNECT is a protocol error
  * [MQTT-3.14.2-2]: the server answers DISCONNECT 0x82 and closes. */
 static void test_v5_expiry_zero_to_nonzero(void)
@@ -214,4 +243,5 @@ static void test_v5_queued_delivery(void)
 UNIT_MAIN(UNIT_TEST(test_persistent_v311), UNIT_TEST(test_clean_discards),
           UNIT_TEST(test_v5_expiry_zero_and_kept), UNIT_TEST(test_v5_expiry_elapses),
           UNIT_TEST(test_v5_expiry_changed_at_disconnect),
-          UNIT_TEST(test_v5_expiry_zero_to_nonzero), UNIT_TEST(test_v5_queued_delivery))
+          UNIT_TEST(test_v5_expiry_changed_nonzero), UNIT_TEST(test_v5_expiry_zero_to_nonzero),
+          UNIT_TEST(test_v5_queued_delivery))

@@ -1,6 +1,7 @@
 /* Integration: malformed packets and protocol errors (MQTT 3.1.1 section 4.8, MQTT 5.0 sections
  * 1.5, 2 and 4.13): garbage packet types, bad Remaining Length, reserved flag bits, invalid UTF-8,
- * wildcards in topic names, packet id 0, empty SUBSCRIBE. v5 connections get DISCONNECT 0x81
+ * wildcards in topic names, packet id 0, empty SUBSCRIBE, AUTH without an authentication method,
+ * No Local on a shared subscription. v5 connections get DISCONNECT 0x81
  * (Malformed Packet) or 0x82 (Protocol Error) before the close, 3.1.1 ones are just closed, and
  * the broker keeps serving other clients afterwards. */
 #include "integ.h"
@@ -28,6 +29,7 @@ static int expect_bad(struct tclient *c, const uint8_t *reasons)
 static const uint8_t malformed[] = {0x81, 0};
 static const uint8_t malformed_or_protocol[] = {0x81, 0x82, 0};
 static const uint8_t topic_invalid[] = {0x81, 0x82, 0x90, 0};
+static const uint8_t protocol[] = {0x82, 0};
 
 /* A connected client sends `bytes`; it must be disconnected as `reasons` says, and a new client
  * must still be served. */
@@ -206,6 +208,15 @@ static void test_protocol_violations(void)
             pkt_u8(&p, 0);
         pkt_end(&p);
         check_bad_after_connect(b, v, p.data, p.len, malformed_or_protocol, "empty SUBSCRIBE");
+        /* AUTH when CONNECT named no Authentication Method [MQTT-4.12.0-1] (a reserved packet
+         * type in 3.1.1). */
+        static const uint8_t auth[] = {0xF0, 0x00};
+        check_bad_after_connect(b, v, auth, sizeof auth, protocol, "AUTH without a method");
+        /* No Local on a shared subscription [MQTT-3.8.3-4] (3.1.1 has no such option bit: its
+         * reserved bits set are malformed there). */
+        pkt_reset(&p);
+        pkt_subscribe(&p, v, 1, "$share/g/t", 0x04 | 0x01);
+        check_bad_after_connect(b, v, p.data, p.len, protocol, "No Local on $share");
         pkt_free(&p);
     }
     CHECK(spawner_stop(b) == 0);
