@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -262,6 +263,64 @@ static int connack_reason(struct tclient *c, int port, const char *id)
     return rc;
 }
 
+/* CONNACK reason for an anonymous client of `version` on port (-1 when none came). */
+static int anon_reason(int port, int version)
+{
+    struct tclient c;
+    struct tclient_pkt r;
+    struct pkt p;
+    pkt_init(&p);
+    pkt_connect(&p, version, "anon", 60, 1);
+    int rc = tclient_open(&c, port, version) == 0 ? tclient_send(&c, &p) : -1;
+    pkt_free(&p);
+    if (rc == 0 && tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0) {
+        rc = r.reason;
+        tclient_pkt_free(&r);
+    } else {
+        rc = -1;
+    }
+    tclient_close(&c);
+    return rc;
+}
+
+/* A configuration of the user's own (no line added by the spawner), started as a service: a
+ * network listener without `allow_anonymous` refuses anonymous clients (Mosquitto 2's default:
+ * CONNACK 0x87, 3.1.1 0x05), and with per_listener_settings each listener has its own setting:
+ * the first allows them, the second, silent about it, does not. */
+static void test_listener_security_defaults(void)
+{
+    char dir[] = "/tmp/tern-conf-XXXXXX", conf[64], text[256];
+    REQUIRE(mkdtemp(dir) != NULL);
+    REQUIRE(chmod(dir, 0755) == 0); /* readable after the switch to `user` (SIGHUP re-reads) */
+    snprintf(conf, sizeof conf, "%s/my.conf", dir);
+    int p1 = spawner_free_port(), p2 = spawner_free_port();
+    REQUIRE(p1 > 0 && p2 > 0 && p1 != p2);
+
+    snprintf(text, sizeof text, "listener %d 127.0.0.1\n", p1);
+    FILE *f = fopen(conf, "w");
+    REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0);
+    struct spawner *b = spawner_start_file(TERND_PATH, conf, p1);
+    REQUIRE(b);
+    CHECK_EQ_INT(anon_reason(p1, 5), 0x87);
+    CHECK_EQ_INT(anon_reason(p1, 4), 0x05);
+    CHECK(spawner_stop(b) == 0);
+
+    snprintf(text, sizeof text,
+             "per_listener_settings true\nlistener %d 127.0.0.1\nallow_anonymous true\n"
+             "listener %d 127.0.0.1\n",
+             p1, p2);
+    f = fopen(conf, "w");
+    REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0);
+    b = spawner_start_file(TERND_PATH, conf, p1);
+    REQUIRE(b);
+    CHECK_EQ_INT(anon_reason(p1, 5), 0);
+    CHECK_EQ_INT(anon_reason(p2, 5), 0x87);
+    CHECK_EQ_INT(anon_reason(p2, 4), 0x05);
+    CHECK(spawner_stop(b) == 0);
+    unlink(conf);
+    rmdir(dir);
+}
+
 /* SIGHUP reaches the listeners' settings, as in Mosquitto: allow_anonymous turned off refuses
  * the next anonymous CONNECT with 0x87 while a client connected before keeps being served, and
  * max_qos lowered shows in the next CONNACK's Maximum QoS. */
@@ -394,8 +453,8 @@ static void test_daemon_relative_paths(void)
     CHECK(system(path) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_test_config_unknown_option),
-          UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
-          UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
-          UNIT_TEST(test_sighup_reload), UNIT_TEST(test_sighup_listener_settings),
-          UNIT_TEST(test_daemon_relative_paths))
+UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_listener_security_defaults),
+          UNIT_TEST(test_test_config_unknown_option), UNIT_TEST(test_test_config_bad_values),
+          UNIT_TEST(test_unknown_flag), UNIT_TEST(test_cli_port),
+          UNIT_TEST(test_persistent_client_expiration), UNIT_TEST(test_sighup_reload),
+          UNIT_TEST(test_sighup_listener_settings), UNIT_TEST(test_daemon_relative_paths))

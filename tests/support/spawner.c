@@ -101,7 +101,7 @@ static void remove_dir(const struct spawner *b)
     rmdir(b->dir);
 }
 
-static int free_port(void)
+int spawner_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa;
@@ -351,7 +351,7 @@ struct spawner *spawner_start_path(const char *ternd, const char *extra_conf)
     struct spawner *b = spawner_new();
     if (!b)
         return NULL;
-    if (mosquitto && (b->port = free_port()) < 0)
+    if (mosquitto && (b->port = spawner_free_port()) < 0)
         goto fail;
     if (write_config(b, extra_conf, mosquitto) != 0 || share_dir(b, extra_conf) != 0 ||
         spawn(b, ternd, mosquitto) != 0)

@@ -74,6 +74,9 @@ int spawner_wait_output(const struct spawner *b, const char *text, int timeout_m
  * it listen on (spawner_port returns it). With TERN_TEST_BROKER=mosquitto it runs
  * /usr/sbin/mosquitto the same way. NULL after printing why. */
 struct spawner *spawner_start_file(const char *ternd_path, const char *conf, int port);
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed), for a config
+ * file that must name its port; -1 on failure. */
+int spawner_free_port(void);
 /* For a spawner_start_file broker: wait until a NOTIFY_SOCKET datagram holds the line `state`
  * (e.g. "RELOADING=1"), bounded by timeout_ms; 0, or -1 (timeout or exit). */
 int spawner_wait_notify(const struct spawner *b, const char *state, int timeout_ms);
