@@ -1,8 +1,8 @@
 /* Integration: `$SYS/broker/...` statistics (issue 3 "$SYS", Mosquitto's topic names) published
  * every `sys_interval` seconds: version, uptime, clients, messages, subscriptions, retained count,
  * load averages; `$` topics are not matched by a leading `#` [MQTT-4.7.2-1]; a client's PUBLISH
- * to `$SYS/...` is acknowledged and dropped. It does not check the values' arithmetic beyond
- * "a decimal number" except for clients/connected, which must follow the connections. */
+ * to `$SYS/...` is acknowledged and dropped. Values: clients/connected follows the connections,
+ * and the counters follow known traffic (test_sys_values_follow_traffic). */
 #include <ctype.h>
 
 #include "integ.h"
@@ -259,6 +259,118 @@ static void test_sys_dropped_moves(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* The latest value of each watched topic, as numbers (-1 until seen). */
+enum { V_TOTAL, V_PUB_RECV, V_PUB_SENT, V_BYTES_RECV, V_SUBS, V_RETAINED, V_HEAP, N_V };
+static const char *const watched[N_V] = {
+    "$SYS/broker/clients/total",         "$SYS/broker/publish/messages/received",
+    "$SYS/broker/publish/messages/sent", "$SYS/broker/bytes/received",
+    "$SYS/broker/subscriptions/count",   "$SYS/broker/retained messages/count",
+    "$SYS/broker/heap/current",
+};
+
+/* Read updates into v until every `want[i]` (>= 0) is reached by v[i] (v[i] >= want[i]), bounded
+ * by SYS_WAIT_MS. */
+static int sys_until(struct tclient *c, long long *v, const long long *want)
+{
+    long long deadline = integ_now_ms() + SYS_WAIT_MS;
+    for (;;) {
+        int done = 1;
+        for (int i = 0; i < N_V; i++)
+            done &= want[i] < 0 || v[i] >= want[i];
+        if (done)
+            return 0;
+        struct tclient_pkt r;
+        long long left = deadline - integ_now_ms();
+        if (left <= 0 || tclient_expect(c, &r, CT_PUBLISH, (int)left) != 0)
+            break;
+        for (int i = 0; i < N_V; i++) {
+            if (topic_is(&r, watched[i]) && payload_number(&r, "")) {
+                char num[32] = {0};
+                memcpy(num, r.payload, r.payload_len < 31 ? r.payload_len : 31);
+                v[i] = atoll(num);
+            }
+        }
+        tclient_pkt_free(&r);
+    }
+    for (int i = 0; i < N_V; i++)
+        if (want[i] >= 0 && v[i] < want[i])
+            fprintf(stderr, "sys: %s is %lld, waited for %lld\n", watched[i], v[i], want[i]);
+    return -1;
+}
+
+/* The values follow known traffic, not just their shapes: a second client (clients/total), three
+ * subscriptions (subscriptions/count exactly +3), five PUBLISHes of known size (publish/messages/
+ * received exactly +5, bytes/received by at least their bytes), one of them retained on a new topic
+ * (retained messages/count +1) and each delivered to one subscriber (publish/messages/sent +5).
+ * $SYS messages are retained (a late subscriber's first one has RETAIN set, as with Mosquitto);
+ * heap/current is non-zero. (Mosquitto publishes a value only when it changed, so this test waits
+ * in vain for its settled retained count.) */
+static void test_sys_values_follow_traffic(void)
+{
+    struct spawner *b = spawner_start("sys_interval 1");
+    REQUIRE(b);
+    struct tclient c, pub;
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "sysval", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "$SYS/broker/#", 0, 0x00) == 0);
+    long long v[N_V], want[N_V];
+    for (int i = 0; i < N_V; i++) {
+        v[i] = -1;
+        want[i] = 0;
+    }
+    REQUIRE(sys_until(&c, v, want) == 0);
+    /* The base: a tick that counts this client and its subscription, once the retained count has
+     * settled (the $SYS topics are themselves retained messages, created over the first ticks). */
+    want[V_TOTAL] = 1;
+    want[V_SUBS] = 1;
+    REQUIRE(sys_until(&c, v, want) == 0);
+    long long prev = -1;
+    for (int tick = 0; tick < 5 && v[V_RETAINED] != prev; tick++) {
+        prev = v[V_RETAINED];
+        v[V_RETAINED] = -1;
+        REQUIRE(sys_until(&c, v, want) == 0);
+    }
+    CHECK_EQ_INT(v[V_RETAINED], prev);
+    long long base_pub = v[V_PUB_RECV], base_sent = v[V_PUB_SENT], base_bytes = v[V_BYTES_RECV],
+              base_ret = v[V_RETAINED], base_subs = v[V_SUBS];
+    CHECK_EQ_INT(base_subs, 1);
+    CHECK(v[V_HEAP] > 0);
+    /* A later subscriber gets the retained copy first: RETAIN set. */
+    struct tclient late;
+    struct tclient_pkt r;
+    REQUIRE(tclient_start(&late, spawner_port(b), 5, "syslate", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&late, 1, "$SYS/broker/uptime", 0, 0x00) == 0);
+    REQUIRE(tclient_expect(&late, &r, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK(topic_is(&r, "$SYS/broker/uptime") && r.retain);
+    tclient_pkt_free(&r);
+    tclient_close(&late);
+
+    REQUIRE(tclient_start(&pub, spawner_port(b), 5, "sysvalpub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&pub, 1, "val/a", 1, 0x01) == 0);
+    REQUIRE(tclient_sub(&pub, 2, "val/b", 1, 0x01) == 0);
+    REQUIRE(tclient_sub(&pub, 3, "other/#", 1, 0x01) == 0);
+    static const char payload[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
+    for (int i = 0; i < 5; i++) {
+        REQUIRE(tclient_pub(&pub, "val/a", payload, 0, i == 4, 0) == 0);
+        REQUIRE(tclient_expect_publish(&pub, &r, "val/a", payload, 0) == 0);
+        tclient_pkt_free(&r);
+    }
+    for (int i = 0; i < N_V; i++)
+        want[i] = -1;
+    want[V_TOTAL] = 2; /* syslate had a clean session: gone */
+    want[V_PUB_RECV] = base_pub + 5;
+    want[V_PUB_SENT] = base_sent + 5;
+    want[V_BYTES_RECV] = base_bytes + 5 * (2 + 2 + 5 + 1 + 32); /* fixed header, topic, props */
+    want[V_SUBS] = base_subs + 3;
+    want[V_RETAINED] = base_ret + 1;
+    CHECK(sys_until(&c, v, want) == 0);
+    CHECK_EQ_INT(v[V_PUB_RECV], base_pub + 5); /* nobody else publishes */
+    CHECK_EQ_INT(v[V_SUBS], base_subs + 3);
+    CHECK_EQ_INT(v[V_RETAINED], base_ret + 1);
+    tclient_close(&pub);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_sys_topics), UNIT_TEST(test_sys_dropped_moves),
-          UNIT_TEST(test_sys_clients_connected), UNIT_TEST(test_hash_does_not_match_sys),
-          UNIT_TEST(test_client_publish_to_sys_dropped))
+          UNIT_TEST(test_sys_values_follow_traffic), UNIT_TEST(test_sys_clients_connected),
+          UNIT_TEST(test_hash_does_not_match_sys), UNIT_TEST(test_client_publish_to_sys_dropped))
