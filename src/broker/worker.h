@@ -106,8 +106,10 @@ struct worker_stats {
     _Atomic uint64_t msgs_received; /* MQTT packets received */
     _Atomic uint64_t msgs_sent;     /* PUBLISH packets sent */
     _Atomic uint64_t bytes_received, bytes_sent;
-    _Atomic uint64_t publish_received[3]; /* PUBLISH packets received, by QoS */
-    _Atomic uint64_t publish_sent[3];     /* PUBLISH packets sent, by QoS */
+    _Atomic uint64_t publish_received[3];       /* PUBLISH packets received, by QoS */
+    _Atomic uint64_t publish_sent[3];           /* PUBLISH packets sent, by QoS */
+    _Atomic uint64_t publish_received_bytes[3]; /* their whole packets' bytes, by QoS */
+    _Atomic uint64_t publish_sent_bytes[3];
     _Atomic uint64_t dropped[DROP_REASONS];
     _Atomic uint64_t sockets_opened;    /* network connections accepted ($SYS load/sockets) */
     _Atomic uint64_t connects_received; /* CONNECT packets ($SYS load/connections) */
@@ -163,6 +165,7 @@ struct worker {
     struct list_node ack_conns; /* conns with a non-empty ack queue */
     _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
     uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
+    uint32_t packet_len;        /* bytes of the packet being handled (conn.c decode_loop) */
     struct ws_worker *ws;       /* ws_listener.c: HTTP connections before their upgrade */
 
     /* Ordering across a session's move between workers (worker.c, "settle"). */
