@@ -142,8 +142,9 @@ struct worker {
     bool shutting_down;         /* this thread saw stopping: closing everything, no wills */
 
     pthread_mutex_t inbox_lock;
-    struct work_vec inbox;   /* guarded by inbox_lock */
-    struct work_vec *outbox; /* [n_workers]: batches for other workers */
+    struct work_vec inbox;         /* guarded by inbox_lock */
+    struct list_node lost_queries; /* guarded by inbox_lock: http_api_query_lost */
+    struct work_vec *outbox;       /* [n_workers]: batches for other workers */
     bool outbox_pending;
 
     struct match *matches;  /* scratch for routing */
@@ -189,9 +190,9 @@ void worker_join(struct worker *w);
  * thread, without blocking: ready I/O, due timers, the inbox, then the end-of-iteration flush.
  * Returns 0, or TERN_ESYS when the loop failed. */
 TERN_MUST_CHECK int worker_run_once(struct worker *w);
-/* Inline mode: whether w has nothing left to do by itself (empty inbox, nothing batched for
- * other workers, no output waiting, no closed connection waiting to be freed). Pending input
- * on connections and timers are not looked at. */
+/* Inline mode: whether w has nothing left to do by itself (empty inbox, no REST query handed
+ * back to it, nothing batched for other workers, no output waiting, no closed connection
+ * waiting to be freed). Pending input on connections and timers are not looked at. */
 bool worker_idle(struct worker *w);
 
 /* Called by s's owner w right after it stored to as the new owner (with s->settling set
