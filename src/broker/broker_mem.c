@@ -13,6 +13,7 @@
 #include "transport.h"
 #include "transport_mem.h"
 #include "worker.h"
+#include "ws_listener.h"
 
 /* Rounds allowed for the shutdown in broker_mem_free (closing is a few iterations at most). */
 #define SHUTDOWN_ROUNDS 64
@@ -88,8 +89,11 @@ struct transport_mem_peer *broker_mem_connect(struct broker_mem *m, size_t liste
         &b->listeners[listener < b->n_listeners ? listener : b->n_listeners - 1];
     char name[32];
     snprintf(name, sizeof name, "mem:%u", m->next_peer_id++);
-    atomic_fetch_add(&lr->connections, 1); /* conn_start expects it counted */
-    conn_start(b->workers[worker % b->n_workers], t, name, lr);
+    atomic_fetch_add(&lr->connections, 1); /* both expect it counted */
+    if (lr->conf->protocol == LISTENER_WEBSOCKETS)
+        ws_listener_serve(b->workers[worker % b->n_workers], t, name, lr); /* HTTP first */
+    else
+        conn_start(b->workers[worker % b->n_workers], t, name, lr);
     return peer;
 }
 

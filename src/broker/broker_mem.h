@@ -25,7 +25,8 @@ void broker_mem_free(struct broker_mem *m);
 /* The broker inside (for inspection: registry, counters). */
 struct broker *broker_mem_broker(struct broker_mem *m);
 /* Attaches a new connection on listener `listener` (file order; clamped to the last one),
- * served by worker `worker` modulo the worker count. Returns the client's end, owned by m
+ * served by worker `worker` modulo the worker count: MQTT, or HTTP (REST API, /metrics, the
+ * WebSocket upgrade) on a websockets listener. Returns the client's end, owned by m
  * (valid until broker_mem_free; its server side may close earlier: see
  * transport_mem_server_closed), or NULL when out of memory or descriptors. */
 struct transport_mem_peer *broker_mem_connect(struct broker_mem *m, size_t listener,

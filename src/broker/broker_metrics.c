@@ -54,6 +54,8 @@ void broker_metrics_totals(const struct broker *b, struct broker_totals *t)
         for (int q = 0; q < 3; q++) {
             t->received_qos[q] += LOAD(s->publish_received[q]);
             t->sent_qos[q] += LOAD(s->publish_sent[q]);
+            t->received_bytes_qos[q] += LOAD(s->publish_received_bytes[q]);
+            t->sent_bytes_qos[q] += LOAD(s->publish_sent_bytes[q]);
         }
         for (int r = 0; r < DROP_REASONS; r++)
             t->dropped_by[r] += LOAD(s->dropped[r]);
@@ -115,6 +117,12 @@ static void render_totals(struct broker *b, struct metrics_buf *m)
     by_qos(m, "tern_messages_received_total", "PUBLISH packets received from clients, by QoS.",
            t.received_qos);
     by_qos(m, "tern_messages_sent_total", "PUBLISH packets sent to clients, by QoS.", t.sent_qos);
+    by_qos(m, "tern_publish_received_bytes_total",
+           "Bytes of the PUBLISH packets received from clients (whole packets), by QoS.",
+           t.received_bytes_qos);
+    by_qos(m, "tern_publish_sent_bytes_total",
+           "Bytes of the PUBLISH packets sent to clients (whole packets), by QoS.",
+           t.sent_bytes_qos);
     const char *name = "tern_messages_dropped_total";
     metrics_buf_family(m, name, METRICS_COUNTER,
                        "Messages not delivered, by reason (per refused PUBLISH, or per "

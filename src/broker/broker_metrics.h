@@ -21,6 +21,7 @@ struct broker_totals {
     uint64_t publish_received; /* PUBLISH packets received, every QoS */
     uint64_t dropped;          /* every reason */
     uint64_t received_qos[3], sent_qos[3];
+    uint64_t received_bytes_qos[3], sent_bytes_qos[3]; /* whole PUBLISH packets */
     uint64_t dropped_by[DROP_REASONS];
     uint64_t queued, inflight; /* messages in every session's queue / in-flight window */
 };

@@ -651,6 +651,7 @@ int deliver_send_publish(struct conn *c, const struct delivery *d, uint16_t pack
     conn_mark_dirty(c);
     worker_stat_add(&c->w->stats.msgs_sent, 1);
     worker_stat_add(&c->w->stats.publish_sent[d->qos], 1);
+    worker_stat_add(&c->w->stats.publish_sent_bytes[d->qos], lo.total);
     return 0;
 }
 

@@ -3,9 +3,12 @@
  * built there: the request's worker posts WORK_INSPECT to the owner and defers its response;
  * the owner builds the JSON and posts WORK_INSPECT_DONE back, which answers the request. Only
  * the finished cJSON tree crosses threads, through the workers' inboxes (their mutex orders
- * it). When the request's worker owns the session itself it answers at once. */
+ * it). When the request's worker owns the session itself it answers at once. When an item
+ * cannot be posted (out of memory) its query goes back to the requesting worker on an intrusive
+ * list, which needs no allocation, and the request is answered 500 at once. */
 #include "http_api_client.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -16,6 +19,8 @@
 #include "http_api.h"
 #include "http_request.h"
 #include "http_response.h"
+#include "list.h"
+#include "loop.h"
 #include "mem.h"
 #include "mqtt.h"
 #include "msg.h"
@@ -24,10 +29,11 @@
 #include "ws_listener.h"
 
 struct http_api_query {
-    struct worker *home; /* the worker whose HTTP connection waits for the answer */
-    uint64_t ticket;     /* ws_listener_defer's */
-    cJSON *json;         /* the client object, NULL when the session was gone or on OOM */
-    bool gone;           /* the session ended before its owner saw the request */
+    struct worker *home;   /* the worker whose HTTP connection waits for the answer */
+    uint64_t ticket;       /* ws_listener_defer's */
+    cJSON *json;           /* the client object, NULL when the session was gone or on OOM */
+    bool gone;             /* the session ended before its owner saw the request */
+    struct list_node lost; /* on home->lost_queries once an item carrying it was not posted */
 };
 
 void http_api_query_free(struct http_api_query *q)
@@ -179,6 +185,55 @@ void http_api_inspect(struct worker *w, struct work_item *it)
     session_unref(s);
     struct work_item back = {.kind = WORK_INSPECT_DONE, .query = q};
     worker_post(w, q->home, &back);
+}
+
+void http_api_query_lost(struct http_api_query *q)
+{
+    if (!q)
+        return;
+    struct worker *home = q->home;
+    cJSON_Delete(q->json);
+    q->json = NULL; /* answered as out of memory */
+    q->gone = false;
+    pthread_mutex_lock(&home->inbox_lock);
+    list_insert_tail(&home->lost_queries, &q->lost);
+    pthread_mutex_unlock(&home->inbox_lock);
+    loop_wake(home->loop); /* also when home is this worker: answered after this handler */
+}
+
+/* Takes w's handed-back queries off the shared list into *into. */
+static void take_lost(struct worker *w, struct list_node *into)
+{
+    struct list_node *it, *tmp;
+    list_init(into);
+    pthread_mutex_lock(&w->inbox_lock);
+    LIST_FOREACH (it, tmp, &w->lost_queries) {
+        list_remove(it);
+        list_insert_tail(into, it);
+    }
+    pthread_mutex_unlock(&w->inbox_lock);
+}
+
+void http_api_answer_lost(struct worker *w)
+{
+    struct list_node lost, *it, *tmp;
+    take_lost(w, &lost);
+    LIST_FOREACH (it, tmp, &lost) {
+        list_remove(it);
+        struct work_item done = {.kind = WORK_INSPECT_DONE,
+                                 .query = LIST_ENTRY(it, struct http_api_query, lost)};
+        http_api_inspect_done(w, &done);
+    }
+}
+
+void http_api_lost_free(struct worker *w)
+{
+    struct list_node lost, *it, *tmp;
+    take_lost(w, &lost);
+    LIST_FOREACH (it, tmp, &lost) {
+        list_remove(it);
+        http_api_query_free(LIST_ENTRY(it, struct http_api_query, lost));
+    }
 }
 
 void http_api_inspect_done(struct worker *w, struct work_item *it)

@@ -22,7 +22,16 @@ void http_api_inspect(struct worker *w, struct work_item *it);
 /* WORK_INSPECT_DONE on the requesting worker: answers the deferred request unless its
  * connection closed meanwhile. Consumes the item. */
 void http_api_inspect_done(struct worker *w, struct work_item *it);
-/* Frees a query of a work item that was dropped (out of memory, shutdown). Accepts NULL. */
+/* Frees a query of a work item that was dropped (shutdown). Accepts NULL. */
 void http_api_query_free(struct http_api_query *q);
+/* A work item carrying q could not be posted (out of memory): hands q back to the worker whose
+ * request waits for it, without allocating, and wakes that worker, which answers the request
+ * 500 (http_api_answer_lost) instead of leaving it to its idle timeout. Takes q; accepts NULL.
+ * On any worker's thread. */
+void http_api_query_lost(struct http_api_query *q);
+/* On w's thread (its wake-up): answers the requests of the queries handed back to w. */
+void http_api_answer_lost(struct worker *w);
+/* Frees the queries still handed back to w (w's thread ended: worker_free). */
+void http_api_lost_free(struct worker *w);
 
 #endif

@@ -141,7 +141,7 @@ void worker_post(struct worker *w, struct worker *to, struct work_item *it)
             worker_stat_add(&w->stats.dropped[DROP_NO_MEMORY], 1);
         session_unref(it->s);
         delivery_clear(&it->d);
-        http_api_query_free(it->query);
+        http_api_query_lost(it->query); /* its request is answered 500 at once */
         return;
     }
     w->outbox_pending = true;
@@ -275,6 +275,7 @@ static void on_wake(struct loop *l, void *ctx)
     for (size_t i = 0; i < batch.len; i++)
         worker_handle_item(w, &batch.items[i]);
     mem_free(batch.items);
+    http_api_answer_lost(w);
     if (w->index == 0)
         broker_log_publish(w, w->b->log_topic); /* log_dest topic */
     conn_release_acks(w);
@@ -300,21 +301,30 @@ static void flush_outboxes(struct worker *w)
             continue;
         struct worker *to = w->b->workers[i];
         pthread_mutex_lock(&to->inbox_lock);
-        int rc = 0;
+        size_t moved = 0; /* items of v now in to's inbox */
         if (to->inbox.len == 0) {
-            /* Swap whole vectors: the common case costs no copy. */
+            /* Swap whole vectors: the common case costs no copy (v is then empty). */
             struct work_vec tmp = to->inbox;
             to->inbox = *v;
             *v = tmp;
         } else {
-            for (size_t k = 0; k < v->len && rc == 0; k++)
-                rc = vec_push(&to->inbox, &v->items[k]);
-            if (rc == 0)
-                v->len = 0;
+            for (moved = 0; moved < v->len; moved++)
+                if (vec_push(&to->inbox, &v->items[moved]) != 0)
+                    break;
         }
         pthread_mutex_unlock(&to->inbox_lock);
-        if (rc != 0)
+        if (moved < v->len) {
+            /* Out of memory: the items before `moved` are to's now; the rest are lost, and a
+             * REST request waiting for one of them is answered at once. */
+            memmove(v->items, v->items + moved, (v->len - moved) * sizeof *v->items);
+            v->len -= moved;
+            for (size_t k = 0; k < v->len; k++) {
+                http_api_query_lost(v->items[k].query);
+                v->items[k].query = NULL;
+            }
             vec_clear(v);
+        }
+        v->len = 0; /* what is left was moved */
         loop_wake(to->loop);
     }
 }
@@ -390,6 +400,7 @@ struct worker *worker_new(struct broker *b, unsigned index)
     list_init(&w->dirty);
     list_init(&w->graveyard);
     list_init(&w->ack_conns);
+    list_init(&w->lost_queries);
     pthread_mutex_init(&w->inbox_lock, NULL);
     w->loop = loop_new();
     w->outbox = mem_calloc(b->n_workers, sizeof *w->outbox);
@@ -486,7 +497,7 @@ int worker_run_once(struct worker *w)
 bool worker_idle(struct worker *w)
 {
     pthread_mutex_lock(&w->inbox_lock);
-    bool idle = w->inbox.len == 0;
+    bool idle = w->inbox.len == 0 && list_empty(&w->lost_queries);
     pthread_mutex_unlock(&w->inbox_lock);
     return idle && !w->outbox_pending && !w->n_settles && list_empty(&w->dirty) &&
            list_empty(&w->graveyard);
@@ -501,6 +512,7 @@ void worker_free(struct worker *w)
         list_remove(it);
         conn_destroy(LIST_ENTRY(it, struct conn, node));
     }
+    http_api_lost_free(w);
     ws_listener_worker_free(w);
     for (size_t i = 0; i < w->n_lfds; i++) {
         if (w->loop)

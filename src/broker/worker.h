@@ -106,8 +106,10 @@ struct worker_stats {
     _Atomic uint64_t msgs_received; /* MQTT packets received */
     _Atomic uint64_t msgs_sent;     /* PUBLISH packets sent */
     _Atomic uint64_t bytes_received, bytes_sent;
-    _Atomic uint64_t publish_received[3]; /* PUBLISH packets received, by QoS */
-    _Atomic uint64_t publish_sent[3];     /* PUBLISH packets sent, by QoS */
+    _Atomic uint64_t publish_received[3];       /* PUBLISH packets received, by QoS */
+    _Atomic uint64_t publish_sent[3];           /* PUBLISH packets sent, by QoS */
+    _Atomic uint64_t publish_received_bytes[3]; /* their whole packets' bytes, by QoS */
+    _Atomic uint64_t publish_sent_bytes[3];
     _Atomic uint64_t dropped[DROP_REASONS];
     _Atomic uint64_t sockets_opened;    /* network connections accepted ($SYS load/sockets) */
     _Atomic uint64_t connects_received; /* CONNECT packets ($SYS load/connections) */
@@ -140,8 +142,9 @@ struct worker {
     bool shutting_down;         /* this thread saw stopping: closing everything, no wills */
 
     pthread_mutex_t inbox_lock;
-    struct work_vec inbox;   /* guarded by inbox_lock */
-    struct work_vec *outbox; /* [n_workers]: batches for other workers */
+    struct work_vec inbox;         /* guarded by inbox_lock */
+    struct list_node lost_queries; /* guarded by inbox_lock: http_api_query_lost */
+    struct work_vec *outbox;       /* [n_workers]: batches for other workers */
     bool outbox_pending;
 
     struct match *matches;  /* scratch for routing */
@@ -163,6 +166,7 @@ struct worker {
     struct list_node ack_conns; /* conns with a non-empty ack queue */
     _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
     uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
+    uint32_t packet_len;        /* bytes of the packet being handled (conn.c decode_loop) */
     struct ws_worker *ws;       /* ws_listener.c: HTTP connections before their upgrade */
 
     /* Ordering across a session's move between workers (worker.c, "settle"). */
@@ -186,9 +190,9 @@ void worker_join(struct worker *w);
  * thread, without blocking: ready I/O, due timers, the inbox, then the end-of-iteration flush.
  * Returns 0, or TERN_ESYS when the loop failed. */
 TERN_MUST_CHECK int worker_run_once(struct worker *w);
-/* Inline mode: whether w has nothing left to do by itself (empty inbox, nothing batched for
- * other workers, no output waiting, no closed connection waiting to be freed). Pending input
- * on connections and timers are not looked at. */
+/* Inline mode: whether w has nothing left to do by itself (empty inbox, no REST query handed
+ * back to it, nothing batched for other workers, no output waiting, no closed connection
+ * waiting to be freed). Pending input on connections and timers are not looked at. */
 bool worker_idle(struct worker *w);
 
 /* Called by s's owner w right after it stored to as the new owner (with s->settling set

@@ -293,15 +293,21 @@ static void serve(struct worker *w, struct ws_site *s, struct transport *t, cons
         http_close(h);
 }
 
-void ws_listener_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
+void ws_listener_serve(struct worker *w, struct transport *t, const char *peer,
+                       struct listener_rt *lr)
 {
     struct ws_site *s = site_get(w, lr);
     if (!s) {
         log_msg(w->b->log, TLOG_ERR, "Connection from %s closed: out of memory.", peer);
-        close(fd);
+        t->ops->close(t);
         atomic_fetch_sub(&lr->connections, 1);
         return;
     }
+    serve(w, s, t, peer);
+}
+
+void ws_listener_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr)
+{
     struct tls_ctx *tls = security_tls(lr);
     /* wss: TLS under the WebSocket, which comes after HTTP on the same transport. */
     struct transport *t = tls ? transport_tls_new(fd, tls) : transport_tcp_new(fd);
@@ -309,7 +315,7 @@ void ws_listener_accept(struct worker *w, int fd, const char *peer, struct liste
         atomic_fetch_sub(&lr->connections, 1);
         return;
     }
-    serve(w, s, t, peer);
+    ws_listener_serve(w, t, peer, lr);
 }
 
 uint64_t ws_listener_defer(struct worker *w, const struct http_request *req,

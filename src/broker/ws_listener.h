@@ -10,12 +10,18 @@
 struct http_request;
 struct http_response;
 struct listener_rt;
+struct transport;
 struct worker;
 
 /* Takes ownership of fd (accepted on a websockets listener, counted in lr->connections): wraps
  * it in TLS when the listener has a TLS context, and serves HTTP on w's loop until an upgrade
  * (then conn_start), a close, or http_idle_timeout. On w's thread. */
 void ws_listener_accept(struct worker *w, int fd, const char *peer, struct listener_rt *lr);
+/* The same on a transport made by the caller (taken over; counted in lr->connections): what
+ * ws_listener_accept does once it has wrapped the socket, and broker_mem's websockets
+ * connections. On w's thread. */
+void ws_listener_serve(struct worker *w, struct transport *t, const char *peer,
+                       struct listener_rt *lr);
 
 /* Deferred answers (REST handlers waiting for another worker or the store), on w's thread.
  * ws_listener_defer, from a handler running for req on w, marks resp as deferred and returns a

@@ -629,6 +629,50 @@ def metrics(b):
     check_eq(st, 404, "no API on the metrics-only listener")
 
 
+def publish_size(topic, payload, qos):
+    """Bytes of a v3.1.1 PUBLISH packet: fixed header, topic, packet id (QoS 1/2), payload."""
+    remaining = 2 + len(topic) + (2 if qos else 0) + len(payload)
+    varint = 1 if remaining < 128 else 2 if remaining < 16384 else 3
+    return 1 + varint + remaining
+
+
+def metric_qos(text, name, qos):
+    return metric(text, '%s{qos="%d"}' % (name, qos))
+
+
+def metrics_publish_bytes(b):
+    """tern_publish_{received,sent}_bytes_total{qos} count whole PUBLISH packets by QoS: one
+    PUBLISH at each QoS from mosquitto_pub (v3.1.1) to a QoS 2 subscriber moves each QoS's
+    counters by at least that packet's size (payload sizes differ per QoS, so a count under the
+    wrong label or of the payload alone falls short)."""
+    names = ("tern_publish_received_bytes_total", "tern_publish_sent_bytes_total")
+    before = scrape(b)
+    topic = unique("pubbytes")
+    sub = Client(b)
+    sub.subscribe(topic, qos=2)
+    payloads = {0: b"a" * 300, 1: b"b" * 5000, 2: b"c" * 20000}
+    try:
+        for qos, payload in payloads.items():
+            mosquitto_pub(b, topic, payload, qos=qos)
+        sub.wait(lambda: len(sub.msgs) == 3, "the three messages")
+    finally:
+        sub.close()
+    check_eq(sorted((m.qos, len(m.payload)) for m in sub.msgs),
+             [(q, len(p)) for q, p in sorted(payloads.items())], "QoS and payloads delivered")
+
+    def moved(text):
+        return all(metric_qos(text, n, q) - metric_qos(before, n, q) >=
+                   publish_size(topic, p, q) for n in names for q, p in payloads.items())
+    after = wait_metric(lambda: scrape(b), moved, "publish bytes by QoS")  # runs promtool
+    for n in names:
+        for q, p in payloads.items():
+            # Only this test publishes: no other QoS's packet was counted under q either.
+            check(metric_qos(after, n, q) - metric_qos(before, n, q) <
+                  publish_size(topic, p, q) + 300, "%s{qos=%d} counts one packet" % (n, q))
+    for n in names:
+        check(re.search(r"^# TYPE %s counter$" % n, after, re.M), "%s is a counter" % n)
+
+
 def static_and_errors(b):
     st, hdrs, data = request(b, "GET", "/", auth=None)
     check_eq((st, data), (200, b"<h1>tern</h1>\n"), "index.html from http_dir")
@@ -1090,6 +1134,7 @@ TESTS = [
     ("subscriptions", subscriptions),
     ("reload_invalid", reload_invalid),
     ("reload_ok", reload_ok),
+    ("metrics_publish_bytes", metrics_publish_bytes),
     ("static_and_errors", static_and_errors),
     ("idle_timeout", idle_timeout),
     ("request_deadline", request_deadline),

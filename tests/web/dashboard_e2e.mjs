@@ -8,21 +8,14 @@
 //
 // usage: node dashboard_e2e.mjs --ternd PATH [--artifacts DIR] [--only WORD]
 
-import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
-import {dirname, join, resolve} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..', '..');
-const WEB = join(ROOT, 'web');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'
-];
-const WAIT = 15000;  // deadline of every wait, ms
+import {
+    check, check_dependencies, fail_main, launch_chromium, npm_ci, parse_args, Proc, run, Steps,
+    Ternd, WAIT, WEB
+} from './e2e_common.mjs';
+
 const ADMIN = {
     user: 'admin',
     password: 'e2e-secret'
@@ -33,135 +26,12 @@ const VIEWER = {
 };
 const TOKEN = 'e2e-token-0123456789abcdef';
 
-function parse_args(argv) {
-    const a = { artifacts: join(process.cwd(), 'web-e2e-artifacts'), only: '' };
-    for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === '--ternd')
-            a.ternd = resolve(argv[++i]);
-        else if (argv[i] === '--artifacts')
-            a.artifacts = resolve(argv[++i]);
-        else if (argv[i] === '--only')
-            a.only = argv[++i];
-        else
-            throw new Error(`unknown argument ${argv[i]}`);
-    }
-    if (!a.ternd)
-        throw new Error(
-            'usage: node dashboard_e2e.mjs --ternd PATH [--artifacts DIR] [--only WORD]');
-    return a;
-}
-
-function run(cmd, args, opts = {}) {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
-    if (r.error || r.status !== 0) {
-        throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr ?? ''}${
-            r.stdout ?? ''}`);
-    }
-    return r.stdout;
-}
-
-// Missing dependencies are failures that name what to install.
-function check_dependencies() {
-    const missing = [];
-    if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} (Debian package chromium)`);
-    for (const t of ['mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'stdbuf']) {
-        if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) {
-            missing.push(`${t} (Debian package ${
-                t === 'stdbuf'               ? 'coreutils' :
-                    t === 'mosquitto_passwd' ? 'mosquitto' :
-                                               'mosquitto-clients'})`);
-        }
-    }
-    if (missing.length) throw new Error(`missing test dependencies: ${missing.join(', ')}`);
-}
-
-// npm ci from the lockfiles when node_modules lack the packages; then the dashboard build.
-function prepare(artifacts) {
-    if (!existsSync(join(HERE, 'node_modules', 'playwright-core', 'package.json'))) {
-        run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE });
-    }
-    if (!existsSync(join(WEB, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js'))) {
-        run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: WEB });
-    }
-    const dist = join(artifacts, 'dist');
-    run(process.execPath, [join(WEB, 'build.mjs'), dist]);
-    return dist;
-}
-
-// A child process whose output (stdout and stderr) can be awaited line by line.
-class Proc {
-    constructor(name, cmd, args) {
-        this.name = name;
-        this.out = '';
-        this.waiters = [];
-        this.exited = null;
-        this.p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        const feed = (d) => {
-            this.out += d.toString();
-            this.poke();
-        };
-        this.p.stdout.on('data', feed);
-        this.p.stderr.on('data', feed);
-        this.p.on('exit', (code, sig) => {
-            this.exited = { code, sig };
-            this.poke();
-        });
-    }
-
-    poke() {
-        this.waiters = this.waiters.filter((w) => !w());
-    }
-
-    // Resolves when the output matches re; rejects at the deadline or when the process exits
-    // without matching.
-    wait_for(re, what = String(re), ms = WAIT) {
-        return new Promise((res, rej) => {
-            const timer = setTimeout(
-                () => rej(
-                    new Error(`${this.name}: no ${what} within ${ms} ms; output:\n${this.out}`)),
-                ms);
-            const check = () => {
-                const m = this.out.match(re);
-                if (m) {
-                    clearTimeout(timer);
-                    res(m);
-                    return true;
-                }
-                if (this.exited) {
-                    clearTimeout(timer);
-                    rej(new Error(`${this.name} exited (${JSON.stringify(this.exited)}) before ${
-                        what}; output:\n${this.out}`));
-                    return true;
-                }
-                return false;
-            };
-            if (!check()) this.waiters.push(check);
-        });
-    }
-
-    wait_exit(ms = WAIT) {
-        return new Promise((res, rej) => {
-            const timer =
-                setTimeout(() => rej(new Error(`${this.name} did not exit within ${ms} ms`)), ms);
-            const check = () => {
-                if (!this.exited) return false;
-                clearTimeout(timer);
-                res(this.exited);
-                return true;
-            };
-            if (!check()) this.waiters.push(check);
-        });
-    }
-
-    kill(sig = 'SIGKILL') {
-        if (!this.exited) this.p.kill(sig);
-    }
-}
-
-class Broker {
+// The dashboard's deployment: an MQTT listener and a websockets listener serving http_dir (the
+// dashboard build), the REST API and /metrics, an admin and a viewer in a password file, and a
+// bearer token.
+class Broker extends Ternd {
     constructor(ternd, dir, dist) {
-        this.ternd = ternd;
-        this.dir = dir;
+        super(ternd, dir);
         this.dist = dist;
     }
 
@@ -169,12 +39,7 @@ class Broker {
         const pw = join(this.dir, 'passwd');
         run('mosquitto_passwd', ['-c', '-b', pw, ADMIN.user, ADMIN.password]);
         run('mosquitto_passwd', ['-b', pw, VIEWER.user, VIEWER.password]);
-        const conf = join(this.dir, 'ternd.conf');
-        this.conf = conf;
-        writeFileSync(conf, [
-            // Run as root (CI), ternd would drop to its default user, which cannot write the
-            // ready file in this private directory: stay root, as tests/interop/harness.py does.
-            ...(process.getuid && process.getuid() === 0 ? ['user root'] : []),
+        await super.start([
             'allow_anonymous true',
             `password_file ${pw}`,
             `http_admin_users ${ADMIN.user}`,
@@ -185,26 +50,15 @@ class Broker {
             `http_dir ${this.dist}`,
             'http_api true',
             'http_metrics true',
-            '',
-        ].join('\n'));
-        const ready = join(this.dir, 'ready');
-        this.proc = new Proc('ternd', this.ternd, ['-c', conf, '--ready-file', ready]);
-        // The ready file is written atomically (renamed into place) once the listeners are open.
-        const deadline = Date.now() + 30000;
-        while (!existsSync(ready)) {
-            if (this.proc.exited)
-                throw new Error(`ternd exited before it was ready:\n${this.proc.out}`);
-            if (Date.now() > deadline)
-                throw new Error(`ternd not ready within 30 s:\n${this.proc.out}`);
-            await new Promise((r) => setTimeout(r, 20));
+        ]);
+        const [mqtt] = this.ports('mqtt');
+        const [ws] = this.ports('ws');
+        if (!mqtt || !ws) {
+            throw new Error(
+                `ready file lacks an mqtt or a ws listener: ${JSON.stringify(this.listeners)}`);
         }
-        const lines = readFileSync(ready, 'utf8').trim().split('\n').map((l) => l.split(/\s+/));
-        const mqtt = lines.find((l) => l[0] === 'mqtt');
-        const ws = lines.find((l) => l[0] === 'ws');
-        if (!mqtt || !ws)
-            throw new Error(`ready file lacks an mqtt or a ws listener: ${JSON.stringify(lines)}`);
-        this.mqtt_port = Number(mqtt[2]);
-        this.ws_port = Number(ws[2]);
+        this.mqtt_port = mqtt;
+        this.ws_port = ws;
         this.base = `http://127.0.0.1:${this.ws_port}`;
     }
 
@@ -218,17 +72,16 @@ class Broker {
         if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
         return JSON.parse(text);
     }
-
-    async stop() {
-        if (!this.proc || this.proc.exited) return this.proc?.exited;
-        this.proc.kill('SIGTERM');
-        return this.proc.wait_exit(20000);
-    }
 }
 
-function check(cond, what) {
-    if (!cond) throw new Error(what);
+// The dashboard build (web/build.mjs) into the artifacts directory.
+function prepare(artifacts) {
+    npm_ci();
+    const dist = join(artifacts, 'dist');
+    run(process.execPath, [join(WEB, 'build.mjs'), dist]);
+    return dist;
 }
+
 
 function sub(broker, id, topic, extra = []) {
     return new Proc(`mosquitto_sub ${id}`, 'stdbuf', [
@@ -245,20 +98,17 @@ function pub(broker, topic, payload, extra = []) {
 }
 
 async function main() {
-    const args = parse_args(process.argv.slice(2));
-    check_dependencies();
+    const args = parse_args(process.argv.slice(2), 'dashboard_e2e');
+    check_dependencies(['mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'stdbuf']);
     rmSync(args.artifacts, { recursive: true, force: true });
     mkdirSync(args.artifacts, { recursive: true });
     const dist = prepare(args.artifacts);
-    const require = createRequire(join(HERE, 'package.json'));
-    const { chromium } = require('playwright-core');
 
     const run_id = `${process.pid}-${Date.now().toString(36)}`;
     const t = (s) => `e2e/${run_id}/${s}`;
     const broker = new Broker(args.ternd, mkdtempSync(join(args.artifacts, 'ternd-')), dist);
     const procs = [];
-    let passed = 0;
-    let failed = 0;
+    const steps = new Steps(args.only);
     let shot = 0;
     let context = null;
     let page = null;
@@ -271,20 +121,8 @@ async function main() {
             fullPage: true
         });
     };
-    const step = async (name, fn) => {
-        if (args.only && !name.includes(args.only)) return;
-        const t0 = Date.now();
-        const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-        try {
-            await fn();
-            passed++;
-            console.log(`ok ${name} (${took()})`);
-        } catch (e) {
-            failed++;
-            console.log(`FAIL ${name} (${took()}): ${e.message}`);
-            if (page) await screenshot(`FAIL-${name}`).catch(() => {});
-        }
-    };
+    steps.on_failure = async (name) => page && screenshot(`FAIL-${name}`);
+    const step = (name, fn) => steps.step(name, fn);
     const login = async (kind, cred) => {
         await page.goto(`${broker.base}/`);
         await page.locator('#login').waitFor({ state: 'visible', timeout: WAIT });
@@ -304,14 +142,7 @@ async function main() {
         await broker.start();
         console.log(`ternd: mqtt port ${broker.mqtt_port}, websockets port ${
             broker.ws_port}; artifacts in ${args.artifacts}`);
-        context = await chromium.launchPersistentContext(
-            mkdtempSync(join(args.artifacts, 'chromium-profile-')), {
-                executablePath: CHROMIUM,
-                headless: true,
-                args: CHROMIUM_ARGS,
-                viewport: { width: 1280, height: 900 },
-            });
-        page = context.pages()[0] || (await context.newPage());
+        ({ context, page } = await launch_chromium(args.artifacts));
         page.on('pageerror', (e) => page_errors.push(`pageerror: ${e.message}`));
         page.on('console', (m) => {
             // Chromium logs every 4xx fetch as an error; the refused logins (401, 403) and the
@@ -697,31 +528,13 @@ async function main() {
                 `websockets opened: ${websockets.join(', ')}`);
         });
     } catch (e) {
-        failed++;
-        console.log(`FAIL setup: ${e.stack || e.message}`);
+        steps.fail_setup(e);
     } finally {
         for (const p of procs) p.kill();
         if (context) await context.close().catch(() => {});
-        const ex = await broker.stop().catch((e) => ({ error: e.message }));
-        await step('ternd_clean_exit', async () => {
-            if (!broker.proc) throw new Error('ternd was not started');
-            check(!ex.error, ex.error);
-            writeFileSync(join(args.artifacts, 'ternd.log'), broker.proc.out);
-            check(
-                ex.code === 0,
-                `ternd exit ${JSON.stringify(ex)}:\n${
-                    broker.proc.out.split('\n').slice(-30).join('\n')}`);
-            check(
-                !/AddressSanitizer|runtime error:|LeakSanitizer/.test(broker.proc.out),
-                `sanitizer report:\n${broker.proc.out}`);
-        });
+        await steps.ternd_clean_exit(broker, join(args.artifacts, 'ternd.log'));
     }
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exit(failed ? 1 : 0);
+    steps.finish();
 }
 
-main().catch((e) => {
-    console.log(`FAIL: ${e.message}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-});
+main().catch(fail_main);

@@ -375,7 +375,69 @@ static void test_idle_connection_memory(void)
     broker_mem_free(m);
 }
 
+/* What a GET /api/v1/clients/x on worker 1 got, x's session being owned by worker 0 (the
+ * request goes there as WORK_INSPECT and comes back as WORK_INSPECT_DONE), with allocation
+ * nth after the request's arrival failing: 1 = the client object, 0 = a 500 JSON error, -1 =
+ * the connection closed, -2 = no answer at all while the broker is idle (the request would wait
+ * for its idle timeout), in *got; -3 when the setup failed. *hit tells whether allocation
+ * nth happened. */
+static void client_show_with_failure(uint64_t nth, bool *hit, int *got)
+{
+    *hit = false;
+    *got = -3;
+    static const char req[] = "GET /api/v1/clients/x HTTP/1.1\r\nHost: t\r\n"
+                              "Authorization: Bearer tok\r\n\r\n";
+    struct broker_mem *m = start("worker_threads 2\nallow_anonymous true\nhttp_api_token tok\n"
+                                 "listener 0\nlistener 0\nprotocol websockets\nhttp_api true\n");
+    REQUIRE(m);
+    struct transport_mem_peer *x = broker_mem_connect(m, 0, 0);
+    REQUIRE(x && connect_client(m, x, "x") == 0);
+    struct transport_mem_peer *h = broker_mem_connect(m, 1, 1);
+    REQUIRE(h);
+    REQUIRE(transport_mem_write(h, req, sizeof req - 1) == 0);
+    mem_fail_at(nth);
+    int rc = broker_mem_run(m, ROUNDS);
+    *hit = mem_alloc_count() >= nth;
+    mem_fail_at(0);
+    REQUIRE(rc == 0);
+    size_t n;
+    const char *out = (const char *)transport_mem_output(h, &n);
+    char head[64] = "";
+    if (n)
+        memcpy(head, out, n < sizeof head - 1 ? n : sizeof head - 1);
+    *got = -2;
+    if (strncmp(head, "HTTP/1.1 200", 12) == 0)
+        *got = 1;
+    else if (strncmp(head, "HTTP/1.1 500", 12) == 0)
+        *got = 0;
+    else if (transport_mem_server_closed(h))
+        *got = -1;
+    broker_mem_free(m);
+}
+
+/* A REST request answered by another worker gets an answer at once whichever allocation fails
+ * on the way (the work item's post, the client object, the way back): the object, a 500, or a
+ * closed connection; never silence until the HTTP idle timeout. Failing each allocation in
+ * turn (sqlite's fault injection) also catches a leak of the query under LeakSanitizer. */
+static void test_rest_client_show_out_of_memory(void)
+{
+    bool hit = true;
+    int answered_500 = 0;
+    for (uint64_t nth = 1; hit; nth++) {
+        int got;
+        client_show_with_failure(nth, &hit, &got);
+        REQUIRE(got != -3);
+        if (got == -2)
+            fprintf(stderr, "  allocation %llu failing: no answer\n", (unsigned long long)nth);
+        CHECK(got != -2);
+        answered_500 += got == 0;
+        if (!hit)
+            CHECK_EQ_INT(got, 1); /* nothing failed: the client object */
+    }
+    CHECK(answered_500 > 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_transport_mem), UNIT_TEST(test_qos_exchange), UNIT_TEST(test_byte_by_byte),
           UNIT_TEST(test_two_workers), UNIT_TEST(test_takeover_keeps_order),
           UNIT_TEST(test_will_on_abrupt_close), UNIT_TEST(test_malformed_closes_one),
-          UNIT_TEST(test_idle_connection_memory))
+          UNIT_TEST(test_idle_connection_memory), UNIT_TEST(test_rest_client_show_out_of_memory))
