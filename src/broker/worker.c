@@ -50,16 +50,24 @@ static void vec_clear(struct work_vec *v)
     v->len = 0;
 }
 
+/* Room for one more item in v; TERN_ENOMEM. */
+static int vec_reserve(struct work_vec *v)
+{
+    if (v->len < v->cap)
+        return 0;
+    size_t ncap = v->cap ? v->cap * 2 : 64;
+    struct work_item *p = mem_realloc(v->items, ncap * sizeof *p);
+    if (!p)
+        return TERN_ENOMEM;
+    v->items = p;
+    v->cap = ncap;
+    return 0;
+}
+
 static int vec_push(struct work_vec *v, const struct work_item *it)
 {
-    if (v->len == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 64;
-        struct work_item *p = mem_realloc(v->items, ncap * sizeof *p);
-        if (!p)
-            return TERN_ENOMEM;
-        v->items = p;
-        v->cap = ncap;
-    }
+    if (vec_reserve(v) != 0)
+        return TERN_ENOMEM;
     v->items[v->len++] = *it;
     return 0;
 }
@@ -252,6 +260,10 @@ static void settle_check(struct worker *w)
                 w->settles[keep++] = *st;
                 continue;
             }
+            if (vec_reserve(&w->outbox[st->to->index]) != 0) {
+                w->settles[keep++] = *st; /* out of memory: SETTLED waits for the next check */
+                continue;
+            }
             struct work_item it = {.kind = WORK_SETTLED, .s = st->s}; /* our reference */
             mem_free(st->seen);
             worker_post(w, st->to, &it);
@@ -314,17 +326,14 @@ static void flush_outboxes(struct worker *w)
         }
         pthread_mutex_unlock(&to->inbox_lock);
         if (moved < v->len) {
-            /* Out of memory: the items before `moved` are to's now; the rest are lost, and a
-             * REST request waiting for one of them is answered at once. */
+            /* Out of memory: the items before `moved` are to's now; the rest stay here, in
+             * order, for the next flush (the keep-alive sweep's timer makes one). */
             memmove(v->items, v->items + moved, (v->len - moved) * sizeof *v->items);
             v->len -= moved;
-            for (size_t k = 0; k < v->len; k++) {
-                http_api_query_lost(v->items[k].query);
-                v->items[k].query = NULL;
-            }
-            vec_clear(v);
+            w->outbox_pending = true;
+        } else {
+            v->len = 0; /* all of it was moved */
         }
-        v->len = 0; /* what is left was moved */
         loop_wake(to->loop);
     }
 }
