@@ -129,29 +129,86 @@ static void test_unknown_flag(void)
     CHECK_EQ_INT(rc, 1);
 }
 
-/* A free TCP port on 127.0.0.1 (closed again: the broker binds it next). */
-static int free_port(void)
+/* `-h` prints the usage with every flag on stdout and exits 0, as mosquitto -h does. */
+static void test_help_flag(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    char out[8192];
+    const char *args[] = {"-h", NULL};
+    CHECK_EQ_INT(spawner_run(args, out, sizeof out), 0);
+    CHECK(strstr(out, "Usage: ternd") != NULL);
+    static const char *const flags[] = {"-c", "-d", "-p", "-v", "--test-config", "-h"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        CHECK(strstr(out, flags[i]) != NULL);
+}
+
+/* Logging levels. By default (error, warning, notice, information) a SUBSCRIBE is not logged:
+ * the notice of a later connection shows the log has moved past it. `-v` logs everything, the
+ * subscription included; `log_type subscribe` logs subscriptions and not the connection notices
+ * (the subscription line comes after its client's connection). */
+static void test_verbose_and_log_type(void)
+{
+    struct tclient c, other;
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "quiet-sub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "log/t", 0, 0x00) == 0);
+    REQUIRE(tclient_start(&other, spawner_port(b), 4, "later", 60, 1, NULL) == 0);
+    CHECK(spawner_wait_output(b, "as later", SPAWNER_WAIT_MS) == 0);
+    CHECK(!spawner_output_has(b, "quiet-sub 0 log/t"));
+    tclient_close(&other);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+
+    const char *verbose[] = {"-v", NULL};
+    b = spawner_start_args(TERND_PATH, NULL, verbose);
+    REQUIRE(b);
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "loud-sub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "log/t", 0, 0x00) == 0);
+    CHECK(spawner_wait_output(b, "loud-sub 0 log/t", SPAWNER_WAIT_MS) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+
+    b = spawner_start("log_type subscribe");
+    REQUIRE(b);
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "only-sub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "log/t", 0, 0x00) == 0);
+    CHECK(spawner_wait_output(b, "only-sub 0 log/t", SPAWNER_WAIT_MS) == 0);
+    CHECK(!spawner_output_has(b, "New client connected"));
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+/* SIGINT shuts down as SIGTERM does: a v5 client gets DISCONNECT 0x8B (Server shutting down),
+ * the broker exits 0. */
+static void test_sigint_shutdown(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    REQUIRE(tclient_start(&c, spawner_port(b), 5, "int", 60, 1, NULL) == 0);
+    CHECK(spawner_signal(b, SIGINT) == 0);
+    CHECK(tclient_expect_disconnect(&c, 0x8B, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0); /* exit status 0 */
+}
+
+/* An option that belongs to a later issue is accepted with a warning naming file, line and
+ * option, printed by the running broker (not only by the parser). */
+static void test_later_option_warned(void)
+{
+    struct spawner *b = spawner_start("auth_plugin /usr/lib/none.so");
+    REQUIRE(b);
+    CHECK(spawner_wait_output(b, "Warning:", SPAWNER_WAIT_MS) == 0);
+    CHECK(spawner_output_has(b, "option 'auth_plugin' is not supported yet"));
+    CHECK(spawner_output_has(b, "broker.conf:4:"));
+    CHECK(spawner_stop(b) == 0);
 }
 
 /* `-p PORT` with a file that configures listeners adds a listener on PORT (docs/configuration.md
  * "Local-only mode"): the ready file lists it and an MQTT client is served there. */
 static void test_cli_port(void)
 {
-    int port = free_port();
+    int port = spawner_free_port();
     REQUIRE(port > 0);
     char port_s[16];
     snprintf(port_s, sizeof port_s, "%d", port);
@@ -454,6 +511,8 @@ static void test_daemon_relative_paths(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_listener_security_defaults),
+          UNIT_TEST(test_help_flag), UNIT_TEST(test_verbose_and_log_type),
+          UNIT_TEST(test_sigint_shutdown), UNIT_TEST(test_later_option_warned),
           UNIT_TEST(test_test_config_unknown_option), UNIT_TEST(test_test_config_bad_values),
           UNIT_TEST(test_unknown_flag), UNIT_TEST(test_cli_port),
           UNIT_TEST(test_persistent_client_expiration), UNIT_TEST(test_sighup_reload),

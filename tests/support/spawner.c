@@ -521,6 +521,13 @@ static int file_contains(const char *path, const char *text)
     return found;
 }
 
+int spawner_output_has(const struct spawner *b, const char *text)
+{
+    char path[300];
+    path_in(b, "broker.log", path, sizeof path);
+    return file_contains(path, text);
+}
+
 int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms)
 {
     char path[300];
