@@ -6,9 +6,11 @@
  * moving between the two workers) while a publisher streams numbered QoS 1 messages; each
  * connection must see them in increasing order, and every one must arrive. (The narrow race the
  * settle step closes, one iteration of the publisher's worker straddling the move, did not show
- * here in 50 runs without it; tests/unit/broker_mem stages it deterministically.) */
+ * here in 50 runs without it; tests/unit/broker_mem stages it deterministically.) Last, the
+ * spread of connections over the workers, and the default worker count. */
 #include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "integ.h"
 
@@ -282,4 +284,76 @@ static void test_takeover_keeps_order(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_stress_many_clients), UNIT_TEST(test_takeover_keeps_order))
+/* GET /metrics from 127.0.0.1:port into out (NUL-terminated, headers included); 0 or -1. */
+static int get_metrics(int port, char *out, size_t cap)
+{
+    struct tclient h; /* only its socket: HTTP is sent and read raw */
+    if (tclient_open(&h, port, 4) != 0)
+        return -1;
+    static const char req[] =
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    int rc = tclient_send_raw(&h, req, sizeof req - 1);
+    size_t len = 0;
+    while (rc == 0 && len + 1 < cap) {
+        struct pollfd p = {.fd = h.fd, .events = POLLIN};
+        if (poll(&p, 1, TCLIENT_TIMEOUT_MS) <= 0) {
+            rc = -1;
+            break;
+        }
+        ssize_t n = read(h.fd, out + len, cap - 1 - len);
+        if (n <= 0)
+            break; /* Connection: close ends the body */
+        len += (size_t)n;
+    }
+    out[len] = 0;
+    tclient_close(&h);
+    return rc;
+}
+
+/* The value of the sample line starting with `series` (name and labels), or -1. */
+static double sample(const char *text, const char *series)
+{
+    for (const char *p = text; (p = strstr(p, series)); p++)
+        if ((p == text || p[-1] == '\n') && p[strlen(series)] == ' ')
+            return strtod(p + strlen(series) + 1, NULL);
+    return -1;
+}
+
+/* The listener spreads connections over the workers: with worker_threads 2 and 16 clients, each
+ * worker has received packets from some of them (the per-worker counters of /metrics); and with
+ * no worker_threads line the broker runs one worker per online CPU. */
+static void test_connections_spread(void)
+{
+    static const char http[] = "listener 0 127.0.0.1\nprotocol websockets\nhttp_metrics true\n"
+                               "http_metrics_auth false\n";
+    char conf[256], text[1 << 16];
+    snprintf(conf, sizeof conf, "worker_threads 2\n%s", http);
+    struct spawner *b = spawner_start(conf);
+    REQUIRE(b);
+    struct tclient c[16];
+    for (int i = 0; i < 16; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "spread%d", i);
+        REQUIRE(tclient_start(&c[i], spawner_port(b), 4, id, 60, 1, NULL) == 0);
+        CHECK(tclient_ping(&c[i]) == 0);
+    }
+    REQUIRE(get_metrics(spawner_ws_port(b, 0), text, sizeof text) == 0);
+    CHECK(sample(text, "tern_workers") == 2);
+    double w0 = sample(text, "tern_worker_packets_received_total{worker=\"0\"}");
+    double w1 = sample(text, "tern_worker_packets_received_total{worker=\"1\"}");
+    if (!(w0 > 0 && w1 > 0))
+        fprintf(stderr, "spread: worker 0 got %g packets, worker 1 %g\n", w0, w1);
+    CHECK(w0 > 0 && w1 > 0);
+    for (int i = 0; i < 16; i++)
+        tclient_close(&c[i]);
+    CHECK(spawner_stop(b) == 0);
+
+    b = spawner_start(http);
+    REQUIRE(b);
+    REQUIRE(get_metrics(spawner_ws_port(b, 0), text, sizeof text) == 0);
+    CHECK(sample(text, "tern_workers") == (double)sysconf(_SC_NPROCESSORS_ONLN));
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_stress_many_clients), UNIT_TEST(test_takeover_keeps_order),
+          UNIT_TEST(test_connections_spread))

@@ -460,9 +460,10 @@ int spawner_rewrite_conf(struct spawner *b, const char *extra_conf)
     return write_config(b, extra_conf, spawner_is_mosquitto());
 }
 
-int spawner_listener_port(const struct spawner *b, int n)
+/* The n-th `<proto> ADDRESS PORT` line's port (proto "mqtt" or "ws"), or -1. */
+static int ready_port(const struct spawner *b, const char *proto, int n)
 {
-    char path[300], line[512], addr[300];
+    char path[300], line[512], addr[300], kind[8];
     path_in(b, "ready", path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -470,7 +471,8 @@ int spawner_listener_port(const struct spawner *b, int n)
     int port = -1, seen = 0;
     while (fgets(line, sizeof line, f)) {
         int p = 0;
-        if (sscanf(line, "mqtt %299s %d", addr, &p) != 2 || strcmp(addr, "unix") == 0)
+        if (sscanf(line, "%7s %299s %d", kind, addr, &p) != 3 || strcmp(kind, proto) != 0 ||
+            strcmp(addr, "unix") == 0)
             continue;
         if (seen++ == n) {
             port = p;
@@ -479,6 +481,16 @@ int spawner_listener_port(const struct spawner *b, int n)
     }
     fclose(f);
     return port;
+}
+
+int spawner_listener_port(const struct spawner *b, int n)
+{
+    return ready_port(b, "mqtt", n);
+}
+
+int spawner_ws_port(const struct spawner *b, int n)
+{
+    return ready_port(b, "ws", n);
 }
 
 int spawner_unix_path(const struct spawner *b, char *out, size_t cap)

@@ -62,6 +62,8 @@ int spawner_rewrite_conf(struct spawner *b, const char *extra_conf);
 /* The port of the n-th (0-based) TCP listener line `mqtt ADDRESS PORT` of the ready file, or -1.
  * Unix socket lines are not counted. */
 int spawner_listener_port(const struct spawner *b, int n);
+/* The same for the n-th `ws ADDRESS PORT` line (a `protocol websockets` listener), or -1. */
+int spawner_ws_port(const struct spawner *b, int n);
 /* Copy the path of the first `mqtt unix PATH` ready-file line into out; 0 or -1. */
 int spawner_unix_path(const struct spawner *b, char *out, size_t cap);
 /* Wait until the broker's output (stdout and stderr) contains `text`, bounded by timeout_ms
