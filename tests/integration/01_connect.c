@@ -424,11 +424,41 @@ static void test_keepalive_above_max(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_versions_one_listener), UNIT_TEST(test_bad_protocol_level),
-          UNIT_TEST(test_bad_protocol_name), UNIT_TEST(test_zero_length_id_v5),
-          UNIT_TEST(test_zero_length_id_v311), UNIT_TEST(test_zero_length_id_disallowed),
-          UNIT_TEST(test_takeover), UNIT_TEST(test_second_connect),
-          UNIT_TEST(test_first_packet_not_connect), UNIT_TEST(test_keepalive_enforced),
-          UNIT_TEST(test_keepalive_kept), UNIT_TEST(test_max_keepalive),
-          UNIT_TEST(test_listener_auto_id_prefix), UNIT_TEST(test_server_keepalive_enforced),
-          UNIT_TEST(test_keepalive_above_max))
+/* The v5 CONNACK of a broker on defaults says what a Mosquitto 2 user would expect: Receive
+ * Maximum 20 (max_inflight_messages), Topic Alias Maximum 10 (max_topic_alias); no Maximum QoS
+ * (2), Retain Available, Wildcard, Subscription Identifier or Shared Subscription Available
+ * property saying "not available" (absent, or 1). */
+static void test_connack_defaults(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    struct tclient c;
+    struct tclient_pkt r;
+    REQUIRE(tclient_open(&c, spawner_port(b), 5) == 0);
+    struct pkt_connect_opts o = {.version = 5, .client_id = "dflt", .keep_alive = 60, .clean = 1};
+    REQUIRE(integ_send_connect(&c, &o) == 0);
+    REQUIRE(tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0);
+    CHECK_EQ_INT(r.reason, 0);
+    const struct tclient_prop *rm = tclient_prop_find(&r, 0x21, 0);
+    const struct tclient_prop *ta = tclient_prop_find(&r, 0x22, 0);
+    CHECK(rm && rm->num == 20);
+    CHECK(ta && ta->num == 10);
+    CHECK(tclient_prop_find(&r, 0x24, 0) == NULL);
+    static const uint8_t flags[] = {0x25, 0x28, 0x29, 0x2A};
+    for (size_t i = 0; i < sizeof flags; i++) {
+        const struct tclient_prop *f = tclient_prop_find(&r, flags[i], 0);
+        CHECK(!f || f->num == 1);
+    }
+    tclient_pkt_free(&r);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
+UNIT_MAIN(UNIT_TEST(test_versions_one_listener), UNIT_TEST(test_connack_defaults),
+          UNIT_TEST(test_bad_protocol_level), UNIT_TEST(test_bad_protocol_name),
+          UNIT_TEST(test_zero_length_id_v5), UNIT_TEST(test_zero_length_id_v311),
+          UNIT_TEST(test_zero_length_id_disallowed), UNIT_TEST(test_takeover),
+          UNIT_TEST(test_second_connect), UNIT_TEST(test_first_packet_not_connect),
+          UNIT_TEST(test_keepalive_enforced), UNIT_TEST(test_keepalive_kept),
+          UNIT_TEST(test_max_keepalive), UNIT_TEST(test_listener_auto_id_prefix),
+          UNIT_TEST(test_server_keepalive_enforced), UNIT_TEST(test_keepalive_above_max))

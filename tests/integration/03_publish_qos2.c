@@ -135,6 +135,58 @@ static void test_qos2_inbound_dedup(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* The inbound QoS 2 state belongs to the session (5.0 section 4.1): a persistent publisher that
+ * got PUBREC, lost its connection and resends the PUBLISH (DUP) on the resumed session gets
+ * PUBREC again but the message is not routed twice; PUBREL then completes it. A marker proves
+ * no second copy was on its way. */
+static void test_qos2_dedup_across_reconnect(void)
+{
+    struct spawner *b = spawner_start(NULL);
+    REQUIRE(b);
+    for (int version = 4; version <= 5; version++) {
+        struct tclient sub, pub;
+        struct tclient_pkt r;
+        int present = -1;
+        REQUIRE(tclient_start(&sub, spawner_port(b), version, "rsub", 60, 1, NULL) == 0);
+        REQUIRE(tclient_sub(&sub, 1, "rd", 1, 0x01) == 0);
+        REQUIRE(integ_start(&pub, spawner_port(b), version, "rpub", 0, 300, NULL) == 0);
+        struct pkt_publish_opts o = {.version = version,
+                                     .topic = "rd",
+                                     .payload = "once",
+                                     .payload_len = 4,
+                                     .qos = 2,
+                                     .packet_id = 40};
+        REQUIRE(integ_send_publish(&pub, &o) == 0);
+        REQUIRE(tclient_expect(&pub, &r, CT_PUBREC, TCLIENT_TIMEOUT_MS) == 0);
+        tclient_pkt_free(&r);
+        tclient_close(&pub); /* no PUBREL: the connection is lost */
+        REQUIRE(integ_start(&pub, spawner_port(b), version, "rpub", 0, 300, &present) == 0);
+        CHECK_EQ_INT(present, 1);
+        o.dup = 1;
+        REQUIRE(integ_send_publish(&pub, &o) == 0);
+        REQUIRE(tclient_expect(&pub, &r, CT_PUBREC, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.packet_id, 40);
+        tclient_pkt_free(&r);
+        REQUIRE(integ_send_ack(&pub, CT_PUBREL, 40) == 0);
+        REQUIRE(tclient_expect(&pub, &r, CT_PUBCOMP, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.packet_id, 40);
+        tclient_pkt_free(&r);
+        REQUIRE(tclient_pub(&pub, "rd", "marker", 1, 0, 41) == 0);
+        REQUIRE(tclient_expect_publish(&sub, &r, "rd", "once", 1) == 0);
+        CHECK(integ_send_ack(&sub, CT_PUBACK, r.packet_id) == 0);
+        tclient_pkt_free(&r);
+        REQUIRE(tclient_expect_publish(&sub, &r, "rd", "marker", 1) == 0);
+        CHECK(integ_send_ack(&sub, CT_PUBACK, r.packet_id) == 0);
+        tclient_pkt_free(&r);
+        /* End the publisher's session for the next round. */
+        tclient_close(&pub);
+        REQUIRE(integ_start(&pub, spawner_port(b), version, "rpub", 1, 0, NULL) == 0);
+        tclient_close(&pub);
+        tclient_close(&sub);
+    }
+    CHECK(spawner_stop(b) == 0);
+}
+
 /* QoS 2 to a QoS 1 subscription arrives at QoS 1; to a QoS 0 one at QoS 0 (section 3.8.4). */
 static void test_qos2_downgrade(void)
 {
@@ -202,5 +254,5 @@ static void test_qos2_resume_after_reconnect(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_qos2_publisher_flow), UNIT_TEST(test_qos2_subscriber_flow),
-          UNIT_TEST(test_qos2_inbound_dedup), UNIT_TEST(test_qos2_downgrade),
-          UNIT_TEST(test_qos2_resume_after_reconnect))
+          UNIT_TEST(test_qos2_inbound_dedup), UNIT_TEST(test_qos2_dedup_across_reconnect),
+          UNIT_TEST(test_qos2_downgrade), UNIT_TEST(test_qos2_resume_after_reconnect))

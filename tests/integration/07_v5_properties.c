@@ -278,6 +278,14 @@ static void test_message_expiry(void)
     REQUIRE(integ_send_publish(&pub, &o) == 0);
     REQUIRE(tclient_expect(&pub, &r, CT_PUBACK, TCLIENT_TIMEOUT_MS) == 0);
     tclient_pkt_free(&r);
+    pkt_reset(&props);
+    pkt_prop_u32(&props, 0x02, 60);
+    o.topic = "kept/long";
+    o.payload = "K";
+    o.packet_id = 3;
+    REQUIRE(integ_send_publish(&pub, &o) == 0); /* retained, outside exp/#: nobody gets it live */
+    REQUIRE(tclient_expect(&pub, &r, CT_PUBACK, TCLIENT_TIMEOUT_MS) == 0);
+    tclient_pkt_free(&r);
     REQUIRE(tclient_expect_publish(&live, &r, "exp/long", "L", 1) == 0);
     const struct tclient_prop *e = tclient_prop_find(&r, 0x02, 0);
     CHECK(e && e->num >= 55 && e->num <= 60);
@@ -301,6 +309,14 @@ static void test_message_expiry(void)
     REQUIRE(tclient_start(&late, spawner_port(b), 5, "late", 60, 1, NULL) == 0);
     REQUIRE(tclient_sub(&late, 1, "exp/short", 1, 0x01) == 0);
     CHECK(tclient_ping(&late) == 0);
+    /* A retained message carries what is left of its expiry too [MQTT-3.3.2-6]. */
+    REQUIRE(tclient_sub(&late, 2, "kept/long", 1, 0x01) == 0);
+    REQUIRE(tclient_expect_publish(&late, &r, "kept/long", "K", 1) == 0);
+    CHECK(r.retain);
+    e = tclient_prop_find(&r, 0x02, 0);
+    CHECK(e && e->num >= 50 && e->num <= 58);
+    CHECK(integ_send_ack(&late, CT_PUBACK, r.packet_id) == 0);
+    tclient_pkt_free(&r);
     pkt_free(&props);
     tclient_close(&late);
     tclient_close(&away);
