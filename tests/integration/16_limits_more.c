@@ -193,6 +193,48 @@ static void test_max_retained_messages(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* max_retained_bytes caps what the retained messages take in memory (payload, topic, properties
+ * and a small fixed overhead per message, well under 300 bytes): with a cap of 3000, two 1000-byte
+ * payloads fit and a third does not (not retained); replacing one by 10 bytes frees its room, and
+ * the third then fits. A subscriber gets exactly the three kept, current values. */
+static void test_max_retained_bytes(void)
+{
+    struct spawner *b = spawner_start("max_retained_bytes 3000");
+    REQUIRE(b);
+    struct tclient pub, sub;
+    struct tclient_pkt r;
+    char big[1001];
+    memset(big, 'x', 1000);
+    big[1000] = 0;
+    REQUIRE(tclient_start(&pub, spawner_port(b), 4, "rbpub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_pub(&pub, "rb/a", big, 1, 1, 1) == 0);
+    REQUIRE(tclient_pub(&pub, "rb/b", big, 1, 1, 2) == 0);
+    REQUIRE(tclient_pub(&pub, "rb/c", big, 1, 1, 3) == 0); /* over the cap: not retained */
+    REQUIRE(tclient_pub(&pub, "rb/a", "0123456789", 1, 1, 4) == 0);
+    REQUIRE(tclient_pub(&pub, "rb/d", big, 1, 1, 5) == 0); /* fits now */
+    REQUIRE(tclient_start(&sub, spawner_port(b), 4, "rbsub", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&sub, 1, "rb/#", 0, 0x00) == 0);
+    int a = 0, bb = 0, d = 0;
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(tclient_expect(&sub, &r, CT_PUBLISH, TCLIENT_TIMEOUT_MS) == 0);
+        CHECK_EQ_INT(r.retain, 1);
+        if (integ_is_msg(&r, "rb/a", "0123456789"))
+            a++;
+        else if (integ_is_msg(&r, "rb/b", big))
+            bb++;
+        else if (integ_is_msg(&r, "rb/d", big))
+            d++;
+        else
+            tclient_pkt_dump("retained bytes: unexpected", &r);
+        tclient_pkt_free(&r);
+    }
+    CHECK(a == 1 && bb == 1 && d == 1);
+    CHECK(tclient_ping(&sub) == 0); /* and no rb/c */
+    tclient_close(&sub);
+    tclient_close(&pub);
+    CHECK(spawner_stop(b) == 0);
+}
+
 /* max_qos 1: v5 CONNACK Maximum QoS 1 (5.0 section 3.2.2.3.4), SUBSCRIBE at QoS 2 granted 1 in
  * both versions, and a v5 PUBLISH at QoS 2 gets DISCONNECT 0x9B QoS not supported. */
 static void test_max_qos(void)
@@ -399,6 +441,6 @@ static void test_receive_maximum_held_pubacks(void)
 
 UNIT_MAIN(UNIT_TEST(test_message_size_limit), UNIT_TEST(test_max_queued_messages_v5),
           UNIT_TEST(test_max_queued_bytes), UNIT_TEST(test_max_retained_messages),
-          UNIT_TEST(test_max_qos), UNIT_TEST(test_max_inflight_messages),
-          UNIT_TEST(test_inflight_client_receive_maximum), UNIT_TEST(test_topic_depth),
-          UNIT_TEST(test_receive_maximum_held_pubacks))
+          UNIT_TEST(test_max_retained_bytes), UNIT_TEST(test_max_qos),
+          UNIT_TEST(test_max_inflight_messages), UNIT_TEST(test_inflight_client_receive_maximum),
+          UNIT_TEST(test_topic_depth), UNIT_TEST(test_receive_maximum_held_pubacks))
