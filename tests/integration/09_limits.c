@@ -40,8 +40,9 @@ static void test_max_packet_size(void)
     CHECK(spawner_stop(b) == 0);
 }
 
-/* max_connections 2: a third connection is refused (closed, or CONNACK with a failure code);
- * once one leaves, a new one is accepted. */
+/* max_connections 2: a third connection is closed at once, without a CONNACK (counted in
+ * tern_connections_refused_total); once one leaves, a new one is accepted. (Mosquitto 2.0.11
+ * lets the third one in: against it this test fails.) */
 static void test_max_connections(void)
 {
     struct spawner *b = spawner_start("max_connections 2");
@@ -59,10 +60,8 @@ static void test_max_connections(void)
         struct tclient_pkt r;
         rc = tclient_recv(&c3, &r, TCLIENT_TIMEOUT_MS);
         if (rc == 0) {
-            CHECK_EQ_INT(r.type, CT_CONNACK);
-            CHECK(r.reason >= 0x80);
+            tclient_pkt_dump("max_connections: expected a close, got", &r);
             tclient_pkt_free(&r);
-            rc = tclient_expect_closed(&c3, TCLIENT_TIMEOUT_MS) == 0 ? TCLIENT_CLOSED : -1;
         }
         CHECK_EQ_INT(rc, TCLIENT_CLOSED);
     }

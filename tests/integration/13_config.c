@@ -231,7 +231,7 @@ static void test_cli_port(void)
 
 /* persistent_client_expiration 1s: a 3.1.1 clean_session=0 session survives a quick reconnect
  * (Session Present 1) but is gone once the client has been away longer (Session Present 0,
- * [MQTT-3.2.2-2] vs the expiration). */
+ * [MQTT-3.2.2-2] vs the expiration); a v5 session with Session Expiry 300 s outlives it. */
 static void test_persistent_client_expiration(void)
 {
     struct spawner *b = spawner_start("persistent_client_expiration 1s");
@@ -245,9 +245,15 @@ static void test_persistent_client_expiration(void)
     REQUIRE(tclient_start(&c, spawner_port(b), 4, "pce", 60, 0, &present) == 0);
     CHECK_EQ_INT(present, 1);
     tclient_close(&c);
+    /* A v5 session has its own Session Expiry Interval, which the option does not shorten. */
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "pce5", 1, 300, NULL) == 0);
+    tclient_close(&c);
     let_time_pass(2500);
     REQUIRE(tclient_start(&c, spawner_port(b), 4, "pce", 60, 0, &present) == 0);
     CHECK_EQ_INT(present, 0);
+    tclient_close(&c);
+    REQUIRE(integ_start(&c, spawner_port(b), 5, "pce5", 0, 300, &present) == 0);
+    CHECK_EQ_INT(present, 1);
     tclient_close(&c);
     CHECK(spawner_stop(b) == 0);
 }
