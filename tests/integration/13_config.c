@@ -2,6 +2,7 @@
  * line"): --test-config on good and bad files (FILE:LINE: and the option's name), unknown flags,
  * -p PORT, persistent_client_expiration for 3.1.1 sessions, and SIGHUP reload keeping clients.
  * The option table itself is unit-tested in tests/unit/config; this runs the real binary. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -384,6 +385,71 @@ static void test_listener_security_defaults(void)
     rmdir(dir);
 }
 
+/* Whether a TCP connect to addr:port (IPv4 or IPv6 literal) succeeds. */
+static int connects(const char *addr, int port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof *v6;
+    } else {
+        return 0;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* The old listener keywords of a Mosquitto file: `port` with `bind_address` makes the default
+ * listener on that address only; `socket_domain ipv4` on a listener for "localhost" binds the
+ * IPv4 address and not ::1. Where there is an IPv6 loopback, neither accepts on ::1. */
+static void test_port_bind_socket_domain(void)
+{
+    char dir[] = "/tmp/tern-conf-XXXXXX", conf[64], text[512];
+    REQUIRE(mkdtemp(dir) != NULL);
+    REQUIRE(chmod(dir, 0755) == 0);
+    snprintf(conf, sizeof conf, "%s/old.conf", dir);
+    int p1 = spawner_free_port(), p2 = spawner_free_port();
+    REQUIRE(p1 > 0 && p2 > 0);
+    snprintf(text, sizeof text,
+             "port %d\nbind_address 127.0.0.1\nallow_anonymous true\n"
+             "listener %d localhost\nsocket_domain ipv4\nallow_anonymous true\n",
+             p1, p2);
+    FILE *f = fopen(conf, "w");
+    REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0);
+    struct spawner *b = spawner_start_file(TERND_PATH, conf, p1);
+    REQUIRE(b);
+    struct tclient c;
+    CHECK(tclient_start(&c, p1, 4, "old-port", 60, 1, NULL) == 0);
+    tclient_close(&c);
+    CHECK(connects("127.0.0.1", p2));
+    int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int have_v6 = probe >= 0 && bind(probe, (struct sockaddr *)&lo6, sizeof lo6) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (have_v6) {
+        CHECK(!connects("::1", p1));
+        CHECK(!connects("::1", p2));
+    } else {
+        printf("note: no IPv6 loopback here; ::1 not checked\n");
+    }
+    CHECK(spawner_stop(b) == 0);
+    unlink(conf);
+    rmdir(dir);
+}
+
 /* SIGHUP reaches the listeners' settings, as in Mosquitto: allow_anonymous turned off refuses
  * the next anonymous CONNECT with 0x87 while a client connected before keeps being served, and
  * max_qos lowered shows in the next CONNACK's Maximum QoS. */
@@ -517,9 +583,10 @@ static void test_daemon_relative_paths(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_listener_security_defaults),
-          UNIT_TEST(test_help_flag), UNIT_TEST(test_verbose_and_log_type),
-          UNIT_TEST(test_sigint_shutdown), UNIT_TEST(test_later_option_warned),
-          UNIT_TEST(test_test_config_unknown_option), UNIT_TEST(test_test_config_bad_values),
-          UNIT_TEST(test_unknown_flag), UNIT_TEST(test_cli_port),
-          UNIT_TEST(test_persistent_client_expiration), UNIT_TEST(test_sighup_reload),
-          UNIT_TEST(test_sighup_listener_settings), UNIT_TEST(test_daemon_relative_paths))
+          UNIT_TEST(test_help_flag), UNIT_TEST(test_port_bind_socket_domain),
+          UNIT_TEST(test_verbose_and_log_type), UNIT_TEST(test_sigint_shutdown),
+          UNIT_TEST(test_later_option_warned), UNIT_TEST(test_test_config_unknown_option),
+          UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
+          UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
+          UNIT_TEST(test_sighup_reload), UNIT_TEST(test_sighup_listener_settings),
+          UNIT_TEST(test_daemon_relative_paths))
