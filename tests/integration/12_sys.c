@@ -371,6 +371,29 @@ static void test_sys_values_follow_traffic(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* sys_interval sets the period: with 2, consecutive uptime updates come about 2 s apart (not
+ * every second, not every 10 s, Mosquitto's default). */
+static void test_sys_interval_period(void)
+{
+    struct spawner *b = spawner_start("sys_interval 2");
+    REQUIRE(b);
+    struct tclient c;
+    char val[32];
+    REQUIRE(tclient_start(&c, spawner_port(b), 4, "sysper", 60, 1, NULL) == 0);
+    REQUIRE(tclient_sub(&c, 1, "$SYS/broker/uptime", 0, 0x00) == 0);
+    REQUIRE(wait_topic(&c, "$SYS/broker/uptime", val, sizeof val) == 0); /* retained or first */
+    REQUIRE(wait_topic(&c, "$SYS/broker/uptime", val, sizeof val) == 0);
+    long long t0 = integ_now_ms();
+    REQUIRE(wait_topic(&c, "$SYS/broker/uptime", val, sizeof val) == 0);
+    long long gap = integ_now_ms() - t0;
+    if (gap < 1700 || gap > 2600)
+        fprintf(stderr, "sys: updates %lld ms apart with sys_interval 2\n", gap);
+    CHECK(gap >= 1700 && gap <= 2600);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
 UNIT_MAIN(UNIT_TEST(test_sys_topics), UNIT_TEST(test_sys_dropped_moves),
-          UNIT_TEST(test_sys_values_follow_traffic), UNIT_TEST(test_sys_clients_connected),
-          UNIT_TEST(test_hash_does_not_match_sys), UNIT_TEST(test_client_publish_to_sys_dropped))
+          UNIT_TEST(test_sys_interval_period), UNIT_TEST(test_sys_values_follow_traffic),
+          UNIT_TEST(test_sys_clients_connected), UNIT_TEST(test_hash_does_not_match_sys),
+          UNIT_TEST(test_client_publish_to_sys_dropped))
