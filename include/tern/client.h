@@ -222,7 +222,11 @@ uint8_t tern_client_version(const struct tern_client *c);
  * timeout_ms < 0 waits forever. */
 int tern_client_connect_blocking(struct tern_client *c, const struct tern_connect_options *opt,
                                  int timeout_ms);
-/* Publishes and runs until it completes (QoS 0: written to the socket). */
+/* Publishes and runs until it completes (QoS 0: written to the socket; QoS 1: PUBACK; QoS 2:
+ * PUBCOMP). 0 only then; otherwise TERN_ERROR_TIMEDOUT (the message stays queued and is still
+ * sent, tern_client_is_pending tells), the error that closed the connection, or the publish
+ * error. tern_client_stop() called meanwhile (from a callback) does not end the wait: it is
+ * kept for the next tern_client_run. The same holds for the other *_blocking calls. */
 int tern_client_publish_blocking(struct tern_client *c, const char *topic, struct tern_str payload,
                                  uint8_t qos, bool retain, const struct tern_props *props,
                                  int timeout_ms);
@@ -236,7 +240,9 @@ int tern_client_run_once(struct tern_client *c, int timeout_ms);
  * tern_client_stop() is called, or timeout_ms passes (< 0 = no limit). 0 after a clean disconnect
  * or stop, TERN_ERROR_TIMEDOUT, or the error. */
 int tern_client_run(struct tern_client *c, int timeout_ms);
-/* Makes tern_client_run() return after the current round (call from a callback). */
+/* Makes tern_client_run() return after the current round (call from a callback). Only
+ * tern_client_run stops: a *_blocking call running at the time goes on waiting for its own
+ * condition, and the request then ends the next (or the enclosing) tern_client_run. */
 void tern_client_stop(struct tern_client *c);
 
 #endif

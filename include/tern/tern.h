@@ -8,5 +8,6 @@
 #include "errors.h"
 #include "message.h"
 #include "passwd.h"
+#include "version.h"
 
 #endif

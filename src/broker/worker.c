@@ -429,6 +429,23 @@ struct worker *worker_new(struct broker *b, unsigned index)
     return w;
 }
 
+/* With several workers each binds its own socket with SO_REUSEPORT, and the kernel lets any
+ * other SO_REUSEPORT socket of the same user join the port too: a second broker started on a
+ * port that is in use (or a restart while the old process still listens) would run, share the
+ * connections, and its exit would reset those queued to it ("connection closed" at connect).
+ * So before the first worker binds an explicit port, a plain bind must succeed, as Mosquitto's
+ * does: "Address already in use" otherwise. An ephemeral port (0) is never handed out shared.
+ * (Two brokers binding the same port within the same microseconds can still both pass.) */
+static int port_free(const struct listener_rt *lr, char *err, size_t errlen)
+{
+    int fd = listener_open_tcp(lr->conf->bind_address, lr->port, lr->conf->socket_domain, 0, NULL,
+                               err, errlen);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
 int worker_listen(struct worker *w)
 {
     struct broker *b = w->b;
@@ -443,8 +460,11 @@ int worker_listen(struct worker *w)
             fd = listener_open_unix(lr->conf->unix_path, err, sizeof err);
         } else {
             uint16_t port = 0;
-            fd = listener_open_tcp(lr->conf->bind_address, lr->port, lr->conf->socket_domain,
-                                   b->n_workers > 1, &port, err, sizeof err);
+            bool first = w->index == 0 && b->n_workers > 1 && lr->port != 0;
+            fd = first ? port_free(lr, err, sizeof err) : 0;
+            if (fd == 0)
+                fd = listener_open_tcp(lr->conf->bind_address, lr->port, lr->conf->socket_domain,
+                                       b->n_workers > 1, &port, err, sizeof err);
             if (fd >= 0)
                 lr->port = port; /* later workers bind the same (possibly ephemeral) port */
             if (fd >= 0 && lr->conf->bind_interface)

@@ -51,8 +51,13 @@ int tern_client_run_once(struct tern_client *c, int timeout_ms)
 
 typedef bool (*done_fn)(const struct tern_client *c, uint16_t arg);
 
-/* Runs rounds until done() holds, the connection closes, or timeout_ms passes. */
-static int run_until(struct tern_client *c, done_fn done, uint16_t arg, int timeout_ms)
+/* Runs rounds until done() holds, the connection closes, or timeout_ms passes; when stoppable
+ * (tern_client_run only) also until tern_client_stop(). The other blocking calls wait for their
+ * own condition and leave a stop requested meanwhile for the tern_client_run it was meant for:
+ * returning 0 there would report a CONNACK, an acknowledgement or a close that has not
+ * happened. */
+static int run_until(struct tern_client *c, done_fn done, uint16_t arg, int timeout_ms,
+                     bool stoppable)
 {
     uint64_t start = clock_mono_ms();
     for (;;) {
@@ -60,7 +65,7 @@ static int run_until(struct tern_client *c, done_fn done, uint16_t arg, int time
             return 0;
         if (c->state == CS_IDLE && !c->rc.pending)
             return c->last_err ? c->last_err : (done ? TERN_ECLOSED : 0);
-        if (c->stop) {
+        if (stoppable && c->stop) {
             c->stop = false;
             return 0;
         }
@@ -96,7 +101,7 @@ int tern_client_connect_blocking(struct tern_client *c, const struct tern_connec
     int rc = tern_client_connect(c, opt, clock_mono_ms());
     if (rc)
         return rc;
-    return run_until(c, is_connected, 0, timeout_ms);
+    return run_until(c, is_connected, 0, timeout_ms, false);
 }
 
 int tern_client_publish_blocking(struct tern_client *c, const char *topic, struct tern_str payload,
@@ -109,7 +114,7 @@ int tern_client_publish_blocking(struct tern_client *c, const char *topic, struc
     int rc = tern_client_publish(c, topic, payload, qos, retain, props, &id);
     if (rc)
         return rc;
-    return run_until(c, publish_done, id, timeout_ms);
+    return run_until(c, publish_done, id, timeout_ms, false);
 }
 
 int tern_client_disconnect_blocking(struct tern_client *c, int timeout_ms)
@@ -117,14 +122,14 @@ int tern_client_disconnect_blocking(struct tern_client *c, int timeout_ms)
     int rc = tern_client_disconnect(c, 0, NULL);
     if (rc)
         return rc;
-    return run_until(c, NULL, 0, timeout_ms);
+    return run_until(c, NULL, 0, timeout_ms, false);
 }
 
 int tern_client_run(struct tern_client *c, int timeout_ms)
 {
     if (!c)
         return TERN_EINVAL;
-    return run_until(c, NULL, 0, timeout_ms);
+    return run_until(c, NULL, 0, timeout_ms, true);
 }
 
 void tern_client_stop(struct tern_client *c)

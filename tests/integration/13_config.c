@@ -230,6 +230,34 @@ static void test_cli_port(void)
     CHECK(spawner_stop(b) == 0);
 }
 
+/* A second ternd on a port a running one listens on fails at once with Mosquitto's "Address
+ * already in use", also with several workers (SO_REUSEPORT): it used to run and take half the
+ * connections, and reset those queued to it when it stopped. */
+static void test_port_in_use(void)
+{
+    int port = spawner_free_port();
+    REQUIRE(port > 0);
+    char conf[160];
+    snprintf(conf, sizeof conf, "listener %d 127.0.0.1\nworker_threads 2\n", port);
+    struct spawner *b = spawner_start(conf);
+    REQUIRE(b);
+    struct tmp_conf t;
+    snprintf(conf, sizeof conf,
+             "listener %d 127.0.0.1\nworker_threads 2\nallow_anonymous true\nuser root\n", port);
+    REQUIRE(tmp_conf_write(&t, conf) == 0);
+    const char *args[] = {"-c", t.path, NULL};
+    char out[4096];
+    int rc = spawner_run(args, out, sizeof out);
+    tmp_conf_remove(&t);
+    CHECK_EQ_INT(rc, 1);
+    CHECK(strstr(out, "Address already in use") != NULL);
+    /* The first broker still serves the port. */
+    struct tclient c;
+    CHECK(tclient_start(&c, port, 4, "port-in-use", 60, 1, NULL) == 0);
+    tclient_close(&c);
+    CHECK(spawner_stop(b) == 0);
+}
+
 /* persistent_client_expiration 1s: a 3.1.1 clean_session=0 session survives a quick reconnect
  * (Session Present 1) but is gone once the client has been away longer (Session Present 0,
  * [MQTT-3.2.2-2] vs the expiration); a v5 session with Session Expiry 300 s outlives it. */
@@ -582,11 +610,11 @@ static void test_daemon_relative_paths(void)
     CHECK(system(path) == 0);
 }
 
-UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_listener_security_defaults),
-          UNIT_TEST(test_help_flag), UNIT_TEST(test_port_bind_socket_domain),
-          UNIT_TEST(test_verbose_and_log_type), UNIT_TEST(test_sigint_shutdown),
-          UNIT_TEST(test_later_option_warned), UNIT_TEST(test_test_config_unknown_option),
-          UNIT_TEST(test_test_config_bad_values), UNIT_TEST(test_unknown_flag),
-          UNIT_TEST(test_cli_port), UNIT_TEST(test_persistent_client_expiration),
-          UNIT_TEST(test_sighup_reload), UNIT_TEST(test_sighup_listener_settings),
-          UNIT_TEST(test_daemon_relative_paths))
+UNIT_MAIN(UNIT_TEST(test_test_config_ok), UNIT_TEST(test_port_in_use),
+          UNIT_TEST(test_listener_security_defaults), UNIT_TEST(test_help_flag),
+          UNIT_TEST(test_port_bind_socket_domain), UNIT_TEST(test_verbose_and_log_type),
+          UNIT_TEST(test_sigint_shutdown), UNIT_TEST(test_later_option_warned),
+          UNIT_TEST(test_test_config_unknown_option), UNIT_TEST(test_test_config_bad_values),
+          UNIT_TEST(test_unknown_flag), UNIT_TEST(test_cli_port),
+          UNIT_TEST(test_persistent_client_expiration), UNIT_TEST(test_sighup_reload),
+          UNIT_TEST(test_sighup_listener_settings), UNIT_TEST(test_daemon_relative_paths))

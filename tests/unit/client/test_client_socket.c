@@ -29,6 +29,7 @@ struct events {
     int disconnects;
     int disconnect_err;
     int published;
+    int messages;
     int traced_sent;
     int traced_received;
     uint8_t first_sent_type;
@@ -301,6 +302,66 @@ static void test_unacked_publish_resent_after_reconnect(void)
     close(lfd);
 }
 
+static void stop_on_message(struct tern_client *c, void *ud, const struct tern_message *msg)
+{
+    struct events *e = ud;
+    (void)msg;
+    e->messages++;
+    tern_client_stop(c);
+}
+
+/* tern_client_stop() from a callback during tern_client_publish_blocking() must not make it
+ * report success while the QoS 1 message is unacknowledged: it waits on (here until its
+ * timeout, as the PUBACK comes only afterwards) and the stop is kept for tern_client_run. */
+static void test_stop_during_publish_blocking_keeps_waiting(void)
+{
+    uint16_t port;
+    int lfd = client_net_listen(&port);
+    REQUIRE(lfd >= 0);
+    struct events e;
+    memset(&e, 0, sizeof e);
+    struct tern_callbacks cb = callbacks;
+    cb.on_message = stop_on_message;
+    struct tern_client *c = tern_client_new(&cb, &e);
+    REQUIRE(c);
+    struct tern_connect_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.client_id = "rc";
+    o.clean_start = true;
+    REQUIRE(tern_client_connect(c, &o, 0) == 0);
+    int fd = serve_attempt(c, lfd, true, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(client_net_pump(c, is_connected));
+    /* A message waiting in the socket: its on_message runs inside publish_blocking. */
+    struct pkt in;
+    pkt_init(&in);
+    pkt_publish(&in, 4, "in", "x", 0, 0, 0);
+    REQUIRE(write(fd, in.data, in.len) == (ssize_t)in.len);
+    pkt_free(&in);
+    int rc = tern_client_publish_blocking(c, "t", tern_str_of("m"), 1, false, NULL, 300);
+    CHECK_EQ_INT(e.messages, 1);
+    CHECK_EQ_INT(rc, TERN_ERROR_TIMEDOUT);
+    CHECK_EQ_INT(tern_client_pending(c), 1);
+    CHECK(tern_client_is_pending(c, 1));
+    CHECK_EQ_INT(e.published, 0);
+    /* The stop request was kept: tern_client_run returns at once, with the message pending. */
+    CHECK_EQ_INT(tern_client_run(c, 5000), 0);
+    CHECK(tern_client_is_pending(c, 1));
+    /* The PUBACK completes it. */
+    uint8_t puback[4] = {0x40, 2, 0, 1};
+    CHECK(write(fd, puback, sizeof puback) == (ssize_t)sizeof puback);
+    struct pollfd p = {tern_client_fd(c), POLLIN, 0};
+    CHECK(poll(&p, 1, WAIT_MS) == 1);
+    CHECK_EQ_INT(tern_client_on_readable(c), 0);
+    CHECK_EQ_INT(e.published, 1);
+    CHECK(!tern_client_is_pending(c, 1));
+    close(fd);
+    tern_client_free(c);
+    close(lfd);
+}
+
 static void test_jitter_stays_within_half_to_full_delay(void)
 {
     uint16_t port;
@@ -567,4 +628,5 @@ UNIT_MAIN(UNIT_TEST(test_socks5_handshake_in_pieces), UNIT_TEST(test_socks5_refu
           UNIT_TEST(test_no_reconnect_before_first_connack_or_after_own_disconnect),
           UNIT_TEST(test_unacked_publish_resent_after_reconnect),
           UNIT_TEST(test_jitter_stays_within_half_to_full_delay),
-          UNIT_TEST(test_unix_socket_and_trace))
+          UNIT_TEST(test_unix_socket_and_trace),
+          UNIT_TEST(test_stop_during_publish_blocking_keeps_waiting))
