@@ -6,12 +6,10 @@
  * retain handling) is checked against a marker message that must arrive after what must not.
  * The TLS scenario makes its certificates with the openssl command (a failure when missing);
  * the restart and TLS scenarios use a port picked here, the same one across a restart. */
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -699,23 +697,6 @@ static void sc_keepalive(void)
 
 /* ---- Broker runs ---- */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static bool broker_start(const char *conf)
 {
     if (ctx.mosquitto)
@@ -739,7 +720,7 @@ static int broker_stop(void)
  * sent and acknowledged, and messages flow again. */
 static void sc_reconnect(void)
 {
-    int port = free_port();
+    int port = spawner_free_port();
     REQUIRE(port > 0);
     char conf[64];
     snprintf(conf, sizeof conf, "listener %d 127.0.0.1\n", port);
@@ -916,7 +897,7 @@ static int tls_try(const char *host, int port, const struct tern_tls_options *t,
 static void sc_tls(void)
 {
     REQUIRE(certs_make());
-    int port = free_port();
+    int port = spawner_free_port();
     REQUIRE(port > 0);
     char conf[640];
     snprintf(conf, sizeof conf,
