@@ -56,4 +56,16 @@ static inline void list_remove(struct list_node *n)
     n->next = n;
 }
 
+/* Moves every node of src to the tail of dst, in order; src is left empty. O(1). */
+static inline void list_splice_tail(struct list_node *dst, struct list_node *src)
+{
+    if (list_empty(src))
+        return;
+    src->next->prev = dst->prev;
+    dst->prev->next = src->next;
+    src->prev->next = dst;
+    dst->prev = src->prev;
+    list_init(src);
+}
+
 #endif

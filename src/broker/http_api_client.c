@@ -201,24 +201,10 @@ void http_api_query_lost(struct http_api_query *q)
     loop_wake(home->loop); /* also when home is this worker: answered after this handler */
 }
 
-/* Takes w's handed-back queries off the shared list into *into. */
-static void take_lost(struct worker *w, struct list_node *into)
+void http_api_answer_lost(struct worker *w, struct list_node *lost)
 {
     struct list_node *it, *tmp;
-    list_init(into);
-    pthread_mutex_lock(&w->inbox_lock);
-    LIST_FOREACH (it, tmp, &w->lost_queries) {
-        list_remove(it);
-        list_insert_tail(into, it);
-    }
-    pthread_mutex_unlock(&w->inbox_lock);
-}
-
-void http_api_answer_lost(struct worker *w)
-{
-    struct list_node lost, *it, *tmp;
-    take_lost(w, &lost);
-    LIST_FOREACH (it, tmp, &lost) {
+    LIST_FOREACH (it, tmp, lost) {
         list_remove(it);
         struct work_item done = {.kind = WORK_INSPECT_DONE,
                                  .query = LIST_ENTRY(it, struct http_api_query, lost)};
@@ -226,11 +212,10 @@ void http_api_answer_lost(struct worker *w)
     }
 }
 
-void http_api_lost_free(struct worker *w)
+void http_api_lost_free(struct list_node *lost)
 {
-    struct list_node lost, *it, *tmp;
-    take_lost(w, &lost);
-    LIST_FOREACH (it, tmp, &lost) {
+    struct list_node *it, *tmp;
+    LIST_FOREACH (it, tmp, lost) {
         list_remove(it);
         http_api_query_free(LIST_ENTRY(it, struct http_api_query, lost));
     }

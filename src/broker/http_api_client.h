@@ -10,6 +10,7 @@ struct http_request;
 struct http_response;
 struct session;
 struct work_item;
+struct list_node;
 struct worker;
 
 /* Answers req with s's client object (takes the reference on s): at once when ctx's worker
@@ -29,9 +30,10 @@ void http_api_query_free(struct http_api_query *q);
  * 500 (http_api_answer_lost) instead of leaving it to its idle timeout. Takes q; accepts NULL.
  * On any worker's thread. */
 void http_api_query_lost(struct http_api_query *q);
-/* On w's thread (its wake-up): answers the requests of the queries handed back to w. */
-void http_api_answer_lost(struct worker *w);
-/* Frees the queries still handed back to w (w's thread ended: worker_free). */
-void http_api_lost_free(struct worker *w);
+/* On w's thread (its wake-up): answers the requests of the handed-back queries in `lost`, which
+ * the caller took off w->lost_queries under w->inbox_lock. Empties the list. */
+void http_api_answer_lost(struct worker *w, struct list_node *lost);
+/* Frees the queries in `lost` (w's thread ended: worker_free). Empties the list. */
+void http_api_lost_free(struct list_node *lost);
 
 #endif

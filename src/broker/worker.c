@@ -279,15 +279,18 @@ static void on_wake(struct loop *l, void *ctx)
     (void)l;
     struct worker *w = ctx;
     struct work_vec batch;
+    struct list_node lost;
+    list_init(&lost);
     pthread_mutex_lock(&w->inbox_lock);
     batch = w->inbox;
     memset(&w->inbox, 0, sizeof w->inbox);
+    list_splice_tail(&lost, &w->lost_queries); /* http_api_query_lost's */
     bool stop = w->stopping;
     pthread_mutex_unlock(&w->inbox_lock);
     for (size_t i = 0; i < batch.len; i++)
         worker_handle_item(w, &batch.items[i]);
     mem_free(batch.items);
-    http_api_answer_lost(w);
+    http_api_answer_lost(w, &lost);
     if (w->index == 0)
         broker_log_publish(w, w->b->log_topic); /* log_dest topic */
     conn_release_acks(w);
@@ -541,7 +544,7 @@ void worker_free(struct worker *w)
         list_remove(it);
         conn_destroy(LIST_ENTRY(it, struct conn, node));
     }
-    http_api_lost_free(w);
+    http_api_lost_free(&w->lost_queries); /* no other thread runs now */
     ws_listener_worker_free(w);
     for (size_t i = 0; i < w->n_lfds; i++) {
         if (w->loop)
