@@ -84,6 +84,42 @@ static void test_list(void)
     CHECK(head.next == &items[0].node && items[0].node.next == &items[2].node);
 }
 
+/* Order of the values along head, as decimal digits; walks prev links too (must mirror). */
+static int list_digits(struct list_node *head)
+{
+    int fwd = 0, back = 0, mul = 1;
+    struct list_node *it, *tmp;
+    LIST_FOREACH (it, tmp, head)
+        fwd = fwd * 10 + LIST_ENTRY(it, struct item, node)->v;
+    for (it = head->prev; it != head; it = it->prev, mul *= 10)
+        back += LIST_ENTRY(it, struct item, node)->v * mul;
+    return fwd == back ? fwd : -1;
+}
+
+static void test_list_splice(void)
+{
+    struct list_node a, b;
+    struct item items[4] = {{1, {0}}, {2, {0}}, {3, {0}}, {4, {0}}};
+    list_init(&a);
+    list_init(&b);
+    list_splice_tail(&a, &b); /* empty into empty */
+    CHECK(list_empty(&a) && list_empty(&b));
+    list_insert_tail(&a, &items[0].node);
+    list_insert_tail(&b, &items[1].node);
+    list_insert_tail(&b, &items[2].node);
+    list_splice_tail(&a, &b);
+    CHECK(list_empty(&b));
+    CHECK_EQ_INT(list_digits(&a), 123);
+    list_insert_tail(&b, &items[3].node);
+    list_splice_tail(&a, &b);
+    CHECK_EQ_INT(list_digits(&a), 1234);
+    struct list_node c;
+    list_init(&c);
+    list_splice_tail(&c, &a); /* into an empty list */
+    CHECK(list_empty(&a));
+    CHECK_EQ_INT(list_digits(&c), 1234);
+}
+
 static void test_err_names(void)
 {
     CHECK(strcmp(tern_err_name(TERN_EPROTO), "TERN_EPROTO") == 0);
@@ -177,5 +213,6 @@ static void test_log_syslog_facility(void)
 
 UNIT_MAIN(UNIT_TEST(test_buf_append_consume), UNIT_TEST(test_mem_fault_injection),
           UNIT_TEST(test_buf_reserve_fails_cleanly), UNIT_TEST(test_list),
-          UNIT_TEST(test_err_names), UNIT_TEST(test_log_timestamp_format), UNIT_TEST(test_log_sink),
+          UNIT_TEST(test_list_splice), UNIT_TEST(test_err_names),
+          UNIT_TEST(test_log_timestamp_format), UNIT_TEST(test_log_sink),
           UNIT_TEST(test_log_syslog_facility))
