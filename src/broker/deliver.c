@@ -744,7 +744,7 @@ static bool holds_shared_through(const struct session *s, const struct subscript
             return true;
     }
     for (uint32_t i = 0; i < s->q_len; i++) {
-        const struct delivery *d = &s->queue[(s->q_head + i) % s->q_cap];
+        const struct delivery *d = session_queue_at(s, i);
         if (d->shared && shared_match(sub, msg_topic(d->m), &group, &rest))
             return true;
     }

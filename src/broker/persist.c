@@ -170,7 +170,7 @@ static uint64_t persist_all(struct broker *b, struct session *s)
     for (size_t i = 0; i < s->n_inflight; i++)
         seq = max_seq(seq, persist_inflight(b, s, &s->inflight[i]));
     for (size_t i = 0; i < s->q_len; i++) {
-        struct delivery *d = &s->queue[(s->q_head + i) % s->q_cap];
+        struct delivery *d = session_queue_at(s, (uint32_t)i);
         if (!d->stored)
             seq = max_seq(seq, persist_queue(b, s, d));
     }

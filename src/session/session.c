@@ -283,13 +283,13 @@ int session_queue_push(struct session *s, struct delivery *d, uint32_t max_msgs,
         if (!q)
             return TERN_ENOMEM;
         for (size_t i = 0; i < s->q_len; i++)
-            q[i] = s->queue[(s->q_head + i) % s->q_cap];
+            q[i] = *session_queue_at(s, i);
         mem_free(s->queue);
         s->queue = q;
         s->q_cap = ncap;
         s->q_head = 0;
     }
-    s->queue[(s->q_head + s->q_len) % s->q_cap] = *d;
+    *session_queue_at(s, s->q_len) = *d;
     s->q_len++;
     s->q_bytes += cost;
     memset(d, 0, sizeof *d);
@@ -301,7 +301,7 @@ bool session_queue_pop(struct session *s, struct delivery *d)
     if (!s->q_len)
         return false;
     *d = s->queue[s->q_head];
-    s->q_head = (s->q_head + 1) % s->q_cap;
+    s->q_head = (s->q_head + 1) & (s->q_cap - 1);
     s->q_len--;
     s->q_bytes -= d->m->payload_len;
     return true;

@@ -86,7 +86,7 @@ struct session {
     struct inflight *inflight; /* in send order */
 
     struct delivery *queue; /* ring buffer of deliveries waiting for a window slot */
-    uint32_t q_head, q_len, q_cap;
+    uint32_t q_head, q_len, q_cap; /* q_cap: 0 or a power of two */
     uint32_t n_qos2_in, cap_qos2_in;
     uint64_t q_bytes;
     uint64_t inflight_bytes; /* payload bytes of the in-flight messages (max_inflight_bytes) */
@@ -140,6 +140,12 @@ TERN_MUST_CHECK int session_queue_push(struct session *s, struct delivery *d, ui
 /* Pops the oldest into *d (caller owns its references); false when empty. */
 bool session_queue_pop(struct session *s, struct delivery *d);
 void session_queue_clear(struct session *s);
+/* The i-th queued delivery (0 = the next to leave), i < s->q_len. The ring's capacity is a power
+ * of two, so the wrap is a mask: push and pop are on the delivery path of every queued message. */
+static inline struct delivery *session_queue_at(const struct session *s, uint32_t i)
+{
+    return &s->queue[(s->q_head + i) & (s->q_cap - 1)];
+}
 
 /* Inbound QoS 2: has / add / remove a packet id awaiting PUBREL. add does not check for
  * duplicates: callers ask has() first. */
