@@ -412,7 +412,6 @@ static size_t decode_loop(struct conn *c, const uint8_t *data, size_t len)
         }
         off += (size_t)n;
         worker_stat_add(&c->w->stats.msgs_received, 1);
-        c->w->packet_len = (uint32_t)n;
         handle_packet(c, &p);
     }
     c->in_process = false;

@@ -114,7 +114,7 @@ void handle_publish(struct conn *c, struct mqtt_packet *p)
         return;
     }
     worker_stat_add(&w->stats.publish_received[pub->qos], 1);
-    worker_stat_add(&w->stats.publish_received_bytes[pub->qos], w->packet_len);
+    worker_stat_add(&w->stats.publish_received_bytes[pub->qos], p->len);
     if (!handle_topic_depth_ok(pub->topic)) {
         /* Refused like Mosquitto; v5 tells the publisher why. */
         worker_stat_add(&w->stats.dropped[DROP_BAD_TOPIC], 1);

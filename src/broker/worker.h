@@ -166,7 +166,6 @@ struct worker {
     struct list_node ack_conns; /* conns with a non-empty ack queue */
     _Atomic bool acks_waiting;  /* read by the store thread to decide whom to wake */
     uint64_t pub_seq;           /* highest store seq the PUBLISH being handled produced */
-    uint32_t packet_len;        /* bytes of the packet being handled (conn.c decode_loop) */
     struct ws_worker *ws;       /* ws_listener.c: HTTP connections before their upgrade */
 
     /* Ordering across a session's move between workers (worker.c, "settle"). */

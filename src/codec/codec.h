@@ -160,6 +160,7 @@ struct mqtt_auth {
 struct mqtt_packet {
     uint8_t type;  /* enum mqtt_type */
     uint8_t flags; /* low nibble of the first byte */
+    uint32_t len;  /* bytes of the whole packet, fixed header included (set by codec_decode) */
     union {
         struct mqtt_connect connect;
         struct mqtt_connack connack;

@@ -122,5 +122,6 @@ int codec_decode(const uint8_t *buf, size_t len, uint8_t version, uint32_t max_p
     /* Every byte the Remaining Length announces belongs to a field. */
     if (rd_left(&r) != 0)
         return codec_fail(reason, MQTT_RC_MALFORMED_PACKET);
+    out->len = (uint32_t)total;
     return (int)total;
 }

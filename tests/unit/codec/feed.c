@@ -107,6 +107,10 @@ bool feed_ok(const char *file, int line, const uint8_t *in, size_t len, uint8_t 
         fail(file, line, "whole", len, r, reason);
         return false;
     }
+    if (out->len != len) { /* the packet's own size, for the broker's byte counters */
+        fail(file, line, "len field", len, (int)out->len, reason);
+        return false;
+    }
     return true;
 }
 
