@@ -2,14 +2,11 @@
  * line"): --test-config on good and bad files (FILE:LINE: and the option's name), unknown flags,
  * -p PORT, persistent_client_expiration for 3.1.1 sessions, and SIGHUP reload keeping clients.
  * The option table itself is unit-tested in tests/unit/config; this runs the real binary. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -340,13 +337,15 @@ static void test_sighup_reload(void)
 }
 
 /* Connect v5 with client id `id` and return the CONNACK's reason code, or -1. */
-static int connack_reason(struct tclient *c, int port, const char *id)
+/* CONNECT (clean, keep alive 60) as `id` with `version` on port: the CONNACK's reason, or -1
+ * when none came. c stays open for the caller to use or close. */
+static int connack_reason_v(struct tclient *c, int port, int version, const char *id)
 {
     struct tclient_pkt r;
     struct pkt p;
     pkt_init(&p);
-    pkt_connect(&p, 5, id, 60, 1);
-    int rc = tclient_open(c, port, 5) == 0 ? tclient_send(c, &p) : -1;
+    pkt_connect(&p, version, id, 60, 1);
+    int rc = tclient_open(c, port, version) == 0 ? tclient_send(c, &p) : -1;
     pkt_free(&p);
     if (rc != 0 || tclient_expect(c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) != 0)
         return -1;
@@ -355,22 +354,16 @@ static int connack_reason(struct tclient *c, int port, const char *id)
     return rc;
 }
 
-/* CONNACK reason for an anonymous client of `version` on port (-1 when none came). */
+static int connack_reason(struct tclient *c, int port, const char *id)
+{
+    return connack_reason_v(c, port, 5, id);
+}
+
+/* The CONNACK reason for an anonymous client of `version` on port (-1 when none came). */
 static int anon_reason(int port, int version)
 {
     struct tclient c;
-    struct tclient_pkt r;
-    struct pkt p;
-    pkt_init(&p);
-    pkt_connect(&p, version, "anon", 60, 1);
-    int rc = tclient_open(&c, port, version) == 0 ? tclient_send(&c, &p) : -1;
-    pkt_free(&p);
-    if (rc == 0 && tclient_expect(&c, &r, CT_CONNACK, TCLIENT_TIMEOUT_MS) == 0) {
-        rc = r.reason;
-        tclient_pkt_free(&r);
-    } else {
-        rc = -1;
-    }
+    int rc = connack_reason_v(&c, port, version, "anon");
     tclient_close(&c);
     return rc;
 }
@@ -413,32 +406,6 @@ static void test_listener_security_defaults(void)
     rmdir(dir);
 }
 
-/* Whether a TCP connect to addr:port (IPv4 or IPv6 literal) succeeds. */
-static int connects(const char *addr, int port)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    socklen_t len;
-    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        len = sizeof *v4;
-    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        len = sizeof *v6;
-    } else {
-        return 0;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 /* The old listener keywords of a Mosquitto file: `port` with `bind_address` makes the default
  * listener on that address only; `socket_domain ipv4` on a listener for "localhost" binds the
  * IPv4 address and not ::1. Where there is an IPv6 loopback, neither accepts on ::1. */
@@ -461,15 +428,10 @@ static void test_port_bind_socket_domain(void)
     struct tclient c;
     CHECK(tclient_start(&c, p1, 4, "old-port", 60, 1, NULL) == 0);
     tclient_close(&c);
-    CHECK(connects("127.0.0.1", p2));
-    int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    int have_v6 = probe >= 0 && bind(probe, (struct sockaddr *)&lo6, sizeof lo6) == 0;
-    if (probe >= 0)
-        close(probe);
-    if (have_v6) {
-        CHECK(!connects("::1", p1));
-        CHECK(!connects("::1", p2));
+    CHECK(tclient_reachable("127.0.0.1", p2));
+    if (tclient_have_loopback6()) {
+        CHECK(!tclient_reachable("::1", p1));
+        CHECK(!tclient_reachable("::1", p2));
     } else {
         printf("note: no IPv6 loopback here; ::1 not checked\n");
     }

@@ -2,7 +2,7 @@
  * persistence_location, log_dest file, include_dir) runs ternd unchanged but for its paths,
  * moved into a temporary directory, as any user (21_stock_conf runs it with nothing changed, as
  * root in namespaces). Fails where the file is missing. */
-#define _GNU_SOURCE /* memmem */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +70,6 @@ static int write_file(const char *path, const char *text)
         return -1;
     fputs(text, f);
     return fclose(f);
-}
-
-static int file_contains(const char *path, const char *text)
-{
-    size_t n = 0;
-    char *s = slurp(path, &n);
-    int found = s && memmem(s, n, text, strlen(text)) != NULL;
-    free(s);
-    return found;
 }
 
 /* The stock file with /run/mosquitto, /var/lib/mosquitto, /var/log/mosquitto and
@@ -159,7 +150,7 @@ static void test_debian_stock_conf(void)
     if (f)
         fclose(f);
     CHECK_EQ_INT((int)pid_v, spawner_pid(b));
-    CHECK(file_contains(log, "Opening listen socket"));
+    CHECK(spawner_file_has(log, "Opening listen socket"));
     CHECK(access(db, F_OK) == 0);
     check_include_dir(spawner_port(b));
     /* A persistent session goes into the store (v3 clients keep alive within max_keepalive)... */
@@ -186,7 +177,7 @@ static void test_debian_stock_conf(void)
     CHECK(tclient_ping(&sub) == 0);
     tclient_close(&sub);
     CHECK(spawner_stop(b) == 0);
-    CHECK(file_contains(log, "terminating"));
+    CHECK(spawner_file_has(log, "terminating"));
     free(conf);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -13,7 +13,6 @@
  * With TERN_TEST_BROKER=mosquitto the same scenario runs against Debian's mosquitto (it passes
  * but for the notifications Mosquitto does not send). */
 #define _GNU_SOURCE /* unshare */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -43,19 +42,6 @@ static const char *ternd_exe(void)
 #else
     return NULL;
 #endif
-}
-
-/* Whether the file holds text (first 1 MiB). */
-static int file_has(const char *path, const char *text)
-{
-    static char buf[1 << 20];
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, text) != NULL;
 }
 
 static long read_long(const char *path)
@@ -141,27 +127,6 @@ static int enter_sandbox(const struct passwd *pw)
     return fclose(f);
 }
 
-/* A TCP connect to [::1]:port succeeds. Where ::1 cannot even be bound (no IPv6 here), the
- * local-only listener cannot exist either: 1 then, said on stdout. */
-static int v6_loopback_accepts(int port)
-{
-    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int have_v6 = probe >= 0 && bind(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (probe >= 0)
-        close(probe);
-    if (!have_v6) {
-        printf("note: no IPv6 loopback in this namespace; ::1 not checked\n");
-        return 1;
-    }
-    sa.sin6_port = htons((uint16_t)port);
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 static void scenario(void)
 {
     const struct passwd *pw = getpwnam("mosquitto");
@@ -174,9 +139,13 @@ static void scenario(void)
     REQUIRE(b);
     CHECK_EQ_INT(proc_uid(spawner_pid(b)), mosq_uid); /* `user` defaults to mosquitto */
     CHECK_EQ_INT(read_long(PID_FILE), spawner_pid(b));
-    CHECK(file_has(LOG_FILE, "Opening ipv4 listen socket on port 1883") ||
-          file_has(LOG_FILE, "Opening listen socket"));
-    CHECK(v6_loopback_accepts(PORT));
+    CHECK(spawner_file_has(LOG_FILE, "Opening ipv4 listen socket on port 1883") ||
+          spawner_file_has(LOG_FILE, "Opening listen socket"));
+    /* Where ::1 cannot even be bound (no IPv6 here), the local-only listener cannot exist. */
+    if (tclient_have_loopback6())
+        CHECK(tclient_reachable("::1", PORT));
+    else
+        printf("note: no IPv6 loopback in this namespace; ::1 not checked\n");
 
     /* Local-only mode lets an anonymous client in; its persistent session and a message queued
      * for it go into the store... */
@@ -205,7 +174,7 @@ static void scenario(void)
         CHECK(spawner_wait_notify(b, "STOPPING=1", SPAWNER_WAIT_MS) == 0);
     CHECK(spawner_stop(b) == 0);
     CHECK(access(PID_FILE, F_OK) != 0);
-    CHECK(file_has(LOG_FILE, "terminating"));
+    CHECK(spawner_file_has(LOG_FILE, "terminating"));
 
     /* ...and the restart on the same file resumes the session with its message. */
     b = spawner_start_file(ternd_exe(), STOCK_CONF, PORT);

@@ -515,8 +515,7 @@ int spawner_unix_path(const struct spawner *b, char *out, size_t cap)
     return rc;
 }
 
-/* Whether the file at path contains text (read whole, at most 1 MiB). */
-static int file_contains(const char *path, const char *text)
+int spawner_file_has(const char *path, const char *text)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -537,7 +536,7 @@ int spawner_output_has(const struct spawner *b, const char *text)
 {
     char path[300];
     path_in(b, "broker.log", path, sizeof path);
-    return file_contains(path, text);
+    return spawner_file_has(path, text);
 }
 
 int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms)
@@ -554,7 +553,7 @@ int spawner_wait_output(const struct spawner *b, const char *text, int timeout_m
     long long deadline = now_ms() + timeout_ms;
     int rc = -1;
     for (;;) {
-        if (file_contains(path, text)) {
+        if (spawner_file_has(path, text)) {
             rc = 0;
             break;
         }

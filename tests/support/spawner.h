@@ -69,6 +69,8 @@ int spawner_unix_path(const struct spawner *b, char *out, size_t cap);
 /* Wait until the broker's output (stdout and stderr) contains `text`, bounded by timeout_ms
  * (inotify on the output file, no sleeps). 0 when found, -1 on timeout. */
 int spawner_wait_output(const struct spawner *b, const char *text, int timeout_ms);
+/* Whether the file at path holds `text` (its first 1 MiB; 1 or 0, 0 when unreadable). */
+int spawner_file_has(const char *path, const char *text);
 /* Whether the broker's output holds `text` now (1 or 0; no wait, nothing printed). */
 int spawner_output_has(const struct spawner *b, const char *text);
 

@@ -143,6 +143,12 @@ void tclient_pkt_dump(const char *what, const struct tclient_pkt *p);
 
 /* ---- Additions for the integration suites 12..16. ---- */
 
+/* Whether a TCP connect to addr:port succeeds (addr an IPv4 or IPv6 literal); the socket is
+ * closed again, nothing is sent. 1 or 0. */
+int tclient_reachable(const char *addr, int port);
+/* Whether this machine has an IPv6 loopback (::1 can be bound). 1 or 0. */
+int tclient_have_loopback6(void);
+
 /* Connect an AF_UNIX stream socket to `path` (a unix socket listener); otherwise as
  * tclient_open. Returns 0 or -1 (message on stderr). */
 int tclient_open_unix(struct tclient *c, const char *path, int version);
